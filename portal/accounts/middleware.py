@@ -1,0 +1,101 @@
+"""Session rules that hold on every request: timeouts, revocation, first sign-in steps."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from portal.accounts import sessions
+from portal.accounts.actions import do_record_sign_out
+from portal.accounts.selectors import STEP_URLS, pending_first_steps
+
+# Polled by the timeout warning: it reports the time left and must not extend it.
+STATUS_PATH = "/account/session/status"
+
+
+class SessionPolicyMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            ended = self._ended(request)
+            if ended is not None:
+                return self._sign_out(request, *ended)
+            if request.path != STATUS_PATH:
+                request.session[sessions.LAST_ACTIVITY] = int(time.time())
+        return self.get_response(request)
+
+    def _ended(self, request: HttpRequest) -> tuple[str, str] | None:
+        user = request.user
+        session = request.session
+        now = int(time.time())
+        if session.get(sessions.GENERATION) != user.session_generation:  # type: ignore[union-attr]
+            return "session_revoked", "You were signed out because your password or sign-in method changed."
+        signed_in_at = int(session.get(sessions.SIGNED_IN_AT, 0))
+        last = int(session.get(sessions.LAST_ACTIVITY, 0))
+        idle = sessions.idle_timeout(user)  # type: ignore[arg-type]
+        if now - signed_in_at > settings.PORTAL_ABSOLUTE_TIMEOUT_SECONDS:
+            hours = settings.PORTAL_ABSOLUTE_TIMEOUT_SECONDS // 3600
+            return (
+                "session_expired",
+                f"For your security you were signed out after {hours} hours. Sign in again.",
+            )
+        if now - last > idle:
+            return "session_timeout", (
+                f"You were signed out after {idle // 60} minutes without activity. "
+                "Sign in again to go back to where you were."
+            )
+        return None
+
+    def _sign_out(self, request: HttpRequest, reason: str, text: str) -> HttpResponse:
+        do_record_sign_out(
+            user=request.user,  # type: ignore[arg-type]
+            reason=reason,
+            client_address=getattr(request, "client_address", None),
+        )
+        sessions.end_session(request)
+        if request.path == STATUS_PATH:
+            return JsonResponse({"signed_in": False, "seconds_left": 0})
+        messages.warning(request, text)
+        next_url = request.get_full_path() if request.method == "GET" else _safe_referer_path(request)
+        return redirect_to_login(next_url)
+
+
+def _safe_referer_path(request: HttpRequest) -> str:
+    from urllib.parse import urlsplit
+
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return reverse("core:home")
+
+
+class FirstSignInStepsMiddleware:
+    """Until a patient has done the first sign-in steps, every page leads back to them."""
+
+    ALWAYS_OPEN = ("/account/", "/help/", "/static/", "/healthz")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not request.session.get(sessions.FIRST_STEPS_DONE):
+            steps = pending_first_steps(user)  # type: ignore[arg-type]
+            if not steps:
+                request.session[sessions.FIRST_STEPS_DONE] = True
+            elif not request.path.startswith(self.ALWAYS_OPEN):
+                return redirect(STEP_URLS[steps[0]])
+        return self.get_response(request)

@@ -1,0 +1,74 @@
+"""Starting, keeping and ending a signed-in session."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.http import HttpRequest
+from django_otp import login as otp_login
+
+from portal.accounts.models import User
+
+SIGNED_IN_AT = "portal_signed_in_at"
+LAST_ACTIVITY = "portal_last_activity"
+GENERATION = "portal_generation"
+FIRST_STEPS_DONE = "portal_first_steps_done"
+PENDING = "portal_pending_sign_in"
+PENDING_LIFETIME_SECONDS = 5 * 60
+
+
+def idle_timeout(user: User) -> int:
+    if user.is_administrator:
+        return int(settings.PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS)
+    return int(settings.PORTAL_IDLE_TIMEOUT_SECONDS)
+
+
+def start_session(request: HttpRequest, user: User, *, device: Any = None) -> None:
+    """Sign in: Django's login() gives the session a new key (no fixation)."""
+    request.session.pop(PENDING, None)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if device is not None:
+        otp_login(request, device)
+    now = int(time.time())
+    request.session[SIGNED_IN_AT] = now
+    request.session[LAST_ACTIVITY] = now
+    request.session[GENERATION] = user.session_generation
+
+
+def end_session(request: HttpRequest) -> None:
+    logout(request)
+
+
+def keep_current_session(request: HttpRequest, user: User) -> None:
+    """After the user raised their generation, this session stays and the others end."""
+    request.session[GENERATION] = user.session_generation
+    request.session.cycle_key()
+
+
+def set_pending(request: HttpRequest, user: User, *, next_url: str, step: str) -> None:
+    """Password was right; a second factor (verify or set up) is still owed."""
+    request.session.cycle_key()
+    request.session[PENDING] = {
+        "user_id": user.pk,
+        "generation": user.session_generation,
+        "at": int(time.time()),
+        "next": next_url,
+        "step": step,
+    }
+
+
+def pending_user(request: HttpRequest, step: str) -> tuple[User, str] | None:
+    pending = request.session.get(PENDING)
+    if not pending or pending.get("step") != step:
+        return None
+    if int(time.time()) - int(pending["at"]) > PENDING_LIFETIME_SECONDS:
+        request.session.pop(PENDING, None)
+        return None
+    user = User.objects.filter(pk=pending["user_id"], is_active=True).first()
+    if user is None or user.session_generation != pending["generation"]:
+        request.session.pop(PENDING, None)
+        return None
+    return user, str(pending.get("next") or "")

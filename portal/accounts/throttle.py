@@ -1,0 +1,97 @@
+"""Failed sign-ins: slow down, then lock, per username (as typed) and per address.
+
+Keys are built from what was typed, whether or not such a user exists, so an
+unknown username is slowed and locked exactly like a real one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from portal.accounts.models import SignInThrottle
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why an attempt may not be made now, and until when."""
+
+    locked: bool  # True: locked after too many failures; False: just slowed down
+    until: datetime
+    by_address: bool
+
+    @property
+    def seconds_left(self) -> int:
+        return max(1, int((self.until - timezone.now()).total_seconds() + 0.999))
+
+
+def username_key(username: str) -> str:
+    return "user:" + username.strip().casefold()[:150]
+
+
+def address_key(address: str | None) -> str | None:
+    return f"addr:{address}" if address else None
+
+
+def _keys(username: str, address: str | None) -> list[str]:
+    keys = [username_key(username)]
+    addr = address_key(address)
+    if addr:
+        keys.append(addr)
+    return keys
+
+
+def current_hold(username: str, address: str | None) -> Hold | None:
+    now = timezone.now()
+    holds: list[Hold] = []
+    for row in SignInThrottle.objects.filter(key__in=_keys(username, address)):
+        by_address = row.key.startswith("addr:")
+        if row.locked_until and row.locked_until > now:
+            holds.append(Hold(locked=True, until=row.locked_until, by_address=by_address))
+            continue
+        wait = slowdown(row.consecutive_failures)
+        if wait and row.last_failure_at and row.last_failure_at + wait > now:
+            holds.append(Hold(locked=False, until=row.last_failure_at + wait, by_address=by_address))
+    if not holds:
+        return None
+    return max(holds, key=lambda hold: (hold.locked, hold.until))
+
+
+def slowdown(failures: int) -> timedelta | None:
+    """After a few failures, each further attempt must wait longer: 1, 2, 4 ... 30 s."""
+    beyond = failures - settings.PORTAL_SLOWDOWN_AFTER_FAILURES
+    if beyond < 0:
+        return None
+    return timedelta(seconds=min(2**beyond, 30))
+
+
+def register_failure(username: str, address: str | None) -> bool:
+    """Count a failure on every key; True when this failure locked the username."""
+    now = timezone.now()
+    locked_username = False
+    with transaction.atomic():
+        for key in _keys(username, address):
+            row, _ = SignInThrottle.objects.select_for_update().get_or_create(key=key)
+            if row.locked_until and row.locked_until <= now:
+                row.consecutive_failures = 0  # a lock that ran out starts a new count
+                row.locked_until = None
+            row.consecutive_failures += 1
+            row.last_failure_at = now
+            if row.consecutive_failures >= settings.PORTAL_LOCK_AFTER_FAILURES:
+                row.locked_until = now + timedelta(minutes=settings.PORTAL_LOCK_MINUTES)
+                locked_username = locked_username or key.startswith("user:")
+            row.save()
+    return locked_username
+
+
+def register_success(username: str, address: str | None) -> None:
+    SignInThrottle.objects.filter(key__in=_keys(username, address)).delete()
+
+
+def clear_username(username: str) -> None:
+    """A password reset proves the owner: the lock on their username is lifted."""
+    SignInThrottle.objects.filter(key=username_key(username)).delete()

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import base64
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.accounts import actions, sessions
+from portal.accounts.forms import ChangePasswordForm, TotpConfirmForm
+from portal.accounts.models import User
+from portal.accounts.selectors import security_summary
+from portal.accounts.views.common import client_address
+from portal.accounts.views.steps import next_step_or_home
+
+RECOVERY_CODES = "portal_recovery_codes_to_show"
+
+
+def _acting_user(request: HttpRequest) -> tuple[User, bool] | None:
+    """The signed-in user, or the one half-way through a sign-in that owes a set-up."""
+    if request.user.is_authenticated:
+        return request.user, False  # type: ignore[return-value]
+    pending = sessions.pending_user(request, "setup")
+    return (pending[0], True) if pending else None
+
+
+def _text_key(device_key_hex: str) -> str:
+    key = base64.b32encode(bytes.fromhex(device_key_hex)).decode().rstrip("=")
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    acting = _acting_user(request)
+    if acting is None:
+        messages.warning(request, "Sign in to set up your authenticator app.")
+        return redirect("accounts:sign_in")
+    user, pending = acting
+    device = actions.unconfirmed_totp_device(user)
+    form = TotpConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = actions.do_confirm_totp(
+            user=user, code=form.cleaned_data["code"], client_address=client_address(request)
+        )
+        if codes is None:
+            form.add_error(
+                "code",
+                "That code is not right. Enter the code your app shows now; it changes every 30 seconds.",
+            )
+        else:
+            user.refresh_from_db()
+            if pending:
+                from django_otp.plugins.otp_totp.models import TOTPDevice
+
+                next_url = (request.session.get(sessions.PENDING) or {}).get("next") or ""
+                sessions.start_session(
+                    request, user, device=TOTPDevice.objects.get(user=user, confirmed=True)
+                )
+                actions.do_record_sign_in(
+                    user=user, method="password+totp_setup", client_address=client_address(request)
+                )
+                request.session["portal_after_codes"] = next_url
+            else:
+                sessions.keep_current_session(request, user)
+            request.session[RECOVERY_CODES] = codes
+            return redirect("accounts:recovery_codes")
+    qr = segno.make(device.config_url, error="m")
+    return render(
+        request,
+        "accounts/mfa_setup.html",
+        {
+            "form": form,
+            "qr_data_uri": qr.svg_data_uri(scale=5, dark="#1b1b1b"),
+            "text_key": _text_key(device.key),
+            "pending": pending,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    codes = request.session.pop(RECOVERY_CODES, None)
+    if not codes:
+        return redirect("accounts:security")
+    after = request.session.pop("portal_after_codes", "") or ""
+    return render(request, "accounts/recovery_codes.html", {"codes": codes, "after": after})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_offer(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        actions.do_mark_mfa_offered(user=request.user)  # type: ignore[arg-type]
+        if request.POST.get("choice") == "setup":
+            return redirect("accounts:mfa_setup")
+        return redirect(next_step_or_home(request))
+    return render(request, "accounts/mfa_offer.html")
+
+
+@login_required
+def security(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/security.html", {"summary": security_summary(request.user)})  # type: ignore[arg-type]
+
+
+@login_required
+@require_POST
+def new_recovery_codes(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not actions.has_second_factor(user):
+        return redirect("accounts:security")
+    codes = actions.do_regenerate_recovery_codes(user=user, client_address=client_address(request))
+    sessions.keep_current_session(request, user)
+    request.session[RECOVERY_CODES] = codes
+    return redirect("accounts:recovery_codes")
+
+
+@login_required
+@require_POST
+def remove_second_factor(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if actions.second_factor_required(user):
+        messages.error(
+            request, "Your account must keep a second sign-in step. To change phones, set up the new one."
+        )
+        return redirect("accounts:security")
+    actions.do_remove_second_factor(user=user, client_address=client_address(request))
+    sessions.keep_current_session(request, user)
+    messages.success(request, "The authenticator app is removed. Other sessions were signed out.")
+    return redirect("accounts:security")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def change_password(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = ChangePasswordForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        actions.do_change_password(
+            user=user, new_password=form.cleaned_data["password"], client_address=client_address(request)
+        )
+        from django.contrib.auth import update_session_auth_hash
+
+        update_session_auth_hash(request, user)
+        sessions.keep_current_session(request, user)
+        messages.success(request, "Your password is changed. Every other session was signed out.")
+        return redirect("accounts:security")
+    return render(
+        request, "accounts/change_password.html", {"form": form}, status=400 if form.errors else 200
+    )

@@ -1,0 +1,123 @@
+"""Writing and verifying the hash-chained audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit.models import AuditChainHead, AuditEvent
+
+GENESIS_HASH = "0" * 64
+_ALLOWED_DETAIL_TYPES = (int, bool, type(None))
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    fields = {
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor_id": event.actor_id,
+        "patient_id": event.patient_id,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "outcome": event.outcome,
+        "client_address": event.client_address,
+        "details": event.details,
+        "previous_hash": event.previous_hash,
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(_canonical(event)).hexdigest()
+
+
+def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    # Details hold ids, counts and fixed codes; free text is where health data leaks.
+    for key, value in details.items():
+        if isinstance(value, str):
+            if len(value) > 64 or any(ch.isspace() for ch in value):
+                raise ValueError(f"audit detail {key!r} must be an id or a code, not text")
+        elif isinstance(value, list):
+            if not all(isinstance(item, int) for item in value):
+                raise ValueError(f"audit detail {key!r} may only list ids")
+        elif not isinstance(value, _ALLOWED_DETAIL_TYPES):
+            raise ValueError(f"audit detail {key!r} has a type the log does not take")
+    return dict(details)
+
+
+def record(
+    action: str,
+    *,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    actor_id: int | None = None,
+    patient_id: int | None = None,
+    object_type: str = "",
+    object_id: str | int = "",
+    client_address: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event. Call inside the transaction of the change it records."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:
+            head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+            head = AuditChainHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            occurred_at=occurred_at or timezone.now(),
+            actor_id=actor_id,
+            patient_id=patient_id,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            outcome=outcome,
+            client_address=client_address,
+            details=_check_details(details or {}),
+            previous_hash=head.last_hash,
+        )
+        event.row_hash = compute_hash(event)
+        event.save(force_insert=True)
+        head.last_event_id = event.pk
+        head.last_hash = event.row_hash
+        head.save(update_fields=["last_event_id", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    event_id: int
+    reason: str
+
+
+def verify_chain(*, batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
+    """Walk the chain in order; return how many rows held and the first break, if any."""
+    expected_previous = GENESIS_HASH
+    checked = 0
+    for event in _in_order(batch_size):
+        if event.previous_hash != expected_previous:
+            return checked, ChainBreak(event.pk, "does not follow the row before it")
+        if compute_hash(event) != event.row_hash:
+            return checked, ChainBreak(event.pk, "its content was changed after it was written")
+        expected_previous = event.row_hash
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != expected_previous:
+        return checked, ChainBreak(head.last_event_id, "rows at the end of the log are missing")
+    return checked, None
+
+
+def _in_order(batch_size: int) -> Iterator[AuditEvent]:
+    last_id = 0
+    while True:
+        batch = list(AuditEvent.objects.filter(pk__gt=last_id).order_by("pk")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].pk

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ClinicsConfig(AppConfig):
+    name = "portal.clinics"
+    label = "clinics"
+    verbose_name = "Hospitals, clinics and care teams"

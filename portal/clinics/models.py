@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+dod_id_validator = RegexValidator(r"^\d{10}$", "A DoD ID number is exactly 10 digits.")
+
+
+class Hospital(models.Model):
+    """A military hospital or medical center (a parent of clinics)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    code = models.CharField(max_length=20, unique=True, help_text="DMIS or facility code")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Clinic(models.Model):
+    hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="clinics")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hospital", "name"], name="clinics_clinic_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.hospital.name})"
+
+
+class CareTeam(models.Model):
+    """A team of a clinic. It is also a message pool: messages go to the team."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="care_teams")
+    name = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="clinics_team_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffMember(models.Model):
+    class Role(models.TextChoices):
+        PHYSICIAN = "physician", "Physician"
+        NURSE = "nurse", "Nurse"
+        MEDICAL_ASSISTANT = "medical_assistant", "Medical assistant"
+        CLERK = "clerk", "Clerk"
+        PHARMACIST = "pharmacist", "Pharmacist"
+        SCHEDULER = "scheduler", "Scheduler"
+        ADMINISTRATOR = "administrator", "Administrator"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_member"
+    )
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    care_teams = models.ManyToManyField(CareTeam, through="TeamMembership", related_name="staff")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        prefix = "Dr. " if self.role == self.Role.PHYSICIAN else ""
+        return f"{prefix}{self.first_name} {self.last_name}"
+
+
+class TeamMembership(models.Model):
+    staff_member = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="memberships")
+    care_team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["staff_member", "care_team"], name="clinics_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_member_id} in {self.care_team_id}"
+
+
+class Patient(models.Model):
+    """A patient record, as the EHR knows it. It may exist before any account does."""
+
+    dod_id = models.CharField("DoD ID number", max_length=10, unique=True, validators=[dod_id_validator])
+    first_name = models.CharField(max_length=100)
+    middle_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    email = models.EmailField(blank=True, help_text="Contact e-mail; notices go here.")
+    mobile_phone = models.CharField(max_length=20, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="patient",
+        null=True,
+        blank=True,
+    )
+    care_teams = models.ManyToManyField(CareTeam, through="PatientCareTeam", related_name="patients")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(dod_id__regex=r"^[0-9]{10}$"), name="clinics_patient_dod_id_10"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient {self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class PatientCareTeam(models.Model):
+    """A care team this patient may message."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="team_links")
+    care_team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="patient_links")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "care_team"], name="clinics_patient_team_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} may message {self.care_team_id}"

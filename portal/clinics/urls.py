@@ -1,0 +1,9 @@
+from django.urls import path
+
+from portal.clinics import views
+
+app_name = "clinics"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+]

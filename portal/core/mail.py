@@ -1,0 +1,106 @@
+"""Outgoing e-mail: every message is rendered, logged, and delivered by the queue."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django_tasks import task
+
+from portal.core.models import OutgoingEmail
+
+logger = logging.getLogger(__name__)
+
+
+def queue_email(*, template: str, to: str, context: dict[str, Any]) -> OutgoingEmail:
+    """Render `email/<template>_{subject,body}.txt` and `_body.html`; send after commit.
+
+    An e-mail is never sent for a change that was rolled back, and one that fails
+    is retried by the queue with back-off (`deliver_email`).
+    """
+    context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
+    subject = render_to_string(f"email/{template}_subject.txt", context).strip()
+    email = OutgoingEmail.objects.create(
+        template=template,
+        to=to,
+        subject=" ".join(subject.split()),
+        text_body=render_to_string(f"email/{template}_body.txt", context),
+        html_body=render_to_string(f"email/{template}_body.html", context),
+    )
+    transaction.on_commit(lambda: deliver_email.enqueue(email.pk))
+    return email
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
+
+
+@task()
+def deliver_email(email_id: int) -> str:
+    with transaction.atomic():
+        email = OutgoingEmail.objects.select_for_update().filter(pk=email_id).first()
+        if email is None or email.status != OutgoingEmail.Status.QUEUED:
+            return "nothing to do"
+        email.attempts += 1
+        try:
+            _send(email)
+        except Exception as error:  # noqa: BLE001 - any failure of the mail server is retried
+            return _schedule_retry(email, error)
+        email.status = OutgoingEmail.Status.SENT
+        email.sent_at = timezone.now()
+        email.last_error = ""
+        email.text_body = email.html_body = ""
+        email.save(update_fields=["status", "sent_at", "attempts", "last_error", "text_body", "html_body"])
+    return "sent"
+
+
+def _send(email: OutgoingEmail) -> None:
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.text_body,
+        to=[email.to],
+        headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(email.html_body, "text/html")
+    message.send(fail_silently=False)
+
+
+def _schedule_retry(email: OutgoingEmail, error: Exception) -> str:
+    email.last_error = type(error).__name__
+    if email.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
+        email.status = OutgoingEmail.Status.FAILED
+        email.save(update_fields=["status", "attempts", "last_error"])
+        logger.error("e-mail %s failed for good after %s attempts", email.pk, email.attempts)
+        return "failed"
+    email.next_attempt_at = timezone.now() + backoff(email.attempts)
+    email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    email_id, run_after = email.pk, email.next_attempt_at
+    transaction.on_commit(lambda: deliver_email.using(run_after=run_after).enqueue(email_id))
+    logger.warning("e-mail %s attempt %s failed (%s); retrying", email.pk, email.attempts, email.last_error)
+    return "retry"
+
+
+class EmlFileBackend(BaseEmailBackend):
+    """Writes each message as one .eml file under PORTAL_MAIL_DIR (mode 0600)."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        directory = Path(settings.PORTAL_MAIL_DIR)
+        directory.mkdir(parents=True, exist_ok=True)
+        for message in email_messages:
+            name = f"{timezone.now():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
+            path = directory / name
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(message.message().as_bytes())
+        return len(email_messages)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import email
+import email.policy
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.core.models import OutgoingEmail
+
+
+def mail_files() -> list[Path]:
+    directory = Path(settings.PORTAL_MAIL_DIR)
+    return sorted(directory.glob("*.eml"), reverse=True) if directory.exists() else []
+
+
+class Command(BaseCommand):
+    help = (
+        "List the e-mails the portal wrote to var/mail (newest first), show one "
+        "(`outbox show 1`), or print the delivery log (`outbox log`)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("verb", nargs="?", default="list", choices=["list", "show", "log"])
+        parser.add_argument("number", nargs="?", type=int, default=1, help="1 is the newest")
+        parser.add_argument("--limit", type=int, default=20)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verb = options["verb"]
+        if verb == "log":
+            self._log(options["limit"])
+            return
+        files = mail_files()
+        if verb == "show":
+            self._show(files, options["number"])
+            return
+        if not files:
+            self.stdout.write(f"No e-mail in {settings.PORTAL_MAIL_DIR} yet.")
+        for number, path in enumerate(files[: options["limit"]], start=1):
+            message = _parse(path)
+            self.stdout.write(f"{number:>3}  {message['Date']}  to {message['To']}  {message['Subject']}")
+
+    def _show(self, files: list[Path], number: int) -> None:
+        if not 1 <= number <= len(files):
+            raise CommandError(f"There is no e-mail number {number}; `outbox list` shows {len(files)}.")
+        message = _parse(files[number - 1])
+        for header in ("Date", "From", "To", "Subject"):
+            self.stdout.write(f"{header}: {message[header]}")
+        body = message.get_body(preferencelist=("plain",))
+        self.stdout.write("")
+        self.stdout.write(body.get_content() if body is not None else "(no text part)")
+
+    def _log(self, limit: int) -> None:
+        for row in OutgoingEmail.objects.order_by("-id")[:limit]:
+            sent = f"{row.sent_at:%Y-%m-%d %H:%M:%S}" if row.sent_at else "-"
+            self.stdout.write(
+                f"{row.pk:>6} {row.created_at:%Y-%m-%d %H:%M:%S} {row.status:<7} "
+                f"attempts={row.attempts} sent={sent} {row.template} {row.last_error}"
+            )
+
+
+def _parse(path: Path) -> email.message.EmailMessage:
+    with path.open("rb") as handle:
+        message = email.message_from_binary_file(handle, policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    return message

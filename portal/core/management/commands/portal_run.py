@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from portal.clinics.demo import sign_in_lines
+
+
+class Command(BaseCommand):
+    help = "Start the web server and the background worker together (the embedded default)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--address", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        address = options["address"]
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
+            [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "1"],
+            cwd=settings.BASE_DIR,
+        )
+        banner = [
+            "",
+            f"{settings.PORTAL_NAME} is running.",
+            f"Open http://{address.replace('127.0.0.1', 'localhost')}/ in your browser.",
+            "",
+            *sign_in_lines(),
+            "",
+            "Press Ctrl+C to stop.",
+            "",
+        ]
+        self.stdout.write("\n".join(banner))
+        try:
+            call_command("runserver", address, use_reloader=False, skip_checks=True)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class OutgoingEmail(models.Model):
+    """The delivery log of one e-mail: queued, sent or failed.
+
+    The body is kept only until it is handed to the mail server; the log row
+    stays so an operator can see that a notice went out, and when.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    template = models.CharField(max_length=60)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    text_body = models.TextField(blank=True)
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.template} e-mail {self.pk} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        # Stable across retries, so a mail server or client can drop a duplicate.
+        return f"<portal-{self.pk}@portal.invalid>"

@@ -1,0 +1,82 @@
+"""Strict readers for configuration taken from the environment.
+
+Every reader fails loudly on a value it cannot understand: `PORTAL_DEBUG=yes`
+is an error at start-up, not a silent False.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+
+class ConfigurationError(Exception):
+    """A configuration value is present but not understood."""
+
+
+_TRUE = {"true", "1", "on"}
+_FALSE = {"false", "0", "off"}
+
+
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    value = (environ if environ is not None else os.environ).get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def read_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigurationError(f"{name}={value!r}: use true or false")
+
+
+def read_int(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> int:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name}={value!r}: expected a whole number") from None
+    if minimum is not None and number < minimum:
+        raise ConfigurationError(f"{name}={number}: must be at least {minimum}")
+    if maximum is not None and number > maximum:
+        raise ConfigurationError(f"{name}={number}: must be at most {maximum}")
+    return number
+
+
+def read_str(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    value = _raw(name, environ)
+    return default if value is None else value
+
+
+def read_choice(
+    name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None
+) -> str:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ConfigurationError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def read_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    value = _raw(name, environ)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -1,0 +1,287 @@
+"""The portal's one settings module.
+
+Everything that differs between a laptop and a production fleet is read from
+the environment through the strict readers in `portal.env`. Profiles
+(`PORTAL_ENV`): development (the embedded default), test, production.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONE, SELF
+
+from portal.env import (
+    ConfigurationError,
+    read_bool,
+    read_choice,
+    read_int,
+    read_list,
+    read_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(read_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+
+PORTAL_ENV = read_choice("PORTAL_ENV", "development", ("development", "test", "production"))
+PRODUCTION = PORTAL_ENV == "production"
+TESTING = PORTAL_ENV == "test"
+
+DEBUG = read_bool("PORTAL_DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ConfigurationError("PORTAL_DEBUG=true is refused with PORTAL_ENV=production")
+
+
+def _secret_key() -> str:
+    configured = read_str("PORTAL_SECRET_KEY", "")
+    if configured:
+        if len(configured) < 50:
+            raise ConfigurationError("PORTAL_SECRET_KEY: use at least 50 random characters")
+        return configured
+    if PRODUCTION:
+        raise ConfigurationError("PORTAL_SECRET_KEY is required with PORTAL_ENV=production")
+    if TESTING:
+        return "test-only-" + "k" * 60
+    # Embedded default: a key made once and kept beside the data it protects.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(64))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = read_list(
+    "PORTAL_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ConfigurationError("PORTAL_ALLOWED_HOSTS is required with PORTAL_ENV=production")
+PORTAL_BASE_URL = read_str("PORTAL_BASE_URL", "http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_tasks",
+    "django_tasks_db",
+    "portal.core",
+    "portal.audit",
+    "portal.accounts",
+    "portal.clinics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.core.middleware.ClientAddressMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.accounts.middleware.SessionPolicyMiddleware",
+    "portal.accounts.middleware.FirstSignInStepsMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.core.middleware.NoStoreMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "portal" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.core.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under var/ by default; DATABASE_URL switches (PostgreSQL at scale).
+_database_url = read_str("DATABASE_URL", "")
+if _database_url:
+    try:
+        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    except ValueError as error:
+        raise ConfigurationError(f"DATABASE_URL: {error}") from None
+else:
+    if PRODUCTION:
+        raise ConfigurationError("DATABASE_URL is required with PORTAL_ENV=production")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "portal.sqlite3"),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "core:home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    # Argon2 at its production cost makes a 500-test suite slow; the tests that
+    # matter check that production uses Argon2id (test_passwords.py).
+    PASSWORD_HASHERS = ["portal.accounts.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "portal.accounts.passwords.LengthValidator"},
+    {"NAME": "portal.accounts.passwords.NotUsernameValidator"},
+    {"NAME": "portal.accounts.passwords.BlocklistValidator"},
+]
+
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+# Sessions: database-backed by default; any Django session engine works.
+SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db")
+SESSION_COOKIE_NAME = "portal_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+PORTAL_IDLE_TIMEOUT_SECONDS = read_int("PORTAL_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
+PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS = read_int("PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS", 10 * 60, minimum=60)
+PORTAL_ABSOLUTE_TIMEOUT_SECONDS = read_int("PORTAL_ABSOLUTE_TIMEOUT_SECONDS", 12 * 60 * 60, minimum=300)
+PORTAL_TIMEOUT_WARNING_SECONDS = read_int("PORTAL_TIMEOUT_WARNING_SECONDS", 120, minimum=10)
+
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "portal.core.views.csrf_failure"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = read_bool("PORTAL_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = read_int("PORTAL_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_NAME = "__Host-portal_session"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Content-Security-Policy: no inline script or style anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
+# Client addresses: REMOTE_ADDR unless the request came from a listed proxy.
+PORTAL_TRUSTED_PROXIES = read_list("PORTAL_TRUSTED_PROXIES", [])
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# E-mail: .eml files under var/mail by default, SMTP when PORTAL_SMTP_HOST is set.
+DEFAULT_FROM_EMAIL = read_str("PORTAL_FROM_EMAIL", "Patient Portal <no-reply@portal.example.mil>")
+PORTAL_MAIL_DIR = VAR_DIR / "mail"
+EMAIL_HOST = read_str("PORTAL_SMTP_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = read_int("PORTAL_SMTP_PORT", 587, minimum=1, maximum=65535)
+    EMAIL_HOST_USER = read_str("PORTAL_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = read_str("PORTAL_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = read_bool("PORTAL_SMTP_STARTTLS", True)
+    EMAIL_TIMEOUT = read_int("PORTAL_SMTP_TIMEOUT", 20, minimum=1)
+elif TESTING:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+else:
+    EMAIL_BACKEND = "portal.core.mail.EmlFileBackend"
+PORTAL_MAIL_MAX_ATTEMPTS = read_int("PORTAL_MAIL_MAX_ATTEMPTS", 8, minimum=1)
+
+# Background work: Django's Tasks API on the database queue.
+TASKS = {
+    "default": {
+        "BACKEND": read_str(
+            "PORTAL_TASKS_BACKEND",
+            # Tests run tasks at once (after commit); test_mail.py runs the real database queue.
+            "django_tasks.backends.immediate.ImmediateBackend" if TESTING else "django_tasks_db.DatabaseBackend",
+        ),
+        "QUEUES": ["default"],
+    }
+}
+
+# Sign-in rules.
+PORTAL_PATIENT_MFA = read_choice("PORTAL_PATIENT_MFA", "offered", ("offered", "required"))
+PORTAL_LOCK_AFTER_FAILURES = read_int("PORTAL_LOCK_AFTER_FAILURES", 10, minimum=3)
+PORTAL_LOCK_MINUTES = read_int("PORTAL_LOCK_MINUTES", 15, minimum=1)
+PORTAL_SLOWDOWN_AFTER_FAILURES = read_int("PORTAL_SLOWDOWN_AFTER_FAILURES", 3, minimum=1)
+PORTAL_EMAIL_LINK_HOURS = read_int("PORTAL_EMAIL_LINK_HOURS", 24, minimum=1)
+PORTAL_RESET_LINK_MINUTES = read_int("PORTAL_RESET_LINK_MINUTES", 60, minimum=5)
+OTP_TOTP_ISSUER = read_str("PORTAL_OTP_ISSUER", "Patient Portal")
+
+PORTAL_NAME = read_str("PORTAL_NAME", "MHS Patient Portal")
+PORTAL_HELP_DESK_PHONE = read_str("PORTAL_HELP_DESK_PHONE", "1-800-600-9332")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "portal.core.logging.RedactFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": read_str("PORTAL_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING" if TESTING else "INFO"},
+    },
+}
+PORTAL_CONTACT_REVERIFY_DAYS = read_int("PORTAL_CONTACT_REVERIFY_DAYS", 365, minimum=1)

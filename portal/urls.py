@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal.core.admin import portal_admin_site
+
+urlpatterns = [
+    path("", include("portal.core.urls")),
+    path("account/", include("portal.accounts.urls")),
+    path("staff/", include("portal.clinics.urls")),
+    path("operator/", portal_admin_site.urls),
+]
+
+admin.site = portal_admin_site
