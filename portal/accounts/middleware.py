@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -65,9 +66,14 @@ class SessionPolicyMiddleware:
         sessions.end_session(request)
         if request.path == STATUS_PATH:
             return JsonResponse({"signed_in": False, "seconds_left": 0})
-        messages.warning(request, text)
         next_url = request.get_full_path() if request.method == "GET" else _safe_referer_path(request)
-        return redirect_to_login(next_url)
+        response = redirect_to_login(next_url)
+        # This middleware runs before MessageMiddleware has attached a store to the
+        # request, so the notice is written to the response through its own store.
+        storage = default_storage(request)
+        storage.add(messages.WARNING, text)
+        storage.update(response)
+        return response
 
 
 def _safe_referer_path(request: HttpRequest) -> str:
