@@ -1,0 +1,166 @@
+"""Key-encryption key (KEK) providers.
+
+A provider wraps and unwraps data keys; the KEK itself never leaves it. The
+embedded default keeps its KEKs in one JSON file under var/ (mode 0600),
+created at first use. A KMS or HSM plugs in by implementing `KeyProvider`
+(wrap = KMS Encrypt with the context as encryption context, unwrap = Decrypt,
+create = a new key version, retire = schedule the old version's deletion) and
+naming the class in PORTAL_KEY_PROVIDER.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+class KeyUnavailable(Exception):
+    """The provider does not hold the key-encryption key a data key was wrapped with."""
+
+
+class KeyProvider(ABC):
+    @abstractmethod
+    def current_kek_id(self) -> str: ...
+
+    @abstractmethod
+    def kek_ids(self) -> list[str]: ...
+
+    @abstractmethod
+    def wrap(self, data_key: bytes, *, context: bytes) -> tuple[str, bytes]:
+        """Wrap under the current KEK; return (kek_id, wrapped)."""
+
+    @abstractmethod
+    def unwrap(self, kek_id: str, wrapped: bytes, *, context: bytes) -> bytes: ...
+
+    @abstractmethod
+    def create_kek(self) -> str:
+        """Make a new KEK the current one; older ones keep unwrapping until retired."""
+
+    @abstractmethod
+    def retire_kek(self, kek_id: str) -> None: ...
+
+
+class LocalKeyFileProvider(KeyProvider):
+    """KEKs in a JSON file: {"current": id, "keys": {id: base64 key}}, mode 0600.
+
+    The file is re-read whenever it changes on disk, so a rotation made by one
+    process is seen by every other before its next wrap.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._state: dict[str, Any] = {}
+
+    def current_kek_id(self) -> str:
+        return str(self._load()["current"])
+
+    def kek_ids(self) -> list[str]:
+        return sorted(self._load()["keys"])
+
+    def wrap(self, data_key: bytes, *, context: bytes) -> tuple[str, bytes]:
+        state = self._load()
+        kek_id = str(state["current"])
+        nonce = secrets.token_bytes(12)
+        return kek_id, nonce + AESGCM(self._key(state, kek_id)).encrypt(nonce, data_key, context)
+
+    def unwrap(self, kek_id: str, wrapped: bytes, *, context: bytes) -> bytes:
+        state = self._load()
+        try:
+            return AESGCM(self._key(state, kek_id)).decrypt(wrapped[:12], wrapped[12:], context)
+        except InvalidTag:
+            raise KeyUnavailable(f"data key does not unwrap under {kek_id}") from None
+
+    def create_kek(self) -> str:
+        with self._lock:
+            state = self._load()
+            kek_id = _new_kek_id(state)
+            state["keys"][kek_id] = _b64(AESGCM.generate_key(bit_length=256))
+            state["current"] = kek_id
+            self._write(state)
+            return kek_id
+
+    def retire_kek(self, kek_id: str) -> None:
+        with self._lock:
+            state = self._load()
+            if kek_id == state["current"]:
+                raise ValueError("the current key-encryption key cannot be retired")
+            state["keys"].pop(kek_id, None)
+            self._write(state)
+
+    def _key(self, state: dict[str, Any], kek_id: str) -> bytes:
+        encoded = state["keys"].get(kek_id)
+        if encoded is None:
+            raise KeyUnavailable(f"no key-encryption key {kek_id}")
+        return base64.b64decode(encoded)
+
+    def _load(self) -> dict[str, Any]:
+        if not self.path.exists():
+            self._create()
+        stat = self.path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            self._state = json.loads(self.path.read_text())
+            self._stamp = stamp
+        return self._state
+
+    def _create(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kek_id = "kek-1"
+        state = {"current": kek_id, "keys": {kek_id: _b64(AESGCM.generate_key(bit_length=256))}}
+        try:
+            # O_EXCL: two processes starting at once agree on one key file.
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _write(self, state: dict[str, Any]) -> None:
+        temporary = self.path.with_name(self.path.name + f".{secrets.token_hex(4)}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        self._stamp = None
+
+
+def _new_kek_id(state: dict[str, Any]) -> str:
+    numbers = [int(kek_id.split("-")[1]) for kek_id in state["keys"] if kek_id.startswith("kek-")]
+    return f"kek-{max(numbers, default=0) + 1}-{secrets.token_hex(3)}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+_providers: dict[tuple[str, str], KeyProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def get_provider() -> KeyProvider:
+    """The configured provider (PORTAL_KEY_PROVIDER), one instance per configuration."""
+    dotted = settings.PORTAL_KEY_PROVIDER
+    path = str(settings.PORTAL_KEY_FILE)
+    with _providers_lock:
+        provider = _providers.get((dotted, path))
+        if provider is None:
+            provider = import_string(dotted)(Path(path))
+            _providers[(dotted, path)] = provider
+        return provider
