@@ -60,7 +60,10 @@ def check_sign_in(*, username: str, password: str, client_address: str | None) -
     if not isinstance(user, User):
         _record_failure(username, client_address)
         raise SignInRefused(SignInRefused.WRONG)
-    throttle.register_success(username, client_address)
+    if not has_second_factor(user):
+        # With a second factor owed, the count is cleared only when the code is right:
+        # re-entering a known password must not wipe out the wrong codes counted so far.
+        throttle.register_success(username, client_address)
     if user.is_patient and user.email_confirmed_at is None:
         raise SignInRefused(SignInRefused.UNCONFIRMED, user=user)
     return user

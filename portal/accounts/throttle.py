@@ -79,6 +79,8 @@ def register_failure(username: str, address: str | None) -> bool:
             if row.locked_until and row.locked_until <= now:
                 row.consecutive_failures = 0  # a lock that ran out starts a new count
                 row.locked_until = None
+            elif key.startswith("addr:") and _quiet_since(row, now):
+                row.consecutive_failures = 0  # no success resets an address; a quiet spell does
             row.consecutive_failures += 1
             row.last_failure_at = now
             if row.consecutive_failures >= settings.PORTAL_LOCK_AFTER_FAILURES:
@@ -88,8 +90,15 @@ def register_failure(username: str, address: str | None) -> bool:
     return locked_username
 
 
+def _quiet_since(row: SignInThrottle, now: datetime) -> bool:
+    quiet = timedelta(minutes=settings.PORTAL_LOCK_MINUTES)
+    return row.last_failure_at is not None and row.last_failure_at + quiet <= now
+
+
 def register_success(username: str, address: str | None) -> None:
-    SignInThrottle.objects.filter(key__in=_keys(username, address)).delete()
+    """A success clears the username's count only. The address keeps its count:
+    otherwise anyone with an account could reset it between guesses at others."""
+    SignInThrottle.objects.filter(key=username_key(username)).delete()
 
 
 def clear_username(username: str) -> None:
