@@ -64,10 +64,14 @@ class SessionPolicyMiddleware:
             client_address=getattr(request, "client_address", None),
         )
         sessions.end_session(request)
+        response: HttpResponse
         if request.path == STATUS_PATH:
-            return JsonResponse({"signed_in": False, "seconds_left": 0})
-        next_url = request.get_full_path() if request.method == "GET" else _safe_referer_path(request)
-        response = redirect_to_login(next_url)
+            # The timeout warning script reads this and then opens the sign-in page,
+            # which shows the notice below.
+            response = JsonResponse({"signed_in": False, "seconds_left": 0})
+        else:
+            next_url = request.get_full_path() if request.method == "GET" else _safe_referer_path(request)
+            response = redirect_to_login(next_url)
         # This middleware runs before MessageMiddleware has attached a store to the
         # request, so the notice is written to the response through its own store.
         storage = default_storage(request)

@@ -58,7 +58,8 @@
   function tick() {
     var left = Math.round((deadline - Date.now()) / 1000);
     if (left <= 0) {
-      sync(function () { if (deadline <= Date.now()) { goToSignIn(); } });
+      // Only the server ends the session: go to sign-in once it says so.
+      sync();
       return;
     }
     if (left <= warning) {
