@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -52,6 +53,16 @@ def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
     return dict(details)
 
 
+def _check_address(address: str | None) -> str | None:
+    # The canonical form is what the database gives back, so it is what the hash covers.
+    if address is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        raise ValueError("audit client address must be an IP address") from None
+
+
 def record(
     action: str,
     *,
@@ -71,14 +82,15 @@ def record(
             head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
             head = AuditChainHead.objects.select_for_update().get(pk=1)
         event = AuditEvent(
-            occurred_at=occurred_at or timezone.now(),
+            # Hashed as UTC: the zone the database gives the time back in.
+            occurred_at=(occurred_at or timezone.now()).astimezone(UTC),
             actor_id=actor_id,
             patient_id=patient_id,
             action=action,
             object_type=object_type,
             object_id=str(object_id),
             outcome=outcome,
-            client_address=client_address,
+            client_address=_check_address(client_address),
             details=_check_details(details or {}),
             previous_hash=head.last_hash,
         )

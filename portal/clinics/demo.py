@@ -130,7 +130,10 @@ def load() -> bool:
         for team in member_of:
             TeamMembership.objects.create(staff_member=staff, care_team=teams[team])
         TOTPDevice.objects.create(
-            user=staff_user, name="Demo authenticator", confirmed=True, key=f"{DEMO_TOTP_KEY_PREFIX}{index:020d}"
+            user=staff_user,
+            name="Demo authenticator",
+            confirmed=True,
+            key=f"{DEMO_TOTP_KEY_PREFIX}{index:020d}",
         )
     team_names = list(teams)
     for index, (first, last) in enumerate(zip(FIRST, LAST, strict=True)):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.admin import OTPAdminSite
 
 
@@ -24,9 +29,25 @@ class PortalAdminSite(OTPAdminSite):
     def login(  # type: ignore[override]
         self, request: HttpRequest, extra_context: dict[str, object] | None = None
     ) -> HttpResponse:
+        """The console has no sign-in form: the portal's own sign-in (with its second step) is the door.
+
+        Someone already signed in who may not use the console is refused here: the
+        sign-in page sends a signed-in person straight back to `next`, so a redirect
+        to it would loop.
+        """
         from django.contrib.auth.views import redirect_to_login
 
-        return redirect_to_login(request.get_full_path())
+        index = reverse("operator:index", current_app=self.name)
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = index
+        if self.has_permission(request):
+            return redirect(next_url)
+        if request.user.is_authenticated:
+            raise PermissionDenied
+        return redirect_to_login(next_url)
 
 
 portal_admin_site = PortalAdminSite(name="operator")

@@ -55,9 +55,12 @@ class Command(BaseCommand):
     def _log(self, limit: int) -> None:
         for row in OutgoingEmail.objects.order_by("-id")[:limit]:
             sent = f"{row.sent_at:%Y-%m-%d %H:%M:%S}" if row.sent_at else "-"
+            # A queued e-mail that has failed before waits for its retry: say when.
+            waiting = row.status == OutgoingEmail.Status.QUEUED and row.attempts > 0
+            next_try = f" next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}" if waiting else ""
             self.stdout.write(
                 f"{row.pk:>6} {row.created_at:%Y-%m-%d %H:%M:%S} {row.status:<7} "
-                f"attempts={row.attempts} sent={sent} {row.template} {row.last_error}"
+                f"attempts={row.attempts} sent={sent}{next_try} {row.template} {row.last_error}"
             )
 
 

@@ -1,0 +1,291 @@
+"""The audit log: hash-chained, append-only, ids only, and checkable by an operator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from portal.audit.log import GENESIS_HASH, compute_hash, record, verify_chain
+from portal.audit.migrations import _append_only
+from portal.audit.models import AuditChainHead, AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(count: int) -> list[AuditEvent]:
+    return [
+        record("record.viewed", actor_id=10 + n, patient_id=100 + n % 2, object_type="note", object_id=n)
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def attacker() -> Iterator[None]:
+    """Someone with raw database access: the append-only triggers are gone while they work."""
+    with connection.cursor() as cursor:
+        _append_only.remove(connection.vendor, cursor)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            _append_only.install(connection.vendor, cursor)
+
+
+def _verify() -> str:
+    out = StringIO()
+    call_command("audit_verify", stdout=out)
+    return out.getvalue()
+
+
+# --- the chain ------------------------------------------------------------------------------------
+
+
+def test_record_chains_each_row_to_the_one_before() -> None:
+    first, second, third = _events(3)
+    assert first.previous_hash == GENESIS_HASH
+    assert second.previous_hash == first.row_hash
+    assert third.previous_hash == second.row_hash
+    assert len({first.row_hash, second.row_hash, third.row_hash}) == 3
+    head = AuditChainHead.objects.get(pk=1)
+    assert (head.last_event_id, head.last_hash) == (third.pk, third.row_hash)
+
+
+def test_the_hash_covers_what_was_stored() -> None:
+    """The hash computed at write time matches the row as the database gives it back."""
+    event = record(
+        "message.sent",
+        actor_id=7,
+        patient_id=3,
+        object_type="message",
+        object_id=42,
+        client_address="198.51.100.7",
+        details={"thread": 9, "attachments": [1, 2], "urgent": False, "draft": None, "code": "reply"},
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert compute_hash(stored) == stored.row_hash == event.row_hash
+    assert stored.object_id == "42"
+
+
+def test_an_empty_log_verifies() -> None:
+    assert verify_chain() == (0, None)
+    assert _verify() == "Audit chain intact: 0 events verified.\n"
+
+
+def test_an_untouched_log_verifies_intact() -> None:
+    _events(5)
+    assert verify_chain() == (5, None)
+    assert _verify() == "Audit chain intact: 5 events verified.\n"
+
+
+def test_verification_walks_the_log_in_batches() -> None:
+    _events(7)
+    assert verify_chain(batch_size=2) == (7, None)
+
+
+def test_a_time_in_another_zone_verifies() -> None:
+    """The database gives back UTC; the hash must not depend on the zone it was written in."""
+    eastern = timezone(timedelta(hours=-5))
+    record("record.viewed", occurred_at=datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=eastern))
+    record("record.viewed", occurred_at=datetime(2026, 3, 1, 14, 31, tzinfo=UTC))
+    assert verify_chain() == (2, None)
+
+
+def test_an_ipv6_address_in_any_spelling_verifies() -> None:
+    """The database stores an IPv6 address in its short form; the hash must cover that form."""
+    event = record("sign_in.succeeded", client_address="2001:0DB8:0000:0000:0000:0000:0000:0001")
+    assert AuditEvent.objects.get(pk=event.pk).client_address == "2001:db8::1"
+    assert verify_chain() == (1, None)
+
+
+def test_a_malformed_client_address_is_refused() -> None:
+    with pytest.raises(ValueError, match="client address"):
+        record("sign_in.failed", client_address="not-an-address")
+    assert AuditEvent.objects.count() == 0
+
+
+# --- tampering is found, at the first broken row --------------------------------------------------
+
+
+def test_a_changed_row_is_named(attacker: None) -> None:
+    events = _events(5)
+    AuditEvent.objects.filter(pk=events[2].pk).update(patient_id=999)
+    checked, broken = verify_chain()
+    assert checked == 2
+    assert broken is not None
+    assert broken.event_id == events[2].pk
+    assert "content was changed" in broken.reason
+    with pytest.raises(CommandError) as error:
+        _verify()
+    assert str(error.value) == (
+        f"Audit chain broken at event {events[2].pk}: its content was changed after it was written. "
+        "2 events before it are intact."
+    )
+
+
+def test_a_changed_row_with_a_recomputed_hash_breaks_the_next_row(attacker: None) -> None:
+    """Rewriting the row's own hash to match does not help: the next row points at the old one."""
+    events = _events(4)
+    row = AuditEvent.objects.get(pk=events[1].pk)
+    row.action = "record.printed"
+    row.row_hash = compute_hash(row)
+    row.save(update_fields=["action", "row_hash"])
+    checked, broken = verify_chain()
+    assert checked == 2
+    assert broken is not None and broken.event_id == events[2].pk
+    assert "does not follow the row before it" in broken.reason
+
+
+def test_a_deleted_middle_row_is_named(attacker: None) -> None:
+    events = _events(5)
+    AuditEvent.objects.filter(pk=events[2].pk).delete()
+    checked, broken = verify_chain()
+    assert checked == 2
+    assert broken is not None and broken.event_id == events[3].pk
+    with pytest.raises(CommandError, match=rf"Audit chain broken at event {events[3].pk}: does not follow"):
+        _verify()
+
+
+def test_a_deleted_first_row_is_named(attacker: None) -> None:
+    events = _events(3)
+    AuditEvent.objects.filter(pk=events[0].pk).delete()
+    assert verify_chain()[1] == verify_chain()[1]
+    checked, broken = verify_chain()
+    assert (checked, broken and broken.event_id) == (0, events[1].pk)
+
+
+def test_deleted_rows_at_the_end_are_found(attacker: None) -> None:
+    events = _events(4)
+    AuditEvent.objects.filter(pk__gte=events[2].pk).delete()
+    checked, broken = verify_chain()
+    assert checked == 2
+    assert broken is not None and broken.event_id == events[3].pk
+    assert "missing" in broken.reason
+    with pytest.raises(CommandError, match="rows at the end of the log are missing"):
+        _verify()
+
+
+def test_a_changed_detail_is_found(attacker: None) -> None:
+    events = _events(2)
+    AuditEvent.objects.filter(pk=events[0].pk).update(details={"thread": 1})
+    broken = verify_chain()[1]
+    assert broken is not None and broken.event_id == events[0].pk
+
+
+# --- the database refuses changes -----------------------------------------------------------------
+
+
+def test_the_database_refuses_to_update_an_audit_row() -> None:
+    """UPDATE raises on SQLite and PostgreSQL alike (on PostgreSQL, for the app's own user too)."""
+    (event,) = _events(1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(action="record.hidden")
+    event.action = "record.hidden"
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        event.save()
+    assert AuditEvent.objects.get(pk=event.pk).action == "record.viewed"
+
+
+def test_the_database_refuses_to_delete_an_audit_row() -> None:
+    events = _events(2)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.filter(pk=events[0].pk).delete()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        events[1].delete()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AuditEvent.objects.all().delete()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM audit_auditevent")
+    assert AuditEvent.objects.count() == 2
+    assert verify_chain() == (2, None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE exists on PostgreSQL only")
+def test_postgres_refuses_to_truncate_the_audit_log() -> None:
+    _events(1)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE audit_auditevent")
+    assert AuditEvent.objects.count() == 1
+
+
+def test_flush_is_refused_in_production() -> None:
+    from django.test import override_settings
+
+    _events(1)
+    with override_settings(PRODUCTION=True), pytest.raises(CommandError, match="append-only"):
+        call_command("flush", "--no-input")
+    assert AuditEvent.objects.count() == 1
+
+
+# --- ids only -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"subject": "chest pain since Monday"},
+        {"note": "x" * 65},
+        {"code": "tab\there"},
+        {"ids": [1, "two"]},
+        {"ids": [1.5]},
+        {"score": 1.5},
+        {"nested": {"text": "a"}},
+        {"blob": b"bytes"},
+    ],
+)
+def test_details_refuse_free_text_and_other_types(details: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="audit detail"):
+        record("message.sent", details=details)
+    assert AuditEvent.objects.count() == 0
+    assert not AuditChainHead.objects.exclude(last_event_id=0).exists()
+
+
+def test_details_take_ids_counts_flags_and_codes() -> None:
+    details = {"thread": 4, "ids": [1, 2, 3], "urgent": True, "folder": None, "reason": "wrong_code"}
+    assert record("message.sent", details=details).details == details
+
+
+# --- audit_show -----------------------------------------------------------------------------------
+
+
+def _show(*args: str) -> list[str]:
+    out = StringIO()
+    call_command("audit_show", *args, stdout=out)
+    return out.getvalue().splitlines()
+
+
+def test_audit_show_lists_newest_first() -> None:
+    events = _events(3)
+    lines = _show()
+    assert [int(line.split()[0]) for line in lines] == [e.pk for e in reversed(events)]
+    assert "record.viewed" in lines[0] and "success" in lines[0] and "note:2" in lines[0]
+
+
+def test_audit_show_filters_by_patient() -> None:
+    """A privacy officer asks who looked at patient 101: only that patient's events come back."""
+    events = _events(6)
+    record("sign_in.succeeded", actor_id=55, client_address="203.0.113.5")
+    lines = _show("--patient", "101")
+    assert [int(line.split()[0]) for line in lines] == [e.pk for e in reversed(events) if e.patient_id == 101]
+    assert all("patient=101" in line for line in lines)
+    assert _show("--patient", "999") == []
+
+
+def test_audit_show_filters_by_actor_and_limits() -> None:
+    events = _events(4)
+    (line,) = _show("--actor", "12")
+    assert int(line.split()[0]) == events[2].pk
+    assert "actor=12 " in line
+    assert len(_show("--limit", "2")) == 2
