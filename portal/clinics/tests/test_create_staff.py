@@ -1,0 +1,74 @@
+"""An administrator creates staff accounts; the person chooses their own password."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from conftest import sign_in
+from portal.accounts.models import User
+
+
+def test_create_staff_sends_a_link_and_forces_a_second_step(
+    client: Client, world: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Nurse Ngo is created on Team Blue, gets a link, chooses a password, and at her
+    first sign-in must set up an authenticator before any page opens."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "create_staff",
+            "--username=nurse.ngo",
+            "--email=ngo@staff.example.mil",
+            "--first-name=Nina",
+            "--last-name=Ngo",
+            "--role=nurse",
+            f"--team={world['blue'].pk}",
+        )
+    user = User.objects.get(username="nurse.ngo")
+    assert not user.has_usable_password()
+    assert user.staff_record is not None
+    assert list(user.staff_record.care_teams.all()) == [world["blue"]]
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ngo@staff.example.mil"]
+    path = re.search(r"/account/password-reset/[^/\s]+/", mail.outbox[0].body)
+    assert path is not None
+    new_password = "a staff password of my own"
+    response = client.post(path.group(0), {"password": new_password, "password_confirm": new_password})
+    assert response.status_code == 302
+    response = client.post("/account/sign-in/", {"username": "nurse.ngo", "password": new_password})
+    assert response["Location"] == "/account/security/authenticator/"
+    assert client.get("/staff/").status_code == 302  # not signed in until the second step is set up
+
+
+def test_create_staff_refuses_a_taken_username(dr_diaz: User) -> None:
+    with pytest.raises(CommandError, match="taken"):
+        call_command(
+            "create_staff",
+            "--username=DR.DIAZ",
+            "--email=x@staff.example.mil",
+            "--first-name=X",
+            "--last-name=Y",
+            "--role=clerk",
+        )
+
+
+def test_operator_console_lists_staff_for_a_verified_administrator(client: Client, admin_adams: User) -> None:
+    """Alex Adams, administrator with his second step, opens the staff list; Dr. Diaz cannot."""
+    from conftest import finish_first_steps
+
+    finish_first_steps(admin_adams)
+    sign_in(client, admin_adams)
+    response = client.get("/operator/clinics/staffmember/")
+    assert response.status_code == 200
+    assert b"Adams" in response.content
+
+
+def test_operator_console_refuses_clinical_staff(client: Client, dr_diaz: User) -> None:
+    sign_in(client, dr_diaz)
+    response = client.get("/operator/clinics/staffmember/", follow=True)
+    assert response.status_code == 403
+    assert b"Adams" not in response.content
