@@ -20,9 +20,17 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.accounts.models import TermsAcceptance, User
 from portal.accounts.actions import current_terms
-from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam, StaffMember, TeamMembership
+from portal.accounts.models import TermsAcceptance, User
+from portal.clinics.models import (
+    CareTeam,
+    Clinic,
+    Hospital,
+    Patient,
+    PatientCareTeam,
+    StaffMember,
+    TeamMembership,
+)
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API shares the thread
 
@@ -43,7 +51,14 @@ def world(db: Any) -> dict[str, Any]:
     blue = CareTeam.objects.create(clinic=family, name="Team Blue")
     gold = CareTeam.objects.create(clinic=family, name="Team Gold")
     im = CareTeam.objects.create(clinic=internal, name="IM Team")
-    return {"hospital": hospital, "family": family, "internal": internal, "blue": blue, "gold": gold, "im": im}
+    return {
+        "hospital": hospital,
+        "family": family,
+        "internal": internal,
+        "blue": blue,
+        "gold": gold,
+        "im": im,
+    }
 
 
 def make_patient(
@@ -87,7 +102,12 @@ def make_staff(*, username: str, first: str, last: str, role: str, teams: list[C
 @pytest.fixture
 def paula(world: dict[str, Any]) -> User:
     patient = make_patient(
-        username="paula", first="Paula", last="Quill", dod_id="9900000001", born=date(1986, 4, 28), team=world["blue"]
+        username="paula",
+        first="Paula",
+        last="Quill",
+        dod_id="9900000001",
+        born=date(1986, 4, 28),
+        team=world["blue"],
     )
     assert patient.user is not None
     return patient.user
@@ -96,7 +116,12 @@ def paula(world: dict[str, Any]) -> User:
 @pytest.fixture
 def eve(world: dict[str, Any]) -> User:
     patient = make_patient(
-        username="eve", first="Eve", last="Vance", dod_id="9900000002", born=date(1990, 1, 2), team=world["gold"]
+        username="eve",
+        first="Eve",
+        last="Vance",
+        dod_id="9900000002",
+        born=date(1990, 1, 2),
+        team=world["gold"],
     )
     assert patient.user is not None
     return patient.user
@@ -105,7 +130,12 @@ def eve(world: dict[str, Any]) -> User:
 @pytest.fixture
 def rosa(world: dict[str, Any]) -> Patient:
     return make_patient(
-        username=None, first="Rosa", last="Marsh", dod_id="9900000005", born=date(1975, 9, 14), team=world["blue"]
+        username=None,
+        first="Rosa",
+        last="Marsh",
+        dod_id="9900000005",
+        born=date(1975, 9, 14),
+        team=world["blue"],
     )
 
 
