@@ -1,0 +1,125 @@
+"""The only doors from an id in a request to a messaging object.
+
+Each function fails closed: anything the user may not see, and anything that
+does not exist, raises the same Http404. A patient sees their own threads; a
+staff member sees the threads of care teams they belong to *now* (membership
+is read on every call, so removal from a team cuts access at the next
+request); nobody else sees any. Internal notes are reachable only through a
+thread a staff member may open.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from portal.accounts.models import User
+from portal.clinics.models import CareTeam, Patient, StaffMember
+from portal.messaging.models import Attachment, Draft, Folder, Message, Thread
+
+
+def patient_of(user: User) -> Patient:
+    patient = user.patient_record if user.is_authenticated and user.is_active else None
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def staff_of(user: User) -> StaffMember:
+    staff = user.staff_record if user.is_authenticated and user.is_active else None
+    if staff is None:
+        raise Http404
+    return staff
+
+
+def threads_visible_to(user: User) -> QuerySet[Thread]:
+    """Every thread `user` may open. The one definition the other doors build on."""
+    if not (user.is_authenticated and user.is_active):
+        return Thread.objects.none()
+    if user.is_patient:
+        return Thread.objects.filter(patient__user=user)
+    if user.is_staff_member:
+        return Thread.objects.filter(
+            care_team__is_active=True, care_team__memberships__staff_member__user=user
+        ).distinct()
+    return Thread.objects.none()
+
+
+def access_thread(user: User, thread_id: int, *, lock: bool = False) -> Thread:
+    """Return the thread if `user` is its patient or on its care team; Http404 otherwise."""
+    thread = threads_visible_to(user).filter(pk=thread_id).values_list("pk", flat=True).first()
+    if thread is None:
+        raise Http404
+    query = Thread.objects.select_related("care_team__clinic", "patient", "assigned_to")
+    if lock:
+        query = query.select_for_update(of=("self",))
+    return query.get(pk=thread)
+
+
+def access_message(user: User, message_id: int) -> Message:
+    message = (
+        Message.objects.filter(pk=message_id, thread__in=threads_visible_to(user))
+        .select_related("thread__care_team", "thread__patient")
+        .first()
+    )
+    if message is None:
+        raise Http404
+    return message
+
+
+def access_attachment(user: User, attachment_id: int) -> Attachment:
+    """A sent file: for the thread's patient and team. A draft's file: for its author only."""
+    attachment = Attachment.objects.filter(pk=attachment_id).select_related("message", "draft").first()
+    if attachment is None:
+        raise Http404
+    if attachment.message_id is not None:
+        access_message(user, attachment.message_id)
+        return attachment
+    if (
+        attachment.draft_id is not None
+        and attachment.draft is not None
+        and attachment.draft.author_id == user.pk
+    ):
+        return attachment
+    raise Http404
+
+
+def access_draft(user: User, draft_id: int, *, lock: bool = False) -> Draft:
+    query = Draft.objects.filter(pk=draft_id, author=user, patient__user=user)
+    if lock:
+        query = query.select_for_update()
+    draft = query.select_related("thread", "care_team").first()
+    if draft is None:
+        raise Http404
+    return draft
+
+
+def access_folder(user: User, folder_id: int) -> Folder:
+    folder = Folder.objects.filter(pk=folder_id, patient__user=user).first()
+    if folder is None:
+        raise Http404
+    return folder
+
+
+def access_team_to_write(user: User, team_id: int) -> CareTeam:
+    """A care team this patient may message now."""
+    team = (
+        CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
+        .select_related("clinic")
+        .first()
+    )
+    if team is None or not user.is_patient:
+        raise Http404
+    return team
+
+
+def access_team_inbox(user: User, team_id: int) -> CareTeam:
+    """A care team whose message pool this staff member works now."""
+    team = (
+        CareTeam.objects.filter(pk=team_id, is_active=True, memberships__staff_member__user=user)
+        .select_related("clinic")
+        .first()
+    )
+    if team is None or not user.is_staff_member:
+        raise Http404
+    return team

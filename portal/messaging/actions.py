@@ -1,0 +1,591 @@
+"""Every write of secure messaging. `check_*` validates and authorizes; `do_*` writes.
+
+Each `do_*` changes state and writes its audit event (ids only) in one
+transaction. Text is sealed with the patient's data key before it is saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.audit import log as audit
+from portal.clinics.models import CareTeam, StaffMember
+from portal.messaging import notifications, rules
+from portal.messaging.access import (
+    access_attachment,
+    access_draft,
+    access_folder,
+    access_team_to_write,
+    access_thread,
+    patient_of,
+    staff_of,
+)
+from portal.messaging.attachments import Refusal, Upload, safe_name, screen, sniff
+from portal.messaging.models import (
+    Attachment,
+    Category,
+    Draft,
+    Folder,
+    InternalNote,
+    Message,
+    NotificationPreference,
+    Thread,
+    ThreadEvent,
+)
+from portal.vault.crypto import Binding, Keyring, keyring
+from portal.vault.files import delete_file, read_file, store_file
+
+SUBJECT_MAX = 50
+BODY_MAX = 10_000
+NOTE_MAX = 10_000
+FOLDER_NAME = re.compile(r"^[A-Za-z0-9 ]{1,50}$")
+
+
+class Refused(Exception):
+    """A request the rules do not allow; `message` says what to do instead."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Where:
+    """Who acts, and from which address (for the audit log)."""
+
+    user: User
+    client_address: str | None = None
+
+
+def _audit(
+    action: str, *, by: Where, patient_id: int | None, object_type: str, object_id: int, **details: object
+) -> None:
+    audit.record(
+        f"messaging.{action}",
+        actor_id=by.user.pk,
+        patient_id=patient_id,
+        object_type=object_type,
+        object_id=object_id,
+        client_address=by.client_address,
+        details=details,
+    )
+
+
+# Drafts and attachments ---------------------------------------------------------------------------
+
+
+def check_save_draft(
+    *,
+    by: Where,
+    send_token: uuid.UUID,
+    care_team_id: int | None,
+    thread_id: int | None,
+    category: str,
+    subject: str,
+    body: str,
+) -> Draft:
+    """Create or update the patient's draft of the compose form carrying `send_token`."""
+    patient = patient_of(by.user)
+    thread = access_thread(by.user, thread_id) if thread_id is not None else None
+    team = (
+        access_team_to_write(by.user, care_team_id) if care_team_id is not None and thread is None else None
+    )
+    if category and category not in Category.values:
+        category = ""
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().filter(send_token=send_token).first()
+        if draft is None:
+            draft = Draft(patient=patient, author=by.user, send_token=send_token, thread=thread)
+            created = True
+        elif draft.author_id != by.user.pk or draft.patient_id != patient.pk:
+            raise Http404  # someone else's form token
+        else:
+            created = False
+        ring = keyring(patient.pk)
+        draft.care_team = team if thread is None else None
+        draft.category = category
+        ring.seal_text(draft, "subject", subject)
+        ring.seal_text(draft, "body", body)
+        draft.updated_at = timezone.now()
+        try:
+            with transaction.atomic():
+                draft.save()
+        except IntegrityError:
+            raise Http404 from None
+        _audit(
+            "draft.saved", by=by, patient_id=patient.pk, object_type="draft", object_id=draft.pk, new=created
+        )
+    return draft
+
+
+def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> list[Refusal]:
+    """Attach what may be attached to the draft; return the refusals, one per refused file."""
+    if not uploads:
+        return []
+    draft = access_draft(by.user, draft_id)
+    ring = keyring(draft.patient_id)
+    kept = [(a.size, _digest(ring, a)) for a in draft.attachments.all()]
+    accepted, refused = screen(uploads, kept=kept)
+    with transaction.atomic():
+        for upload in accepted:
+            attachment = Attachment(
+                patient_id=draft.patient_id,
+                draft=draft,
+                content_type=sniff(upload.content) or "application/octet-stream",
+                size=len(upload.content),
+                uploaded_by=by.user,
+            )
+            ring.seal_text(attachment, "name", safe_name(upload.name))
+            attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
+            attachment.save()
+            _audit(
+                "attachment.added",
+                by=by,
+                patient_id=draft.patient_id,
+                object_type="attachment",
+                object_id=attachment.pk,
+                draft=draft.pk,
+            )
+    return refused
+
+
+def _digest(ring: Keyring, attachment: Attachment) -> str:
+    content = read_file(ring, Binding.of(attachment, "content"), attachment.storage_name)
+    return hashlib.sha256(content).hexdigest()
+
+
+def check_remove_attachment(*, by: Where, attachment_id: int) -> Draft:
+    attachment = access_attachment(by.user, attachment_id)
+    if attachment.draft is None or attachment.message_id is not None:
+        raise Refused("A file that was sent stays with its message.")
+    draft = attachment.draft
+    with transaction.atomic():
+        name = attachment.storage_name
+        attachment.delete()
+        _audit(
+            "attachment.removed",
+            by=by,
+            patient_id=draft.patient_id,
+            object_type="attachment",
+            object_id=attachment_id,
+        )
+        transaction.on_commit(lambda: delete_file(name))
+    return draft
+
+
+def check_discard_draft(*, by: Where, draft_id: int) -> None:
+    draft = access_draft(by.user, draft_id)
+    with transaction.atomic():
+        names = [a.storage_name for a in draft.attachments.all()]
+        draft.attachments.all().delete()
+        _audit("draft.discarded", by=by, patient_id=draft.patient_id, object_type="draft", object_id=draft.pk)
+        draft.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        delete_file(name)
+
+
+# Sending ------------------------------------------------------------------------------------------
+
+
+def already_sent(*, by: Where, send_token: uuid.UUID) -> Message | None:
+    """The message this form already sent, if its Send was pressed before (double submit)."""
+    message = Message.objects.filter(send_token=send_token).select_related("thread").first()
+    if message is not None and message.author_id != by.user.pk:
+        raise Http404
+    return message
+
+
+def check_send_draft(*, by: Where, draft_id: int) -> Message:
+    """Send the draft: a new thread with its care team, or a reply in its thread."""
+    draft = access_draft(by.user, draft_id)
+    earlier = already_sent(by=by, send_token=draft.send_token)
+    if earlier is not None:
+        return earlier
+    ring = keyring(draft.patient_id)
+    subject = ring.open_text(draft, "subject").strip()
+    body = ring.open_text(draft, "body").strip()
+    _check_body(body)
+    if draft.thread is not None:
+        thread = access_thread(by.user, draft.thread.pk)
+        if not rules.reply_window_is_open(thread):
+            raise Refused(
+                "This conversation no longer takes replies: it has been more than "
+                f"{settings.PORTAL_MESSAGE_REPLY_DAYS} days since its last message. Start a new message instead."
+            )
+        return do_send(by=by, draft=draft, thread=thread, subject=None, body=body)
+    if draft.care_team is None:
+        raise Refused("Choose the care team to write to.", field="care_team")
+    access_team_to_write(by.user, draft.care_team.pk)
+    if draft.category not in Category.values:
+        raise Refused("Choose what the message is about.", field="category")
+    if not subject:
+        raise Refused("Enter a subject.", field="subject")
+    if len(subject) > SUBJECT_MAX:
+        raise Refused(f"Shorten the subject to {SUBJECT_MAX} characters or fewer.", field="subject")
+    return do_send(by=by, draft=draft, thread=None, subject=subject, body=body)
+
+
+def _check_body(body: str) -> None:
+    if not body:
+        raise Refused("Enter your message.", field="body")
+    if len(body) > BODY_MAX:
+        raise Refused(f"Shorten the message to {BODY_MAX:,} characters or fewer.", field="body")
+
+
+def do_send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
+    try:
+        with transaction.atomic():
+            return _send(by=by, draft=draft, thread=thread, subject=subject, body=body)
+    except IntegrityError:
+        # The same Send arrived twice at once: the other request made the message.
+        earlier = already_sent(by=by, send_token=draft.send_token)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
+    ring = keyring(draft.patient_id)
+    now = timezone.now()
+    if thread is None:
+        assert draft.care_team is not None and subject is not None
+        thread = Thread(patient_id=draft.patient_id, care_team=draft.care_team, category=draft.category)
+        ring.seal_text(thread, "subject", subject)
+        thread.save()
+        _audit(
+            "thread.started",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="thread",
+            object_id=thread.pk,
+            team=thread.care_team_id,
+        )
+    else:
+        thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    message = Message(
+        thread=thread,
+        author_kind=Message.Author.PATIENT,
+        author=by.user,
+        sent_at=now,
+        send_token=draft.send_token,
+    )
+    ring.seal_text(message, "body", body)
+    message.save(force_insert=True)
+    moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
+    thread.last_message_at = now
+    thread.waiting_since = thread.waiting_since or now
+    thread.status = Thread.Status.OPEN
+    thread.save(update_fields=["last_message_at", "waiting_since", "status"])
+    draft.delete()
+    _audit(
+        "message.sent",
+        by=by,
+        patient_id=thread.patient_id,
+        object_type="message",
+        object_id=message.pk,
+        thread=thread.pk,
+        attachments=moved,
+    )
+    notifications.notify_new_message(message)
+    return message
+
+
+def check_staff_reply(*, by: Where, thread_id: int, body: str, send_token: uuid.UUID) -> Message:
+    staff = staff_of(by.user)
+    earlier = already_sent(by=by, send_token=send_token)
+    if earlier is not None:
+        return earlier
+    body = body.strip()
+    _check_body(body)
+    try:
+        with transaction.atomic():
+            thread = access_thread(by.user, thread_id, lock=True)
+            return _staff_reply(by=by, staff=staff, thread=thread, body=body, send_token=send_token)
+    except IntegrityError:
+        earlier = already_sent(by=by, send_token=send_token)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _staff_reply(
+    *, by: Where, staff: StaffMember, thread: Thread, body: str, send_token: uuid.UUID
+) -> Message:
+    now = timezone.now()
+    ring = keyring(thread.patient_id)
+    message = Message(
+        thread=thread, author_kind=Message.Author.STAFF, author=by.user, sent_at=now, send_token=send_token
+    )
+    ring.seal_text(message, "body", body)
+    message.save(force_insert=True)
+    thread.messages.filter(author_kind=Message.Author.PATIENT, answered_at__isnull=True).update(
+        answered_at=now
+    )
+    thread.messages.filter(author_kind=Message.Author.PATIENT, read_by_team_at__isnull=True).update(
+        read_by_team_at=now, read_by_team_member=staff
+    )
+    thread.last_message_at = now
+    thread.waiting_since = None
+    thread.patient_unread = F("patient_unread") + 1
+    if thread.location == Thread.Location.TRASH:
+        thread.location = Thread.Location.INBOX  # a new answer is never hidden in the Trash
+    thread.save(update_fields=["last_message_at", "waiting_since", "patient_unread", "location"])
+    _audit(
+        "message.sent",
+        by=by,
+        patient_id=thread.patient_id,
+        object_type="message",
+        object_id=message.pk,
+        thread=thread.pk,
+    )
+    notifications.notify_new_message(message)
+    return message
+
+
+# Reading and filing -------------------------------------------------------------------------------
+
+
+def do_open_thread(*, by: Where, thread: Thread) -> None:
+    """Record the read, and mark the other side's messages read by this side."""
+    now = timezone.now()
+    with transaction.atomic():
+        if by.user.is_patient:
+            thread.messages.filter(author_kind=Message.Author.STAFF, read_by_patient_at__isnull=True).update(
+                read_by_patient_at=now
+            )
+            if thread.patient_unread:
+                Thread.objects.filter(pk=thread.pk).update(patient_unread=0)
+                thread.patient_unread = 0
+        else:
+            staff = staff_of(by.user)
+            thread.messages.filter(author_kind=Message.Author.PATIENT, read_by_team_at__isnull=True).update(
+                read_by_team_at=now, read_by_team_member=staff
+            )
+        _audit("thread.read", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk)
+
+
+def check_mark_unread(*, by: Where, thread_id: int) -> Thread:
+    patient_of(by.user)
+    with transaction.atomic():
+        thread = access_thread(by.user, thread_id, lock=True)
+        latest = thread.messages.filter(author_kind=Message.Author.STAFF).order_by("-sent_at", "-id").first()
+        if latest is not None:
+            Message.objects.filter(pk=latest.pk).update(read_by_patient_at=None)
+        thread.patient_unread = max(thread.patient_unread, 1)
+        thread.save(update_fields=["patient_unread"])
+        _audit(
+            "thread.marked_unread",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="thread",
+            object_id=thread.pk,
+        )
+    return thread
+
+
+def check_move_thread(*, by: Where, thread_id: int, destination: str) -> Thread:
+    """Move to "inbox", "trash" or a folder id. Nothing is ever deleted."""
+    patient_of(by.user)
+    folder: Folder | None = None
+    if destination in (Thread.Location.INBOX, Thread.Location.TRASH):
+        location = destination
+    elif destination.isdigit():
+        folder = access_folder(by.user, int(destination))
+        location = Thread.Location.FOLDER
+    else:
+        raise Refused("Choose where to move the conversation.")
+    with transaction.atomic():
+        thread = access_thread(by.user, thread_id, lock=True)
+        thread.location, thread.folder = location, folder
+        thread.save(update_fields=["location", "folder"])
+        _audit(
+            "thread.moved",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="thread",
+            object_id=thread.pk,
+            to=location,
+            folder=folder.pk if folder else None,
+        )
+    return thread
+
+
+def check_create_folder(*, by: Where, name: str) -> Folder:
+    patient = patient_of(by.user)
+    name = " ".join(name.split())
+    if not name:
+        raise Refused("Enter a name for the folder.", field="name")
+    if not FOLDER_NAME.match(name):
+        raise Refused("Use up to 50 letters, digits and spaces for the folder name.", field="name")
+    if Folder.objects.filter(patient=patient, name__iexact=name).exists():
+        raise Refused("You already have a folder with this name. Choose another name.", field="name")
+    with transaction.atomic():
+        folder = Folder.objects.create(patient=patient, name=name)
+        _audit("folder.created", by=by, patient_id=patient.pk, object_type="folder", object_id=folder.pk)
+    return folder
+
+
+def check_delete_folder(*, by: Where, folder_id: int) -> None:
+    folder = access_folder(by.user, folder_id)
+    with transaction.atomic():
+        if folder.threads.exists():
+            raise Refused(
+                "Move the conversations out of this folder first: only an empty folder can be removed."
+            )
+        _audit(
+            "folder.removed", by=by, patient_id=folder.patient_id, object_type="folder", object_id=folder.pk
+        )
+        folder.delete()
+
+
+def do_record_download(*, by: Where, attachment: Attachment) -> None:
+    with transaction.atomic():
+        _audit(
+            "attachment.downloaded",
+            by=by,
+            patient_id=attachment.patient_id,
+            object_type="attachment",
+            object_id=attachment.pk,
+        )
+
+
+def do_record_thread_export(*, by: Where, thread: Thread) -> None:
+    with transaction.atomic():
+        _audit(
+            "thread.exported", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk
+        )
+
+
+def do_record_search(*, by: Where, patient_id: int, results: int) -> None:
+    # The words searched for are health information: only the count is kept.
+    with transaction.atomic():
+        _audit(
+            "search",
+            by=by,
+            patient_id=patient_id,
+            object_type="patient",
+            object_id=patient_id,
+            results=results,
+        )
+
+
+def check_set_notifications(*, by: Where, frequency: str) -> NotificationPreference:
+    if frequency not in NotificationPreference.Frequency.values:
+        raise Refused("Choose how you want to hear about new messages.", field="frequency")
+    with transaction.atomic():
+        preference = notifications.set_frequency(by.user, frequency)
+        audit.record(
+            "messaging.notifications.changed",
+            actor_id=by.user.pk,
+            object_type="user",
+            object_id=by.user.pk,
+            client_address=by.client_address,
+            details={"frequency": frequency},
+        )
+    return preference
+
+
+# Care team work -----------------------------------------------------------------------------------
+
+
+def check_assign(*, by: Where, thread_id: int, assignee_id: int) -> Thread:
+    staff = staff_of(by.user)
+    with transaction.atomic():
+        thread = access_thread(by.user, thread_id, lock=True)
+        assignee = StaffMember.objects.filter(
+            pk=assignee_id, memberships__care_team_id=thread.care_team_id, user__is_active=True
+        ).first()
+        if assignee is None:
+            raise Refused("Choose a member of this care team.", field="assignee")
+        thread.assigned_to = assignee
+        thread.save(update_fields=["assigned_to"])
+        ThreadEvent.objects.create(thread=thread, kind=ThreadEvent.Kind.ASSIGNED, by=staff, assignee=assignee)
+        _audit(
+            "thread.assigned",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="thread",
+            object_id=thread.pk,
+            assignee=assignee.pk,
+        )
+    return thread
+
+
+def check_add_note(*, by: Where, thread_id: int, body: str) -> InternalNote:
+    staff = staff_of(by.user)
+    body = body.strip()
+    if not body:
+        raise Refused("Enter the note.", field="note")
+    if len(body) > NOTE_MAX:
+        raise Refused(f"Shorten the note to {NOTE_MAX:,} characters or fewer.", field="note")
+    with transaction.atomic():
+        thread = access_thread(by.user, thread_id, lock=True)
+        note = InternalNote(thread=thread, author=staff)
+        keyring(thread.patient_id).seal_text(note, "body", body)
+        note.save()
+        _audit(
+            "note.added",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="note",
+            object_id=note.pk,
+            thread=thread.pk,
+        )
+    return note
+
+
+def check_complete(*, by: Where, thread_id: int) -> Thread:
+    staff = staff_of(by.user)
+    with transaction.atomic():
+        thread = access_thread(by.user, thread_id, lock=True)
+        thread.status = Thread.Status.COMPLETED
+        thread.waiting_since = None
+        thread.save(update_fields=["status", "waiting_since"])
+        ThreadEvent.objects.create(thread=thread, kind=ThreadEvent.Kind.COMPLETED, by=staff)
+        _audit(
+            "thread.completed", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk
+        )
+    return thread
+
+
+def check_reassign(*, by: Where, thread_id: int, team_id: int) -> Thread:
+    """Hand the thread to another team of the same clinic; the patient sees that it moved."""
+    staff = staff_of(by.user)
+    with transaction.atomic():
+        thread = access_thread(by.user, thread_id, lock=True)
+        team = CareTeam.objects.filter(
+            pk=team_id, clinic_id=thread.care_team.clinic_id, is_active=True
+        ).first()
+        if team is None or team.pk == thread.care_team_id:
+            raise Refused("Choose another care team of this clinic.", field="team")
+        old_team_id = thread.care_team_id
+        thread.care_team, thread.assigned_to = team, None
+        thread.save(update_fields=["care_team", "assigned_to"])
+        ThreadEvent.objects.create(
+            thread=thread, kind=ThreadEvent.Kind.MOVED, by=staff, from_team_id=old_team_id, to_team=team
+        )
+        _audit(
+            "thread.reassigned",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="thread",
+            object_id=thread.pk,
+            from_team=old_team_id,
+            to_team=team.pk,
+        )
+    return thread

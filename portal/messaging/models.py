@@ -1,0 +1,237 @@
+"""Secure messaging: threads between one patient and one care team.
+
+Fields ending in their plain name but typed BinaryField (subject, body, name)
+hold vault ciphertext bound to the row's `row_key`; read them only through
+`portal.vault.crypto.Keyring` in selectors and actions.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from portal.clinics.models import CareTeam, Patient, StaffMember
+
+
+class Category(models.TextChoices):
+    GENERAL = "general", "General"
+    MEDICATION = "medication", "Medication"
+    TEST_RESULT = "test_result", "Test result"
+    APPOINTMENT = "appointment", "Appointment"
+    EDUCATION = "education", "Education"
+    OTHER = "other", "Other"
+
+
+class Folder(models.Model):
+    """A folder a patient made for their own threads (Inbox, Sent, Drafts, Trash are built in)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="message_folders")
+    name = models.CharField(max_length=50)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("patient", Lower("name"), name="messaging_folder_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"folder {self.pk}"
+
+
+class Thread(models.Model):
+    class Location(models.TextChoices):
+        INBOX = "inbox", "Inbox"
+        TRASH = "trash", "Trash"
+        FOLDER = "folder", "Folder"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="message_threads")
+    care_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, related_name="message_threads")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    subject = models.BinaryField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assigned_to = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_threads"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    # Set while the newest message is the patient's and nobody on the team has answered it.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    # Where the patient keeps it: moving to Trash hides it, never deletes it.
+    location = models.CharField(max_length=10, choices=Location.choices, default=Location.INBOX)
+    folder = models.ForeignKey(
+        Folder, on_delete=models.PROTECT, null=True, blank=True, related_name="threads"
+    )
+    patient_unread = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["patient", "location", "-last_message_at", "-id"], name="msg_thread_patient_box"
+            ),
+            models.Index(fields=["care_team", "-last_message_at", "-id"], name="msg_thread_team_all"),
+            models.Index(fields=["care_team", "waiting_since", "id"], name="msg_thread_team_waiting"),
+            models.Index(fields=["assigned_to", "-last_message_at", "-id"], name="msg_thread_assigned"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(location="folder", folder__isnull=False)
+                | (~models.Q(location="folder") & models.Q(folder__isnull=True)),
+                name="messaging_thread_folder_matches_location",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"thread {self.pk}"
+
+
+class Message(models.Model):
+    class Author(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        STAFF = "staff", "Care team"
+
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="messages")
+    author_kind = models.CharField(max_length=10, choices=Author.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.BinaryField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    # The form's one-time token: a second submit of the same Send finds this row.
+    send_token = models.UUIDField(unique=True)
+    read_by_patient_at = models.DateTimeField(null=True, blank=True)
+    read_by_team_at = models.DateTimeField(null=True, blank=True)
+    read_by_team_member = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["thread", "sent_at", "id"], name="msg_message_thread_order"),
+            models.Index(fields=["author", "-sent_at", "-id"], name="msg_message_sent_box"),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk}"
+
+
+class InternalNote(models.Model):
+    """A note between care team members on a thread. The patient never sees it."""
+
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="internal_notes")
+    author = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    body = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"
+
+
+class ThreadEvent(models.Model):
+    """Things that happened to a thread besides messages: assignment, completion, a move."""
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        COMPLETED = "completed", "Completed"
+        MOVED = "moved", "Moved to another team"
+
+    thread = models.ForeignKey(Thread, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} on thread {self.thread_id}"
+
+
+class Draft(models.Model):
+    """A message not sent yet: a new conversation (care_team set) or a reply (thread set)."""
+
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="message_drafts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, null=True, blank=True, related_name="drafts")
+    care_team = models.ForeignKey(CareTeam, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    category = models.CharField(max_length=20, choices=Category.choices, blank=True)
+    subject = models.BinaryField()
+    body = models.BinaryField()
+    send_token = models.UUIDField(default=uuid.uuid4, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["author", "-updated_at", "-id"], name="msg_draft_box")]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk}"
+
+
+class Attachment(models.Model):
+    """An encrypted file on a draft, then on the message it was sent with."""
+
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="message_attachments")
+    draft = models.ForeignKey(
+        Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="attachments"
+    )
+    name = models.BinaryField()
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    storage_name = models.CharField(max_length=200, unique=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk}"
+
+
+class NotificationPreference(models.Model):
+    """How a person hears of new messages: patients choose; staff opt in per person."""
+
+    class Frequency(models.TextChoices):
+        EACH = "each", "An e-mail for each new message"
+        DIGEST = "digest", "One e-mail a day, if there is anything new"
+        NONE = "none", "No e-mail"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"notices for {self.user_id}: {self.frequency}"
+
+
+class MessageNotice(models.Model):
+    """One e-mail notice of one message to one person, at most once (the unique constraint)."""
+
+    message = models.ForeignKey(Message, on_delete=models.PROTECT, related_name="notices")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email = models.ForeignKey("core.OutgoingEmail", on_delete=models.SET_NULL, null=True, blank=True)
+    digest = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "recipient"], name="messaging_notice_once"),
+        ]
+        indexes = [models.Index(fields=["recipient", "email"], name="msg_notice_pending")]
+
+    def __str__(self) -> str:
+        return f"notice of {self.message_id} to {self.recipient_id}"

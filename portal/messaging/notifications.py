@@ -1,0 +1,87 @@
+"""E-mail notices of new messages: fixed text, a sign-in link, nothing about the message.
+
+Called inside the transaction that saves the message. `queue_email` writes the
+delivery log row in that transaction and hands it to the queue only after
+commit, so a rolled-back send never mails; the unique (message, recipient)
+constraint on MessageNotice makes it one notice per message per person.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.clinics.models import StaffMember
+from portal.core.mail import queue_email
+from portal.messaging.models import Message, MessageNotice, NotificationPreference
+
+TEMPLATE = "new_message"
+DIGEST_TEMPLATE = "new_messages_digest"
+
+
+def frequency_of(user: User) -> str:
+    preference = NotificationPreference.objects.filter(user=user).first()
+    if preference is not None:
+        return preference.frequency
+    # Patients hear of each message unless they choose otherwise; staff opt in.
+    return NotificationPreference.Frequency.EACH if user.is_patient else NotificationPreference.Frequency.NONE
+
+
+def notify_new_message(message: Message) -> None:
+    thread = message.thread
+    if message.author_kind == Message.Author.STAFF:
+        patient_user = thread.patient.user
+        if patient_user is not None and patient_user.is_active:
+            _notify(message, patient_user, thread.patient.email)
+        return
+    staff = StaffMember.objects.filter(
+        memberships__care_team_id=thread.care_team_id, user__is_active=True
+    ).select_related("user")
+    for member in staff:
+        _notify(message, member.user, member.user.email)
+
+
+def _notify(message: Message, recipient: User, address: str) -> None:
+    frequency = frequency_of(recipient)
+    if frequency == NotificationPreference.Frequency.NONE or not address:
+        return
+    notice, created = MessageNotice.objects.get_or_create(
+        message=message, recipient=recipient, defaults={"digest": frequency == "digest"}
+    )
+    if created and not notice.digest:
+        notice.email = queue_email(template=TEMPLATE, to=address, context={})
+        notice.save(update_fields=["email"])
+
+
+def send_digests() -> int:
+    """One e-mail per person with digest notices waiting; returns how many were queued."""
+    sent = 0
+    recipients = (
+        MessageNotice.objects.filter(digest=True, email__isnull=True)
+        .values_list("recipient", flat=True)
+        .distinct()
+    )
+    for recipient_id in list(recipients):
+        with transaction.atomic():
+            pending = list(
+                MessageNotice.objects.select_for_update().filter(
+                    recipient_id=recipient_id, digest=True, email__isnull=True
+                )
+            )
+            if not pending:
+                continue
+            user = User.objects.get(pk=recipient_id)
+            if not user.contact_email:
+                continue
+            email = queue_email(template=DIGEST_TEMPLATE, to=user.contact_email, context={})
+            MessageNotice.objects.filter(pk__in=[notice.pk for notice in pending]).update(email=email)
+            sent += 1
+    return sent
+
+
+def set_frequency(user: User, frequency: str) -> NotificationPreference:
+    preference, _ = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"frequency": frequency, "updated_at": timezone.now()}
+    )
+    return preference

@@ -1,0 +1,38 @@
+"""Time rules of secure messaging: the reply window and when a thread is overdue."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from portal.messaging.models import Thread
+
+
+def reply_window_closes_at(thread: Thread) -> datetime:
+    """A patient may reply until this many days after the thread's last message."""
+    return thread.last_message_at + timedelta(days=settings.PORTAL_MESSAGE_REPLY_DAYS)
+
+
+def reply_window_is_open(thread: Thread, *, now: datetime | None = None) -> bool:
+    return (now or timezone.now()) < reply_window_closes_at(thread)
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    """`days` weekdays after `start` (Saturday and Sunday do not count)."""
+    moment = start
+    left = days
+    while left > 0:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment
+
+
+def is_overdue(thread: Thread, *, now: datetime | None = None) -> bool:
+    """Waiting for the team's answer longer than the promised business days."""
+    if thread.waiting_since is None or thread.status == Thread.Status.COMPLETED:
+        return False
+    due = add_business_days(thread.waiting_since, settings.PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS)
+    return (now or timezone.now()) > due

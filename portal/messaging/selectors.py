@@ -1,0 +1,369 @@
+"""Reads of secure messaging, always scoped to the acting user, with text decrypted.
+
+Lists use keyset pagination on (last_message_at, id): page 1,000 costs what
+page 1 costs. A `Cursor` is the position after the last row shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from portal.accounts.models import User
+from portal.clinics.models import CareTeam, StaffMember
+from portal.messaging import rules
+from portal.messaging.access import patient_of, staff_of, threads_visible_to
+from portal.messaging.models import Attachment, Draft, Folder, InternalNote, Message, Thread, ThreadEvent
+from portal.vault.crypto import CiphertextRejected, Keyring, keyring
+
+PAGE_SIZE = 10
+UNREADABLE = "[This text cannot be shown. The portal team has been told.]"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    at: datetime
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.at.isoformat()}_{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> Cursor | None:
+        if not raw or "_" not in raw:
+            return None
+        at, _, ident = raw.rpartition("_")
+        moment = parse_datetime(at.replace(" ", "+"))
+        if moment is None or not ident.isdigit() or timezone.is_naive(moment):
+            return None
+        return cls(moment, int(ident))
+
+
+@dataclass
+class Page(Generic[T]):
+    rows: list[T]
+    next_cursor: Cursor | None
+
+
+def _open(ring: Keyring, obj: object, name: str) -> str:
+    try:
+        return ring.open_text(obj, name)  # type: ignore[arg-type]
+    except CiphertextRejected:
+        return UNREADABLE
+
+
+def _keyset(
+    query: QuerySet[Thread], cursor: Cursor | None, *, size: int
+) -> tuple[list[Thread], Cursor | None]:
+    if cursor is not None:
+        query = query.filter(
+            Q(last_message_at__lt=cursor.at) | Q(last_message_at=cursor.at, id__lt=cursor.id)
+        )
+    rows = list(query.order_by("-last_message_at", "-id")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return rows, (Cursor(rows[-1].last_message_at, rows[-1].pk) if more and rows else None)
+
+
+# Patient side -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    thread: Thread
+    subject: str
+    unread: bool
+    overdue: bool = False
+
+
+BOXES = ("inbox", "trash", "folder")
+
+
+def patient_threads(
+    user: User, *, box: str, folder: Folder | None = None, cursor: Cursor | None = None, size: int = PAGE_SIZE
+) -> Page[ThreadRow]:
+    patient = patient_of(user)
+    query = Thread.objects.filter(patient=patient, location=box).select_related("care_team")
+    if box == Thread.Location.FOLDER:
+        query = query.filter(folder=folder)
+    threads, next_cursor = _keyset(query, cursor, size=size)
+    ring = keyring(patient.pk)
+    rows = [ThreadRow(t, _open(ring, t, "subject"), t.patient_unread > 0) for t in threads]
+    return Page(rows, next_cursor)
+
+
+@dataclass(frozen=True)
+class SentRow:
+    message: Message
+    subject: str
+
+
+def sent_messages(user: User, *, cursor: Cursor | None = None, size: int = PAGE_SIZE) -> Page[SentRow]:
+    patient = patient_of(user)
+    query = Message.objects.filter(author=user, thread__patient=patient).select_related("thread__care_team")
+    if cursor is not None:
+        query = query.filter(Q(sent_at__lt=cursor.at) | Q(sent_at=cursor.at, id__lt=cursor.id))
+    messages = list(query.order_by("-sent_at", "-id")[: size + 1])
+    more = len(messages) > size
+    messages = messages[:size]
+    ring = keyring(patient.pk)
+    rows = [SentRow(m, _open(ring, m.thread, "subject")) for m in messages]
+    return Page(rows, Cursor(messages[-1].sent_at, messages[-1].pk) if more and messages else None)
+
+
+@dataclass(frozen=True)
+class DraftRow:
+    draft: Draft
+    subject: str
+
+
+def drafts_of(user: User) -> list[DraftRow]:
+    patient = patient_of(user)
+    ring = keyring(patient.pk)
+    drafts = Draft.objects.filter(author=user, patient=patient).select_related("thread", "care_team")
+    rows = []
+    for draft in drafts.order_by("-updated_at", "-id")[:200]:
+        subject = _open(ring, draft.thread, "subject") if draft.thread else _open(ring, draft, "subject")
+        rows.append(DraftRow(draft, subject))
+    return rows
+
+
+@dataclass(frozen=True)
+class DraftView:
+    draft: Draft
+    subject: str
+    body: str
+    attachments: list[tuple[Attachment, str]]
+
+
+def draft_view(user: User, draft: Draft) -> DraftView:
+    ring = keyring(draft.patient_id)
+    attachments = [(a, _open(ring, a, "name")) for a in draft.attachments.order_by("pk")]
+    return DraftView(draft, _open(ring, draft, "subject"), _open(ring, draft, "body"), attachments)
+
+
+def folders_of(user: User) -> list[Folder]:
+    return list(Folder.objects.filter(patient=patient_of(user)).order_by("name"))
+
+
+def unread_count(user: User) -> int:
+    patient = user.patient_record
+    if patient is None:
+        return 0
+    return Thread.objects.filter(patient=patient, patient_unread__gt=0).exclude(location="trash").count()
+
+
+# A thread, for either side ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a thread's story, in time order."""
+
+    kind: str  # "message", "note" or "event"
+    at: datetime
+    text: str = ""
+    message: Message | None = None
+    note: InternalNote | None = None
+    event: ThreadEvent | None = None
+    author: str = ""
+    attachments: list[tuple[Attachment, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    thread: Thread
+    subject: str
+    entries: list[Entry]
+    reply_window_closes_at: datetime
+    reply_window_open: bool
+    overdue: bool
+
+
+def thread_view(user: User, thread: Thread) -> ThreadView:
+    """What `user` may see of a thread they were let into by `access_thread`.
+
+    Patients never get internal notes, nor who on the team moved or assigned it.
+    """
+    ring = keyring(thread.patient_id)
+    staff_side = user.is_staff_member
+    messages = list(
+        thread.messages.select_related("author__staff_member", "read_by_team_member").order_by(
+            "sent_at", "id"
+        )
+    )
+    files: dict[int, list[tuple[Attachment, str]]] = {}
+    for attachment in Attachment.objects.filter(message__in=messages).order_by("pk"):
+        assert attachment.message_id is not None
+        files.setdefault(attachment.message_id, []).append((attachment, _open(ring, attachment, "name")))
+    entries = [
+        Entry(
+            "message",
+            m.sent_at,
+            text=_open(ring, m, "body"),
+            message=m,
+            author=_author(m, staff_side=staff_side),
+            attachments=files.get(m.pk, []),
+        )
+        for m in messages
+    ]
+    events = thread.events.select_related("by", "assignee", "from_team", "to_team")
+    if staff_side:
+        for note in thread.internal_notes.select_related("author").order_by("created_at", "id"):
+            entries.append(
+                Entry(
+                    "note",
+                    note.created_at,
+                    text=_open(ring, note, "body"),
+                    note=note,
+                    author=note.author.display_name,
+                )
+            )
+    else:
+        events = events.filter(kind=ThreadEvent.Kind.MOVED)
+    entries.extend(Entry("event", e.at, event=e) for e in events)
+    entries.sort(key=lambda entry: entry.at)
+    return ThreadView(
+        thread,
+        _open(ring, thread, "subject"),
+        entries,
+        rules.reply_window_closes_at(thread),
+        rules.reply_window_is_open(thread),
+        rules.is_overdue(thread),
+    )
+
+
+def _author(message: Message, *, staff_side: bool) -> str:
+    if message.author_kind == Message.Author.PATIENT:
+        return "Patient" if staff_side else "You"
+    staff = getattr(message.author, "staff_member", None)
+    return staff.display_name if staff is not None else "Your care team"
+
+
+# Search -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    words: str = ""
+    team_id: int | None = None
+    category: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def search_messages(user: User, query: SearchQuery, *, limit: int = 100) -> list[ThreadRow]:
+    """Decrypt and scan one patient's own messages (never another's): every word must appear.
+
+    The database narrows by team, category and date first; only this patient's
+    rows are decrypted, with the one data key loaded once.
+    """
+    patient = patient_of(user)
+    threads = Thread.objects.filter(patient=patient).select_related("care_team")
+    if query.team_id is not None:
+        threads = threads.filter(care_team_id=query.team_id)
+    if query.category:
+        threads = threads.filter(category=query.category)
+    messages = Message.objects.filter(thread__in=threads)
+    if query.since is not None:
+        messages = messages.filter(sent_at__gte=query.since)
+    if query.until is not None:
+        messages = messages.filter(sent_at__lt=query.until)
+    words = [w.casefold() for w in query.words.split() if w]
+    ring = keyring(patient.pk)
+    by_thread = {t.pk: t for t in threads}
+    subjects: dict[int, str] = {}
+    hits: dict[int, datetime] = {}
+    for thread_id, row_key, body, sent_at in messages.values_list(
+        "thread_id", "row_key", "body", "sent_at"
+    ).order_by("-sent_at"):
+        thread = by_thread[thread_id]
+        if thread_id not in subjects:
+            subjects[thread_id] = _open(ring, thread, "subject")
+        if thread_id in hits and not words:
+            continue
+        text = subjects[thread_id] + "\n" + _open_raw(ring, "messaging_message", row_key, "body", body)
+        folded = text.casefold()
+        if all(word in folded for word in words):
+            hits.setdefault(thread_id, sent_at)
+    ordered = sorted(hits, key=lambda t: hits[t], reverse=True)[:limit]
+    return [ThreadRow(by_thread[t], subjects[t], by_thread[t].patient_unread > 0) for t in ordered]
+
+
+def _open_raw(ring: Keyring, table: str, row_key: object, name: str, blob: bytes | memoryview) -> str:
+    from portal.vault.crypto import Binding
+
+    try:
+        return ring.open(Binding(table, str(row_key), name), bytes(blob)).decode()
+    except CiphertextRejected:
+        return ""
+
+
+# Care team side -----------------------------------------------------------------------------------
+
+VIEWS = ("waiting", "mine", "all")
+AGES = {"": None, "1": 1, "3": 3, "7": 7, "30": 30}
+
+
+def team_threads(
+    user: User,
+    team: CareTeam,
+    *,
+    view: str = "waiting",
+    category: str = "",
+    older_than_days: int | None = None,
+    cursor: Cursor | None = None,
+    size: int = 25,
+) -> Page[ThreadRow]:
+    """The team's message pool, as one staff member of that team sees it."""
+    staff = staff_of(user)
+    query = (
+        threads_visible_to(user).filter(care_team=team).select_related("patient", "assigned_to", "care_team")
+    )
+    if view == "waiting":
+        query = query.filter(waiting_since__isnull=False)
+    elif view == "mine":
+        query = query.filter(assigned_to=staff)
+    if category:
+        query = query.filter(category=category)
+    if older_than_days:
+        query = query.filter(last_message_at__lte=timezone.now() - timedelta(days=older_than_days))
+    threads, next_cursor = _keyset(query, cursor, size=size)
+    now = timezone.now()
+    rows = []
+    for thread in threads:
+        ring = keyring(thread.patient_id)
+        rows.append(
+            ThreadRow(
+                thread,
+                _open(ring, thread, "subject"),
+                thread.waiting_since is not None,
+                rules.is_overdue(thread, now=now),
+            )
+        )
+    return Page(rows, next_cursor)
+
+
+def team_members(team: CareTeam) -> list[StaffMember]:
+    return list(
+        StaffMember.objects.filter(memberships__care_team=team, user__is_active=True).order_by("last_name")
+    )
+
+
+def reassign_targets(thread: Thread) -> list[CareTeam]:
+    return list(
+        CareTeam.objects.filter(clinic_id=thread.care_team.clinic_id, is_active=True)
+        .exclude(pk=thread.care_team_id)
+        .order_by("name")
+    )
+
+
+def waiting_count(user: User, team: CareTeam) -> int:
+    return threads_visible_to(user).filter(care_team=team, waiting_since__isnull=False).count()

@@ -1,0 +1,150 @@
+"""The one door per messaging object, attacked from every side.
+
+Paula is a patient of Team Blue; Dr. Diaz is on Team Blue. Eve is another
+patient (Team Gold) and Nurse Nolan is on Team Gold only: every one of
+Paula's threads, messages, attachments and drafts is "not found" to them.
+Alex Adams is an administrator on no team: he reads no message either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.http import Http404
+
+from portal.accounts.models import User
+from portal.clinics.models import TeamMembership
+from portal.messaging.access import (
+    access_attachment,
+    access_draft,
+    access_folder,
+    access_message,
+    access_team_inbox,
+    access_team_to_write,
+    access_thread,
+)
+from portal.messaging.actions import Where, check_create_folder, check_save_draft
+from portal.messaging.attachments import Upload
+from portal.messaging.tests.helpers import PDF, patient_writes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paulas(world: dict[str, Any], paula: User) -> dict[str, Any]:
+    message = patient_writes(paula, world["blue"], files=[Upload("result.pdf", PDF)])
+    draft = check_save_draft(
+        by=Where(paula),
+        send_token=uuid.uuid4(),
+        care_team_id=world["blue"].pk,
+        thread_id=None,
+        category="general",
+        subject="unsent",
+        body="unsent",
+    )
+    folder = check_create_folder(by=Where(paula), name="Knee")
+    return {
+        "thread": message.thread.pk,
+        "message": message.pk,
+        "attachment": message.attachments.get().pk,
+        "draft": draft.pk,
+        "folder": folder.pk,
+    }
+
+
+def test_paula_and_her_team_open_her_thread(paulas: dict[str, Any], paula: User, dr_diaz: User) -> None:
+    """The thread's patient and a member of its care team get through every door."""
+    for user in (paula, dr_diaz):
+        assert access_thread(user, paulas["thread"]).pk == paulas["thread"]
+        assert access_message(user, paulas["message"]).pk == paulas["message"]
+        assert access_attachment(user, paulas["attachment"]).pk == paulas["attachment"]
+    assert access_draft(paula, paulas["draft"]).pk == paulas["draft"]
+    assert access_folder(paula, paulas["folder"]).pk == paulas["folder"]
+
+
+@pytest.mark.parametrize("who", ["eve", "nurse_nolan", "admin_adams"])
+def test_outsiders_get_not_found_for_everything_of_paulas(
+    paulas: dict[str, Any], who: str, request: Any
+) -> None:
+    """Eve, Nurse Nolan (another team) and the administrator get Http404 for every id of Paula's."""
+    user: User = request.getfixturevalue(who)
+    doors = [
+        (access_thread, "thread"),
+        (access_message, "message"),
+        (access_attachment, "attachment"),
+        (access_draft, "draft"),
+        (access_folder, "folder"),
+    ]
+    for door, key in doors:
+        with pytest.raises(Http404):
+            door(user, paulas[key])
+
+
+def test_not_yours_and_not_there_are_the_same_answer(paulas: dict[str, Any], eve: User) -> None:
+    """An id that exists and one that never did both give Http404, with nothing to tell them apart."""
+    for ident in (paulas["thread"], 999_999):
+        with pytest.raises(Http404):
+            access_thread(eve, ident)
+
+
+def test_dr_diaz_cannot_open_paulas_draft(paulas: dict[str, Any], dr_diaz: User) -> None:
+    """A draft is its author's alone, even for the care team it is addressed to."""
+    with pytest.raises(Http404):
+        access_draft(dr_diaz, paulas["draft"])
+
+
+def test_draft_attachment_is_only_for_its_author(world: dict[str, Any], paula: User, dr_diaz: User) -> None:
+    """A file on an unsent draft is not yet the team's to see."""
+    from portal.messaging.actions import check_attach_files
+
+    draft = check_save_draft(
+        by=Where(paula),
+        send_token=uuid.uuid4(),
+        care_team_id=world["blue"].pk,
+        thread_id=None,
+        category="general",
+        subject="s",
+        body="b",
+    )
+    check_attach_files(by=Where(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF)])
+    attachment = draft.attachments.get()
+    assert access_attachment(paula, attachment.pk) == attachment
+    with pytest.raises(Http404):
+        access_attachment(dr_diaz, attachment.pk)
+
+
+def test_removed_from_the_team_loses_access_at_once(paulas: dict[str, Any], dr_diaz: User) -> None:
+    """Once Dr. Diaz leaves Team Blue, the next lookup of Paula's thread is not found."""
+    assert access_thread(dr_diaz, paulas["thread"])
+    TeamMembership.objects.filter(staff_member__user=dr_diaz).delete()
+    with pytest.raises(Http404):
+        access_thread(dr_diaz, paulas["thread"])
+    with pytest.raises(Http404):
+        access_attachment(dr_diaz, paulas["attachment"])
+
+
+def test_a_deactivated_team_is_closed_to_its_staff(
+    world: dict[str, Any], paulas: dict[str, Any], dr_diaz: User
+) -> None:
+    """An inactive care team's pool is not worked: its threads are not found."""
+    world["blue"].is_active = False
+    world["blue"].save(update_fields=["is_active"])
+    with pytest.raises(Http404):
+        access_thread(dr_diaz, paulas["thread"])
+
+
+def test_patients_write_only_to_their_own_teams(world: dict[str, Any], paula: User) -> None:
+    """Paula may write to Team Blue; Team Gold (Eve's) is not found for her."""
+    assert access_team_to_write(paula, world["blue"].pk) == world["blue"]
+    with pytest.raises(Http404):
+        access_team_to_write(paula, world["gold"].pk)
+
+
+def test_staff_open_only_their_teams_inbox(world: dict[str, Any], dr_diaz: User, paula: User) -> None:
+    """Dr. Diaz works Team Blue's pool, not Team Gold's; Paula works no pool."""
+    assert access_team_inbox(dr_diaz, world["blue"].pk) == world["blue"]
+    for user, team in ((dr_diaz, "gold"), (paula, "blue")):
+        with pytest.raises(Http404):
+            access_team_inbox(user, world[team].pk)

@@ -1,0 +1,98 @@
+"""Health information at rest: after real sends, the database and the file store hold no plaintext."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from portal.accounts.models import User
+from portal.audit.models import AuditEvent
+from portal.messaging import actions
+from portal.messaging.actions import Where
+from portal.messaging.attachments import Upload
+from portal.messaging.models import Message, Thread
+from portal.messaging.selectors import UNREADABLE, thread_view
+from portal.messaging.tests.helpers import patient_writes, staff_replies
+
+SUBJECT = "Zanzibar rash question"
+BODY = "Quetiapine made the rash on my elbow worse"
+REPLY = "Stop the quetiapine and come in Tuesday"
+NOTE = "Possible drug eruption, page dermatology"
+FILE_NAME = "elbow-rash-photo.txt"
+FILE_TEXT = b"Photo notes: erythematous plaque, Zanzibar-shaped"
+NEEDLES = [SUBJECT, BODY, REPLY, NOTE, FILE_NAME, FILE_TEXT.decode(), "Zanzibar", "quetiapine", "Quetiapine"]
+
+
+def every_stored_value() -> list[bytes]:
+    """Every value of every row of every table, as bytes: a logical dump of the database."""
+    values: list[bytes] = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608 - names from introspection
+            for row in cursor.fetchall():
+                for value in row:
+                    raw = value.tobytes() if isinstance(value, memoryview) else value
+                    values.append(raw if isinstance(raw, bytes) else str(raw).encode())
+    return values
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_plaintext_in_the_database_or_the_file_store(
+    world: dict[str, Any], paula: User, dr_diaz: User, isolated_vault: Path, tmp_path: Path
+) -> None:
+    """Send known words, a note and a file; then neither a dump of every table, nor the
+    SQLite file itself, nor any stored file contains any of them."""
+    message = patient_writes(
+        paula, world["blue"], subject=SUBJECT, body=BODY, files=[Upload(FILE_NAME, FILE_TEXT)]
+    )
+    staff_replies(dr_diaz, message.thread.pk, body=REPLY)
+    actions.check_add_note(by=Where(dr_diaz), thread_id=message.thread.pk, body=NOTE)
+    # The text is really there for those allowed to read it ...
+    texts = [e.text for e in thread_view(dr_diaz, message.thread).entries]
+    assert BODY in texts and REPLY in texts and NOTE in texts
+
+    dump = b"\n".join(every_stored_value())
+    if connection.vendor == "sqlite":
+        copy = tmp_path / "copy.sqlite3"
+        target = sqlite3.connect(copy)
+        connection.connection.backup(target)  # type: ignore[union-attr]
+        target.close()
+        dump += copy.read_bytes()
+    stored = list((isolated_vault / "vault-files").rglob("*.bin"))
+    assert len(stored) == 1
+    files = b"".join(path.read_bytes() + path.name.encode() for path in stored)
+    for needle in NEEDLES:
+        for encoded in (needle.encode(), needle.encode("utf-16-le"), needle.lower().encode()):
+            assert encoded not in dump, needle
+            assert encoded not in files, needle
+    assert AuditEvent.objects.filter(action="messaging.message.sent").count() == 2
+
+
+@pytest.mark.django_db
+def test_body_copied_to_another_message_is_refused_and_reported(
+    world: dict[str, Any], paula: User, dr_diaz: User
+) -> None:
+    """A body pasted into another message's row does not decrypt: the page shows a notice, the
+    rejection is audited, and the words never appear."""
+    first = patient_writes(paula, world["blue"], body="first secret")
+    second = staff_replies(dr_diaz, first.thread.pk, body="second")
+    Message.objects.filter(pk=second.pk).update(body=Message.objects.get(pk=first.pk).body)
+    view = thread_view(paula, Thread.objects.get(pk=first.thread.pk))
+    assert [e.text for e in view.entries] == ["first secret", UNREADABLE]
+    rejected = AuditEvent.objects.get(action="vault.ciphertext_rejected")
+    assert rejected.object_id == str(second.row_key) and rejected.details["field"] == "body"
+
+
+@pytest.mark.django_db
+def test_subject_copied_to_another_patients_thread_is_refused(
+    world: dict[str, Any], paula: User, eve: User
+) -> None:
+    """Paula's subject bytes written into Eve's thread show Eve nothing of Paula's."""
+    paulas = patient_writes(paula, world["blue"], subject="Paula private")
+    eves = patient_writes(eve, world["gold"], subject="Eve")
+    Thread.objects.filter(pk=eves.thread.pk).update(subject=Thread.objects.get(pk=paulas.thread.pk).subject)
+    assert thread_view(eve, Thread.objects.get(pk=eves.thread.pk)).subject == UNREADABLE
