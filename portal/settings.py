@@ -81,7 +81,6 @@ INSTALLED_APPS = [
     "portal.clinics",
     "portal.vault",
     "portal.messaging",
-    "portal.vault",
 ]
 
 MIDDLEWARE = [
@@ -229,11 +228,6 @@ STORAGES = {
         "BACKEND": read_str("PORTAL_VAULT_STORAGE", "django.core.files.storage.FileSystemStorage"),
         "OPTIONS": {"location": str(VAR_DIR / "vault-files")},
     },
-    # Encrypted attachment files (portal.vault.files); an S3 backend at scale.
-    "vault": {
-        "BACKEND": read_str("PORTAL_VAULT_STORAGE", "django.core.files.storage.FileSystemStorage"),
-        "OPTIONS": {"location": str(VAR_DIR / "vault-files")},
-    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -311,16 +305,6 @@ PORTAL_ATTACHMENT_MAX_BYTES = read_int("PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 *
 PORTAL_ATTACHMENT_MAX_TOTAL_BYTES = read_int("PORTAL_ATTACHMENT_MAX_TOTAL_BYTES", 10 * 1024 * 1024, minimum=1)
 PORTAL_ATTACHMENT_MAX_PIXELS = read_int("PORTAL_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1)
 PORTAL_CLAMD_ADDRESS = read_str("PORTAL_CLAMD_ADDRESS", "")  # host:port or a unix socket path; empty = no scan
-
-# Envelope encryption (portal.vault): the key-encryption key provider and its key file.
-PORTAL_KEY_PROVIDER = read_str("PORTAL_KEY_PROVIDER", "portal.vault.providers.LocalKeyFileProvider")
-PORTAL_KEY_FILE = Path(read_str("PORTAL_KEY_FILE", str(VAR_DIR / "keys" / "kek.json")))
-
-# Secure messaging (portal.messaging).
-PORTAL_MESSAGE_REPLY_DAYS = read_int("PORTAL_MESSAGE_REPLY_DAYS", 45, minimum=1)
-PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS = read_int("PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS", 3, minimum=1)
-PORTAL_ATTACHMENT_MAX_FILES = read_int("PORTAL_ATTACHMENT_MAX_FILES", 4, minimum=0)
-PORTAL_ATTACHMENT_MAX_BYTES = read_int("PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 * 1024, minimum=1)
-PORTAL_ATTACHMENT_MAX_TOTAL_BYTES = read_int("PORTAL_ATTACHMENT_MAX_TOTAL_BYTES", 10 * 1024 * 1024, minimum=1)
-PORTAL_ATTACHMENT_MAX_PIXELS = read_int("PORTAL_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1)
-PORTAL_CLAMD_ADDRESS = read_str("PORTAL_CLAMD_ADDRESS", "")  # host:port or a unix socket path; empty = no scan
+# A callable(bytes) -> reason or None replacing the clamd hook.
+PORTAL_VIRUS_SCANNER = read_str("PORTAL_VIRUS_SCANNER", "")
+# --- end of vault and messaging settings ---
