@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,10 +16,12 @@ from django.urls import reverse
 
 from portal.accounts import sessions
 from portal.accounts.actions import do_record_sign_out
+from portal.accounts.models import User
 from portal.accounts.selectors import STEP_URLS, pending_first_steps
 
 # Polled by the timeout warning: it reports the time left and must not extend it.
 STATUS_PATH = "/account/session/status"
+REVOKED = "You were signed out because your password or sign-in method changed."
 
 
 class SessionPolicyMiddleware:
@@ -26,13 +29,20 @@ class SessionPolicyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Read before request.user is evaluated: when the password changed since sign-in,
+        # Django flushes the session silently; knowing who it was lets us say why and audit it.
+        signed_in_as = request.session.get(SESSION_KEY)
         user = request.user
         if user.is_authenticated:
             ended = self._ended(request)
             if ended is not None:
-                return self._sign_out(request, *ended)
+                return self._sign_out(request, user, *ended)  # type: ignore[arg-type]
             if request.path != STATUS_PATH:
                 request.session[sessions.LAST_ACTIVITY] = int(time.time())
+        elif signed_in_as is not None:
+            previous = User.objects.filter(pk=signed_in_as).first()
+            if previous is not None:
+                return self._sign_out(request, previous, "session_revoked", REVOKED)
         return self.get_response(request)
 
     def _ended(self, request: HttpRequest) -> tuple[str, str] | None:
@@ -40,7 +50,7 @@ class SessionPolicyMiddleware:
         session = request.session
         now = int(time.time())
         if session.get(sessions.GENERATION) != user.session_generation:  # type: ignore[union-attr]
-            return "session_revoked", "You were signed out because your password or sign-in method changed."
+            return "session_revoked", REVOKED
         signed_in_at = int(session.get(sessions.SIGNED_IN_AT, 0))
         last = int(session.get(sessions.LAST_ACTIVITY, 0))
         idle = sessions.idle_timeout(user)  # type: ignore[arg-type]
@@ -57,9 +67,9 @@ class SessionPolicyMiddleware:
             )
         return None
 
-    def _sign_out(self, request: HttpRequest, reason: str, text: str) -> HttpResponse:
+    def _sign_out(self, request: HttpRequest, user: User, reason: str, text: str) -> HttpResponse:
         do_record_sign_out(
-            user=request.user,  # type: ignore[arg-type]
+            user=user,
             reason=reason,
             client_address=getattr(request, "client_address", None),
         )
