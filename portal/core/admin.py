@@ -49,5 +49,19 @@ class PortalAdminSite(OTPAdminSite):
             raise PermissionDenied
         return redirect_to_login(next_url)
 
+    def password_change(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, object] | None = None
+    ) -> HttpResponse:
+        # The portal's own page audits the change and signs out the other sessions.
+        return redirect("accounts:change_password")
+
+    def logout(  # type: ignore[override]
+        self, request: HttpRequest, extra_context: dict[str, object] | None = None
+    ) -> HttpResponse:
+        # Sign out the portal's way: audited, and back to the portal's sign-in page.
+        from portal.accounts.views.signin import sign_out
+
+        return sign_out(request)
+
 
 portal_admin_site = PortalAdminSite(name="operator")

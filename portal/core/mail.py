@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import task
@@ -46,23 +47,52 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+# How long one worker holds an e-mail while it talks to the mail server. A worker
+# that dies mid-send leaves the e-mail to be picked up again after this.
+SEND_LEASE = timedelta(minutes=5)
+
+
 @task()
 def deliver_email(email_id: int) -> str:
-    with transaction.atomic():
-        email = OutgoingEmail.objects.select_for_update().filter(pk=email_id).first()
-        if email is None or email.status != OutgoingEmail.Status.QUEUED:
-            return "nothing to do"
-        email.attempts += 1
-        try:
-            _send(email)
-        except Exception as error:  # noqa: BLE001 - any failure of the mail server is retried
+    """Send one queued e-mail. No transaction is held open while the mail server
+    talks (on SQLite that would block every write): the row is claimed with a
+    lease by one conditional UPDATE, sent, then marked."""
+    now = timezone.now()
+    claimed = (
+        OutgoingEmail.objects.filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(attempts=F("attempts") + 1, lease_until=now + SEND_LEASE)
+    )
+    if not claimed:
+        return "nothing to do"
+    email = OutgoingEmail.objects.get(pk=email_id)
+    try:
+        _send(email)
+    except Exception as error:  # noqa: BLE001 - any failure of the mail server is retried
+        with transaction.atomic():
             return _schedule_retry(email, error)
-        email.status = OutgoingEmail.Status.SENT
-        email.sent_at = timezone.now()
-        email.last_error = ""
-        email.text_body = email.html_body = ""
-        email.save(update_fields=["status", "sent_at", "attempts", "last_error", "text_body", "html_body"])
+    email.status = OutgoingEmail.Status.SENT
+    email.sent_at = timezone.now()
+    email.last_error = ""
+    email.lease_until = None
+    email.text_body = email.html_body = ""
+    email.save(update_fields=["status", "sent_at", "last_error", "lease_until", "text_body", "html_body"])
     return "sent"
+
+
+def requeue_stalled(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again every e-mail still waiting well past its time: its task was lost
+    (a crash between commit and enqueue, or a worker killed mid-send). A duplicate
+    task is harmless: only one claims the row."""
+    cutoff = timezone.now() - older_than
+    stalled = list(
+        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lt=cutoff)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now()))
+        .values_list("pk", flat=True)
+    )
+    for email_id in stalled:
+        deliver_email.enqueue(email_id)
+    return len(stalled)
 
 
 def _send(email: OutgoingEmail) -> None:
@@ -80,11 +110,13 @@ def _schedule_retry(email: OutgoingEmail, error: Exception) -> str:
     email.last_error = type(error).__name__
     if email.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
         email.status = OutgoingEmail.Status.FAILED
-        email.save(update_fields=["status", "attempts", "last_error"])
+        email.lease_until = None
+        email.save(update_fields=["status", "last_error", "lease_until"])
         logger.error("e-mail %s failed for good after %s attempts", email.pk, email.attempts)
         return "failed"
     email.next_attempt_at = timezone.now() + backoff(email.attempts)
-    email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    email.lease_until = None
+    email.save(update_fields=["last_error", "next_attempt_at", "lease_until"])
     email_id, run_after = email.pk, email.next_attempt_at
     transaction.on_commit(lambda: deliver_email.using(run_after=run_after).enqueue(email_id))
     logger.warning("e-mail %s attempt %s failed (%s); retrying", email.pk, email.attempts, email.last_error)

@@ -26,6 +26,7 @@ class OutgoingEmail(models.Model):
     last_error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker is sending it until then")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -147,3 +147,14 @@ def test_a_patient_is_refused(signed_in: Callable[[User], Client], paula: User) 
     status, _ = _ends_at(client, "/operator/")
     assert status == 403
     assert b"not available to your account" in client.get("/operator/login/").content
+
+
+def test_console_password_change_goes_to_the_portals_own_page(client: Client, admin_adams: User) -> None:
+    """Django's stock password page would skip the audit and the sign-out of other sessions."""
+    from conftest import finish_first_steps, sign_in
+
+    finish_first_steps(admin_adams)
+    sign_in(client, admin_adams)
+    response = client.get("/operator/password_change/")
+    assert response.status_code == 302
+    assert response["Location"] == "/account/security/password/"

@@ -26,7 +26,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from portal.core.mail import backoff, queue_email
+from portal.core.mail import backoff, deliver_email, queue_email
 from portal.core.models import OutgoingEmail
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -342,3 +342,41 @@ def test_outbox_log_prints_the_delivery_state_of_each_email(smtp_server: tuple[_
     assert " failed " in lines[failed.pk] and "attempts=1" in lines[failed.pk]
     assert "next=" not in lines[failed.pk] and "next=" not in lines[sent.pk]
     assert all("password_reset" in line for line in lines.values())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_email_whose_task_was_lost_is_queued_again_and_sent_once(smtp_server: tuple[_Inbox, int]) -> None:
+    """A crash between commit and enqueue loses the task; `outbox requeue` finds the
+    e-mail still waiting and the worker sends it, once, even when requeued twice."""
+    inbox, port = smtp_server
+    with override_settings(TASKS=DB_TASKS), _smtp(port):
+        lost = OutgoingEmail.objects.create(
+            template="password_reset",
+            to="paula@example.com",
+            subject="Reset",
+            text_body="x",
+            html_body="<p>x</p>",
+        )
+        OutgoingEmail.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now() - timedelta(hours=1))
+        assert "Queued again: 1" in _outbox("requeue")
+        _outbox("requeue")
+        run_worker()
+    assert len(inbox.messages) == 1
+    assert OutgoingEmail.objects.get(pk=lost.pk).status == OutgoingEmail.Status.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_holding_the_lease_keeps_others_away(smtp_server: tuple[_Inbox, int]) -> None:
+    """While one worker sends (lease held), a second task for the same e-mail does nothing."""
+    inbox, port = smtp_server
+    with _smtp(port):
+        busy = OutgoingEmail.objects.create(
+            template="password_reset",
+            to="paula@example.com",
+            subject="Reset",
+            text_body="x",
+            html_body="<p>x</p>",
+        )
+        OutgoingEmail.objects.filter(pk=busy.pk).update(lease_until=timezone.now() + timedelta(minutes=5))
+        assert deliver_email.call(busy.pk) == "nothing to do"
+    assert inbox.messages == []

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.core.mail import requeue_stalled
 from portal.core.models import OutgoingEmail
 
 
@@ -19,11 +20,12 @@ def mail_files() -> list[Path]:
 class Command(BaseCommand):
     help = (
         "List the e-mails the portal wrote to var/mail (newest first), show one "
-        "(`outbox show 1`), or print the delivery log (`outbox log`)."
+        "(`outbox show 1`), print the delivery log (`outbox log`), or queue again the "
+        "e-mails whose delivery task was lost (`outbox requeue`; run it every few minutes)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("verb", nargs="?", default="list", choices=["list", "show", "log"])
+        parser.add_argument("verb", nargs="?", default="list", choices=["list", "show", "log", "requeue"])
         parser.add_argument("number", nargs="?", type=int, default=1, help="1 is the newest")
         parser.add_argument("--limit", type=int, default=20)
 
@@ -31,6 +33,9 @@ class Command(BaseCommand):
         verb = options["verb"]
         if verb == "log":
             self._log(options["limit"])
+            return
+        if verb == "requeue":
+            self.stdout.write(f"Queued again: {requeue_stalled()} e-mail(s).")
             return
         files = mail_files()
         if verb == "show":

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -34,8 +36,22 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(banner))
+        sweeper = threading.Thread(target=_sweep_mail, name="mail-sweeper", daemon=True)
+        sweeper.start()
         try:
             call_command("runserver", address, use_reloader=False, skip_checks=True)
         finally:
             worker.terminate()
             worker.wait(timeout=10)
+
+
+def _sweep_mail() -> None:
+    """Every few minutes, queue again any e-mail whose delivery task was lost."""
+    from django.db import close_old_connections
+
+    from portal.core.mail import requeue_stalled
+
+    while True:
+        time.sleep(300)
+        close_old_connections()
+        requeue_stalled()
