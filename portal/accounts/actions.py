@@ -324,7 +324,8 @@ def check_new_account(*, patient: Patient, username: str, password: str) -> dict
 def do_create_patient_account(
     *, patient_id: int, username: str, email: str, password: str, client_address: str | None
 ) -> User:
-    patient = Patient.objects.select_for_update().select_related("user").get(pk=patient_id)
+    # Lock only the patient row: PostgreSQL cannot lock the nullable side of the join to user.
+    patient = Patient.objects.select_for_update(of=("self",)).select_related("user").get(pk=patient_id)
     if not _account_free(patient):
         raise RegistrationNoMatch()
     abandoned = patient.user
