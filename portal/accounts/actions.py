@@ -98,11 +98,11 @@ def check_second_factor(*, user: User, code: str, client_address: str | None) ->
         raise SignInRefused(SignInRefused.HELD, hold=hold)
     cleaned = re.sub(r"[\s-]", "", code).lower()
     totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if totp is not None and cleaned.isdigit() and totp.verify_token(cleaned):
+    if totp is not None and cleaned.isdigit() and _verify(totp, cleaned):
         throttle.register_success(user.username, client_address)
         return totp, None
     recovery = StaticDevice.objects.filter(user=user, confirmed=True).first()
-    if recovery is not None and not cleaned.isdigit() and recovery.verify_token(cleaned):
+    if recovery is not None and not cleaned.isdigit() and _verify(recovery, cleaned):
         throttle.register_success(user.username, client_address)
         audit.record("recovery_code_used", actor_id=user.pk, client_address=client_address)
         return recovery, recovery.token_set.count()
@@ -123,6 +123,15 @@ def check_second_factor(*, user: User, code: str, client_address: str | None) ->
                 client_address=client_address,
             )
     raise SignInRefused(SignInRefused.WRONG)
+
+
+def _verify(device: TOTPDevice | StaticDevice, token: str) -> bool:
+    # The sign-in throttle (per username and per address, with a lock) limits guesses.
+    # django-otp's own per-device wait doubles with every failure, without a cap, and
+    # only a success lifts it: a stranger with the password could shut the owner out
+    # for days, and a right code typed during that wait was answered "not right".
+    device.throttle_reset(commit=False)
+    return bool(device.verify_token(token))
 
 
 def has_second_factor(user: User) -> bool:
@@ -171,7 +180,7 @@ def unconfirmed_totp_device(user: User) -> TOTPDevice:
 def do_confirm_totp(*, user: User, code: str, client_address: str | None) -> list[str] | None:
     """Confirm the pending authenticator; returns fresh recovery codes, or None if the code is wrong."""
     device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-    if device is None or not re.fullmatch(r"\d{6}", code.strip()) or not device.verify_token(code.strip()):
+    if device is None or not re.fullmatch(r"\d{6}", code.strip()) or not _verify(device, code.strip()):
         return None
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True

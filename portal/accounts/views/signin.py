@@ -29,7 +29,8 @@ def hold_message(hold: Hold) -> str:
             f"(about {minutes} minute{'s' if minutes != 1 else ''} from now). "
             "If you forgot your password, reset it instead of guessing."
         )
-    return f"Too many failed attempts. Wait {hold.seconds_left} seconds, then try again."
+    seconds = hold.seconds_left
+    return f"Too many failed attempts. Wait {seconds} second{'s' if seconds != 1 else ''}, then try again."
 
 
 @require_http_methods(["GET", "POST"])
