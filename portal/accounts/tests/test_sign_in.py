@@ -147,5 +147,14 @@ def test_whole_journey_is_audited_without_any_secret(
     } <= recorded
     text = audit_text()
     token = link.rstrip("/").rsplit("/", 1)[-1]
-    for secret in [password, "my wrong guess", token, "rosa.m@example.com", "4242", "Marsh", "1975"]:
+    for secret in [
+        password,
+        "my wrong guess",
+        token,
+        "rosa.m@example.com",
+        "555-010-4242",
+        "Marsh",
+        "1975-09-14",
+        "9900000005",
+    ]:
         assert secret not in text, secret
