@@ -12,7 +12,7 @@ from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from conftest import PASSWORD, finish_first_steps, make_patient, totp_now
-from portal.accounts.models import User
+from portal.accounts.models import TermsVersion, User
 from tests.browser.conftest import assert_accessible, assert_no_csp_errors
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,6 +32,9 @@ def test_new_patient_creates_account_and_reaches_home(
     """Rosa has a record but no account. She creates one, confirms her e-mail, signs in,
     sets up her authenticator, confirms her contact details, accepts the conditions of
     use and lands on her home page. Every page on the way passes axe-core."""
+    TermsVersion.objects.get_or_create(
+        version="2026.1", defaults={"title": "Conditions of use", "text": "Be kind."}
+    )
     make_patient(
         username=None,
         first="Rosa",
