@@ -45,10 +45,28 @@ def _keys(username: str, address: str | None) -> list[str]:
     return keys
 
 
+def registration_key(address: str | None) -> str:
+    # Its own prefix: no username typed at sign-in can share (and exhaust) this count.
+    return f"register:{address or 'unknown'}"
+
+
 def current_hold(username: str, address: str | None) -> Hold | None:
+    return _hold(_keys(username, address))
+
+
+def registration_hold(address: str | None) -> Hold | None:
+    """Matching a patient record is slowed and locked per address, like sign-in."""
+    return _hold([registration_key(address)])
+
+
+def register_registration_failure(address: str | None) -> None:
+    _count_failure([registration_key(address)])
+
+
+def _hold(keys: list[str]) -> Hold | None:
     now = timezone.now()
     holds: list[Hold] = []
-    for row in SignInThrottle.objects.filter(key__in=_keys(username, address)):
+    for row in SignInThrottle.objects.filter(key__in=keys):
         by_address = row.key.startswith("addr:")
         if row.locked_until and row.locked_until > now:
             holds.append(Hold(locked=True, until=row.locked_until, by_address=by_address))
@@ -71,10 +89,14 @@ def slowdown(failures: int) -> timedelta | None:
 
 def register_failure(username: str, address: str | None) -> bool:
     """Count a failure on every key; True when this failure locked the username."""
+    return _count_failure(_keys(username, address))
+
+
+def _count_failure(keys: list[str]) -> bool:
     now = timezone.now()
     locked_username = False
     with transaction.atomic():
-        for key in _keys(username, address):
+        for key in keys:
             row, _ = SignInThrottle.objects.select_for_update().get_or_create(key=key)
             if row.locked_until and row.locked_until <= now:
                 row.consecutive_failures = 0  # a lock that ran out starts a new count

@@ -329,3 +329,12 @@ def test_repeated_mismatches_from_one_address_are_slowed(client: Client, rosa: P
     assert "Too many attempts to match a record" in page_text(response)
     # Even the right details must wait.
     assert "Too many attempts" in page_text(prove_identity(client))
+
+
+def test_sign_in_attempts_cannot_block_registration_from_an_address(client: Client, rosa: Patient) -> None:
+    """Someone typing a made-up username that looks like the registration counter's name,
+    over and over on the sign-in page, does not stop Rosa registering from her address."""
+    for _ in range(12):
+        client.post("/account/sign-in/", {"username": "register:127.0.0.1", "password": "whatever it is"})
+        SignInThrottle.objects.update(last_failure_at=timezone.now() - timedelta(minutes=1))
+    assert prove_identity(Client())["Location"] == "/account/register/account/"

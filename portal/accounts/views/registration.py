@@ -26,17 +26,12 @@ LINK_PROBLEMS = {
 }
 
 
-def _registration_key(request: HttpRequest) -> str:
-    return f"register:{client_address(request) or 'unknown'}"
-
-
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     form = RegisterIdentityForm(request.POST or None)
     error: str | None = None
     if request.method == "POST" and form.is_valid():
-        key = _registration_key(request)
-        hold = throttle.current_hold(key, None)
+        hold = throttle.registration_hold(client_address(request))
         if hold is not None:
             error = "Too many attempts to match a record. Wait a few minutes, then try again, or call the help desk."
         else:
@@ -48,7 +43,7 @@ def register(request: HttpRequest) -> HttpResponse:
                     client_address=client_address(request),
                 )
             except RegistrationNoMatch:
-                throttle.register_failure(key, None)
+                throttle.register_registration_failure(client_address(request))
                 error = NO_MATCH
             else:
                 request.session[REGISTRATION_PATIENT] = patient.pk
