@@ -332,3 +332,36 @@ def test_codes_are_never_in_the_audit_trail(
     code = totp_now(paula) if code_kind == "totp" else codes[3]
     client.post(SECOND_STEP, {"code": code})
     assert code not in audit_text()
+
+
+def test_password_reset_ends_a_half_finished_sign_in(
+    client: Client, dr_diaz: User, django_capture_on_commit_callbacks: Callable[..., object]
+) -> None:
+    """Someone who got past Dr. Diaz's password and waits at the code page is sent back
+    to the start once he resets his password."""
+    password_step(client, dr_diaz)
+    owner = Client()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        owner.post("/account/password-reset/", {"username": "dr.diaz"})
+    new = "a new season of quiet"
+    owner.post(last_link(), {"password": new, "password_confirm": new})
+    response = client.post(SECOND_STEP, {"code": totp_now(dr_diaz)})
+    assert response["Location"] == "/account/sign-in/"
+    assert client.get("/account/security/").status_code == 302
+
+
+def test_setup_page_needs_a_sign_in(client: Client, paula: User) -> None:
+    """The set-up page is not open to a visitor who has not signed in."""
+    response = client.get(SETUP)
+    assert response["Location"] == "/account/sign-in/"
+    assert not TOTPDevice.objects.exists() or not TOTPDevice.objects.filter(user=paula).exists()
+
+
+def test_patient_with_a_pending_code_step_cannot_open_setup(client: Client, paula: User) -> None:
+    """Half-way through signing in (password right, code owed), Paula cannot replace her
+    authenticator: that would let a password alone take over the account."""
+    TOTPDevice.objects.create(user=paula, name="app", confirmed=True)
+    password_step(client, paula)
+    response = client.get(SETUP)
+    assert response["Location"] == "/account/sign-in/"
+    assert TOTPDevice.objects.filter(user=paula).count() == 1

@@ -202,3 +202,37 @@ def test_sign_out_by_get_is_not_allowed(signed_in: Callable[[User], Client], pau
     client = signed_in(paula)
     assert client.get("/account/sign-out/").status_code == 405
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("referer", "expected_next"),
+    [
+        ("http://testserver/account/security/?tab=codes", "/account/security/%3Ftab%3Dcodes"),
+        ("https://evil.example/account/security/", "/"),
+        ("", "/"),
+    ],
+)
+def test_form_sent_after_the_timeout_returns_to_the_page_it_came_from(
+    signed_in: Callable[[User], Client], paula: User, referer: str, expected_next: str
+) -> None:
+    """A form Paula submits after a timeout brings her back to the page she sent it from,
+    never to another site named in the Referer."""
+    client = signed_in(paula)
+    age_session(client, idle=16 * MINUTE)
+    response = client.post(
+        "/account/security/password/",
+        {
+            "current_password": PASSWORD,
+            "password": "a new one after lunch",
+            "password_confirm": "a new one after lunch",
+        },
+        HTTP_REFERER=referer,
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/account/sign-in/?next={expected_next}"
+    assert Client().post("/account/sign-in/", {"username": "paula", "password": PASSWORD}).status_code == 302
+
+
+def test_status_for_someone_signed_out(client: Client) -> None:
+    """The timeout poll answers plainly for a visitor who is not signed in."""
+    assert client.get("/account/session/status").json() == {"signed_in": False, "seconds_left": 0}
