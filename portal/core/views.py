@@ -8,6 +8,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from portal.accounts.models import User
+from portal.accounts.selectors import security_summary
+from portal.clinics.selectors import teams_patient_may_message
 from portal.core.faq import QUESTIONS
 
 
@@ -15,12 +17,13 @@ from portal.core.faq import QUESTIONS
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff_member:  # type: ignore[union-attr]
         return redirect("clinics:landing")
-    from portal.accounts.selectors import security_summary
-
     user: User = request.user  # type: ignore[assignment]
-    return render(
-        request, "core/home.html", {"patient": user.patient_record, "security": security_summary(user)}
-    )
+    context = {
+        "patient": user.patient_record,
+        "teams": teams_patient_may_message(user),
+        "security": security_summary(user),
+    }
+    return render(request, "core/home.html", context)
 
 
 @require_GET
