@@ -5,6 +5,7 @@ from portal.core.admin import portal_admin_site
 
 urlpatterns = [
     path("", include("portal.core.urls")),
+    path("account/card/", include("portal.smartcard.urls")),
     path("account/", include("portal.accounts.urls")),
     path("staff/", include("portal.clinics.urls")),
     path("operator/", portal_admin_site.urls),
