@@ -27,9 +27,7 @@ from portal.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(read_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
 
-PORTAL_ENV = read_choice(
-    "PORTAL_ENV", "development", ("development", "test", "production")
-)
+PORTAL_ENV = read_choice("PORTAL_ENV", "development", ("development", "test", "production"))
 PRODUCTION = PORTAL_ENV == "production"
 TESTING = PORTAL_ENV == "test"
 
@@ -42,14 +40,10 @@ def _secret_key() -> str:
     configured = read_str("PORTAL_SECRET_KEY", "")
     if configured:
         if len(configured) < 50:
-            raise ConfigurationError(
-                "PORTAL_SECRET_KEY: use at least 50 random characters"
-            )
+            raise ConfigurationError("PORTAL_SECRET_KEY: use at least 50 random characters")
         return configured
     if PRODUCTION:
-        raise ConfigurationError(
-            "PORTAL_SECRET_KEY is required with PORTAL_ENV=production"
-        )
+        raise ConfigurationError("PORTAL_SECRET_KEY is required with PORTAL_ENV=production")
     if TESTING:
         return "test-only-" + "k" * 60
     # Embedded default: a key made once and kept beside the data it protects.
@@ -68,9 +62,7 @@ ALLOWED_HOSTS = read_list(
     [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
 )
 if PRODUCTION and not ALLOWED_HOSTS:
-    raise ConfigurationError(
-        "PORTAL_ALLOWED_HOSTS is required with PORTAL_ENV=production"
-    )
+    raise ConfigurationError("PORTAL_ALLOWED_HOSTS is required with PORTAL_ENV=production")
 PORTAL_BASE_URL = read_str("PORTAL_BASE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -181,26 +173,16 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 
 # Sessions: database-backed by default; any Django session engine works.
-SESSION_ENGINE = read_str(
-    "PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db"
-)
+SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db")
 SESSION_COOKIE_NAME = "portal_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-PORTAL_IDLE_TIMEOUT_SECONDS = read_int(
-    "PORTAL_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60
-)
-PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS = read_int(
-    "PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS", 10 * 60, minimum=60
-)
-PORTAL_ABSOLUTE_TIMEOUT_SECONDS = read_int(
-    "PORTAL_ABSOLUTE_TIMEOUT_SECONDS", 12 * 60 * 60, minimum=300
-)
-PORTAL_TIMEOUT_WARNING_SECONDS = read_int(
-    "PORTAL_TIMEOUT_WARNING_SECONDS", 120, minimum=10
-)
+PORTAL_IDLE_TIMEOUT_SECONDS = read_int("PORTAL_IDLE_TIMEOUT_SECONDS", 15 * 60, minimum=60)
+PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS = read_int("PORTAL_ADMIN_IDLE_TIMEOUT_SECONDS", 10 * 60, minimum=60)
+PORTAL_ABSOLUTE_TIMEOUT_SECONDS = read_int("PORTAL_ABSOLUTE_TIMEOUT_SECONDS", 12 * 60 * 60, minimum=300)
+PORTAL_TIMEOUT_WARNING_SECONDS = read_int("PORTAL_TIMEOUT_WARNING_SECONDS", 120, minimum=10)
 
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -252,9 +234,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Encrypted attachment files (portal.vault.files); an S3 backend at scale.
     "vault": {
-        "BACKEND": read_str(
-            "PORTAL_VAULT_STORAGE", "django.core.files.storage.FileSystemStorage"
-        ),
+        "BACKEND": read_str("PORTAL_VAULT_STORAGE", "django.core.files.storage.FileSystemStorage"),
         "OPTIONS": {"location": str(VAR_DIR / "vault-files")},
     },
     "staticfiles": {
@@ -268,9 +248,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # E-mail: .eml files under var/mail by default, SMTP when PORTAL_SMTP_HOST is set.
-DEFAULT_FROM_EMAIL = read_str(
-    "PORTAL_FROM_EMAIL", "Patient Portal <no-reply@portal.example.mil>"
-)
+DEFAULT_FROM_EMAIL = read_str("PORTAL_FROM_EMAIL", "Patient Portal <no-reply@portal.example.mil>")
 PORTAL_MAIL_DIR = VAR_DIR / "mail"
 EMAIL_HOST = read_str("PORTAL_SMTP_HOST", "")
 if EMAIL_HOST:
@@ -301,14 +279,10 @@ TASKS = {
 }
 
 # Sign-in rules.
-PORTAL_PATIENT_MFA = read_choice(
-    "PORTAL_PATIENT_MFA", "offered", ("offered", "required")
-)
+PORTAL_PATIENT_MFA = read_choice("PORTAL_PATIENT_MFA", "offered", ("offered", "required"))
 PORTAL_LOCK_AFTER_FAILURES = read_int("PORTAL_LOCK_AFTER_FAILURES", 10, minimum=3)
 PORTAL_LOCK_MINUTES = read_int("PORTAL_LOCK_MINUTES", 15, minimum=1)
-PORTAL_SLOWDOWN_AFTER_FAILURES = read_int(
-    "PORTAL_SLOWDOWN_AFTER_FAILURES", 3, minimum=1
-)
+PORTAL_SLOWDOWN_AFTER_FAILURES = read_int("PORTAL_SLOWDOWN_AFTER_FAILURES", 3, minimum=1)
 PORTAL_EMAIL_LINK_HOURS = read_int("PORTAL_EMAIL_LINK_HOURS", 24, minimum=1)
 PORTAL_RESET_LINK_MINUTES = read_int("PORTAL_RESET_LINK_MINUTES", 60, minimum=5)
 OTP_TOTP_ISSUER = read_str("PORTAL_OTP_ISSUER", "Patient Portal")
@@ -320,9 +294,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "portal.core.logging.RedactFilter"}},
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
-    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -339,26 +311,16 @@ LOGGING = {
 PORTAL_CONTACT_REVERIFY_DAYS = read_int("PORTAL_CONTACT_REVERIFY_DAYS", 365, minimum=1)
 
 # Envelope encryption (portal.vault): the key-encryption key provider and its key file.
-PORTAL_KEY_PROVIDER = read_str(
-    "PORTAL_KEY_PROVIDER", "portal.vault.providers.LocalKeyFileProvider"
-)
+PORTAL_KEY_PROVIDER = read_str("PORTAL_KEY_PROVIDER", "portal.vault.providers.LocalKeyFileProvider")
 PORTAL_KEY_FILE = Path(read_str("PORTAL_KEY_FILE", str(VAR_DIR / "keys" / "kek.json")))
 
 # Secure messaging (portal.messaging).
 PORTAL_MESSAGE_REPLY_DAYS = read_int("PORTAL_MESSAGE_REPLY_DAYS", 45, minimum=1)
-PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS = read_int(
-    "PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS", 3, minimum=1
-)
+PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS = read_int("PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS", 3, minimum=1)
 PORTAL_ATTACHMENT_MAX_FILES = read_int("PORTAL_ATTACHMENT_MAX_FILES", 4, minimum=0)
-PORTAL_ATTACHMENT_MAX_BYTES = read_int(
-    "PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 * 1024, minimum=1
-)
-PORTAL_ATTACHMENT_MAX_TOTAL_BYTES = read_int(
-    "PORTAL_ATTACHMENT_MAX_TOTAL_BYTES", 10 * 1024 * 1024, minimum=1
-)
-PORTAL_ATTACHMENT_MAX_PIXELS = read_int(
-    "PORTAL_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1
-)
+PORTAL_ATTACHMENT_MAX_BYTES = read_int("PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 * 1024, minimum=1)
+PORTAL_ATTACHMENT_MAX_TOTAL_BYTES = read_int("PORTAL_ATTACHMENT_MAX_TOTAL_BYTES", 10 * 1024 * 1024, minimum=1)
+PORTAL_ATTACHMENT_MAX_PIXELS = read_int("PORTAL_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1)
 PORTAL_CLAMD_ADDRESS = read_str(
     "PORTAL_CLAMD_ADDRESS", ""
 )  # host:port or a unix socket path; empty = no scan
@@ -371,9 +333,7 @@ PORTAL_CARD_TRUST_DIR = read_str("PORTAL_CARD_TRUST_DIR", str(VAR_DIR / "card-tr
 # The TLS terminators allowed to hand over a client certificate in PORTAL_CARD_HEADER.
 PORTAL_CARD_PROXIES = read_list("PORTAL_CARD_PROXIES", [])
 PORTAL_CARD_HEADER = read_str("PORTAL_CARD_HEADER", "X-Client-Cert")
-PORTAL_CARD_REVOCATION_FAILURE = read_choice(
-    "PORTAL_CARD_REVOCATION_FAILURE", "refuse", ("refuse", "allow")
-)
+PORTAL_CARD_REVOCATION_FAILURE = read_choice("PORTAL_CARD_REVOCATION_FAILURE", "refuse", ("refuse", "allow"))
 PORTAL_CARD_REVOCATION_CACHE_SECONDS = read_int(
     "PORTAL_CARD_REVOCATION_CACHE_SECONDS", 300, minimum=0, maximum=3600
 )
@@ -391,6 +351,4 @@ for _proxy in PORTAL_CARD_PROXIES:
     try:
         _ipaddress.ip_network(_proxy, strict=False)
     except ValueError:
-        raise ConfigurationError(
-            f"PORTAL_CARD_PROXIES: {_proxy!r} is not an address or network"
-        ) from None
+        raise ConfigurationError(f"PORTAL_CARD_PROXIES: {_proxy!r} is not an address or network") from None
