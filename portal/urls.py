@@ -7,6 +7,8 @@ urlpatterns = [
     path("", include("portal.core.urls")),
     path("account/card/", include("portal.smartcard.urls")),
     path("account/", include("portal.accounts.urls")),
+    path("messages/", include("portal.messaging.urls")),
+    path("staff/messages/", include("portal.messaging.staff_urls")),
     path("staff/", include("portal.clinics.urls")),
     path("operator/", portal_admin_site.urls),
 ]

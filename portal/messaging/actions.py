@@ -401,6 +401,7 @@ def check_mark_unread(*, by: Where, thread_id: int) -> Thread:
 def check_move_thread(*, by: Where, thread_id: int, destination: str) -> Thread:
     """Move to "inbox", "trash" or a folder id. Nothing is ever deleted."""
     patient_of(by.user)
+    access_thread(by.user, thread_id)  # not-yours is 404 before any other answer
     folder: Folder | None = None
     if destination in (Thread.Location.INBOX, Thread.Location.TRASH):
         location = destination

@@ -367,3 +367,28 @@ def reassign_targets(thread: Thread) -> list[CareTeam]:
 
 def waiting_count(user: User, team: CareTeam) -> int:
     return threads_visible_to(user).filter(care_team=team, waiting_since__isnull=False).count()
+
+
+def reply_draft(user: User, thread: Thread) -> DraftView | None:
+    """The patient's unsent reply in this thread, if any (drafts keep their files)."""
+    if not user.is_patient:
+        return None
+    draft = Draft.objects.filter(author=user, thread=thread).order_by("-updated_at").first()
+    return draft_view(user, draft) if draft is not None else None
+
+
+def latest_threads(user: User, *, size: int = 3) -> list[ThreadRow]:
+    if user.patient_record is None:
+        return []
+    return patient_threads(user, box="inbox", size=size).rows
+
+
+def attachment_content(attachment: Attachment) -> tuple[str, bytes]:
+    """The file's name and bytes, for a caller that passed `access_attachment`."""
+    from portal.vault.crypto import Binding
+    from portal.vault.files import read_file
+
+    ring = keyring(attachment.patient_id)
+    return ring.open_text(attachment, "name"), read_file(
+        ring, Binding.of(attachment, "content"), attachment.storage_name
+    )

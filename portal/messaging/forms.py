@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+
+from portal.clinics.models import CareTeam, StaffMember
+from portal.messaging.actions import BODY_MAX, SUBJECT_MAX
+from portal.messaging.models import Category, NotificationPreference
+
+CHOOSE = [("", "- Select -")]
+
+
+class ComposeForm(forms.Form):
+    care_team = forms.TypedChoiceField(
+        label="To",
+        coerce=int,
+        help_text="Your care teams, the one you wrote to last first.",
+        error_messages={
+            "required": "Choose the care team to write to.",
+            "invalid_choice": "Choose one of your care teams.",
+        },
+    )
+    category = forms.ChoiceField(
+        label="Category",
+        choices=CHOOSE + list(Category.choices),
+        error_messages={
+            "required": "Choose what the message is about.",
+            "invalid_choice": "Choose a category from the list.",
+        },
+    )
+    subject = forms.CharField(
+        label="Subject",
+        max_length=SUBJECT_MAX,
+        error_messages={
+            "required": "Enter a subject.",
+            "max_length": f"Shorten the subject to {SUBJECT_MAX} characters or fewer.",
+        },
+    )
+    body = forms.CharField(
+        label="Message",
+        max_length=BODY_MAX,
+        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 10}),
+        help_text=f"Up to {BODY_MAX:,} characters.",
+        error_messages={
+            "required": "Enter your message.",
+            "max_length": f"Shorten the message to {BODY_MAX:,} characters or fewer.",
+        },
+    )
+    send_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["care_team"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = CHOOSE + [(team.pk, f"{team.name}, {team.clinic.name}") for team in teams]
+        self.fields["category"].widget.attrs["class"] = "usa-select"
+        field.widget.attrs["class"] = "usa-select"
+        self.fields["subject"].widget.attrs.update({"class": "usa-input"})
+
+    def raw_team_id(self, allowed: set[int]) -> int | None:
+        """The team as typed, only if it is one of the patient's (a forged id is dropped)."""
+        raw = str(self.data.get("care_team", ""))
+        return int(raw) if raw.isdigit() and int(raw) in allowed else None
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        label="Your reply",
+        max_length=BODY_MAX,
+        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 6}),
+        error_messages={
+            "required": "Enter your reply.",
+            "max_length": f"Shorten the reply to {BODY_MAX:,} characters or fewer.",
+        },
+    )
+    send_token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label="Internal note",
+        help_text="Only your care team sees this note. The patient never does.",
+        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
+        error_messages={"required": "Enter the note."},
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(label="Assign to", coerce=int)
+
+    def __init__(self, *args: Any, members: list[StaffMember], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(m.pk, m.display_name) for m in members]
+        field.widget.attrs["class"] = "usa-select"
+
+
+class ReassignForm(forms.Form):
+    team = forms.TypedChoiceField(label="Move to another team of this clinic", coerce=int)
+
+    def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["team"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(t.pk, t.name) for t in teams]
+        field.widget.attrs["class"] = "usa-select"
+
+
+class FolderForm(forms.Form):
+    name = forms.CharField(
+        label="Folder name",
+        max_length=50,
+        help_text="Up to 50 letters, digits and spaces.",
+        error_messages={
+            "required": "Enter a name for the folder.",
+            "max_length": "Use 50 characters or fewer.",
+        },
+        widget=forms.TextInput(attrs={"class": "usa-input"}),
+    )
+
+
+PERIODS = [
+    ("", "Any time"),
+    ("3", "Last 3 months"),
+    ("6", "Last 6 months"),
+    ("12", "Last 12 months"),
+    ("custom", "Dates I choose"),
+]
+
+
+class SearchForm(forms.Form):
+    words = forms.CharField(label="Words in the subject or message", required=False, max_length=200)
+    team = forms.TypedChoiceField(label="Care team", coerce=int, required=False, empty_value=None)
+    category = forms.ChoiceField(
+        label="Category", choices=[("", "Any category"), *Category.choices], required=False
+    )
+    period = forms.ChoiceField(label="Sent", choices=PERIODS, required=False)
+    since = forms.DateField(
+        label="From (custom dates)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For example: 2026-01-31",
+    )
+    until = forms.DateField(
+        label="To (custom dates)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["team"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "Any team")] + [(t.pk, t.name) for t in teams]
+        for name in ("team", "category", "period"):
+            self.fields[name].widget.attrs["class"] = "usa-select"
+        for name in ("words", "since", "until"):
+            self.fields[name].widget.attrs["class"] = "usa-input"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date must be on or after the start date.")
+        return data
+
+
+class NotificationForm(forms.Form):
+    frequency = forms.ChoiceField(
+        label="E-mail me about new messages",
+        choices=NotificationPreference.Frequency.choices,
+        widget=forms.RadioSelect,
+    )
+
+
+def new_token() -> uuid.UUID:
+    return uuid.uuid4()

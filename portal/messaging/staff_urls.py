@@ -1,0 +1,18 @@
+from django.urls import path
+
+from portal.messaging.views import files, patient, staff
+
+app_name = "messaging_staff"
+
+urlpatterns = [
+    path("", staff.teams, name="teams"),
+    path("teams/<int:team_id>/", staff.team, name="team"),
+    path("threads/<int:thread_id>/", staff.thread, name="thread"),
+    path("threads/<int:thread_id>/reply/", staff.reply, name="reply"),
+    path("threads/<int:thread_id>/note/", staff.note, name="note"),
+    path("threads/<int:thread_id>/assign/", staff.assign, name="assign"),
+    path("threads/<int:thread_id>/complete/", staff.complete, name="complete"),
+    path("threads/<int:thread_id>/reassign/", staff.reassign, name="reassign"),
+    path("threads/<int:thread_id>/conversation.txt", files.download_thread, name="download_thread"),
+    path("settings/", patient.notification_settings, name="settings"),
+]

@@ -1,0 +1,403 @@
+"""The patient's mailbox: folders, threads, compose, reply, drafts, search, notices."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from portal.clinics.selectors import teams_patient_may_message
+from portal.messaging import actions, selectors
+from portal.messaging.access import access_draft, access_folder, access_message, access_thread, patient_of
+from portal.messaging.actions import Refused
+from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
+from portal.messaging.notifications import frequency_of
+from portal.messaging.views.common import uploads_of, user_of, where
+
+
+def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
+    user = user_of(request)
+    return {"folders": selectors.folders_of(user), "unread": selectors.unread_count(user), **context}
+
+
+def _box(request: HttpRequest, box: str, *, title: str, folder: Any = None) -> HttpResponse:
+    patient_of(user_of(request))
+    cursor = selectors.Cursor.decode(request.GET.get("after"))
+    page = selectors.patient_threads(user_of(request), box=box, folder=folder, cursor=cursor)
+    return render(
+        request,
+        "messaging/box.html",
+        _mailbox(request, page=page, box=box, title=title, folder=folder, current=box),
+    )
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    return _box(request, "inbox", title="Inbox")
+
+
+@login_required
+def trash(request: HttpRequest) -> HttpResponse:
+    return _box(request, "trash", title="Trash")
+
+
+@login_required
+def folder(request: HttpRequest, folder_id: int) -> HttpResponse:
+    found = access_folder(user_of(request), folder_id)
+    return _box(request, "folder", title=found.name, folder=found)
+
+
+@login_required
+def sent(request: HttpRequest) -> HttpResponse:
+    cursor = selectors.Cursor.decode(request.GET.get("after"))
+    page = selectors.sent_messages(user_of(request), cursor=cursor)
+    return render(request, "messaging/sent.html", _mailbox(request, page=page, current="sent"))
+
+
+@login_required
+def drafts(request: HttpRequest) -> HttpResponse:
+    rows = selectors.drafts_of(user_of(request))
+    return render(request, "messaging/drafts.html", _mailbox(request, rows=rows, current="drafts"))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def folders(request: HttpRequest) -> HttpResponse:
+    patient_of(user_of(request))
+    form = FolderForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.check_create_folder(by=where(request), name=form.cleaned_data["name"])
+        except Refused as refused:
+            form.add_error("name", refused.message)
+        else:
+            messages.success(request, "Folder made.")
+            return redirect("messaging:folders")
+    status = 400 if form.errors else 200
+    return render(
+        request, "messaging/folders.html", _mailbox(request, form=form, current="folders"), status=status
+    )
+
+
+@login_required
+@require_POST
+def remove_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
+    try:
+        actions.check_delete_folder(by=where(request), folder_id=folder_id)
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, "Folder removed.")
+    return redirect("messaging:folders")
+
+
+# Compose and drafts -------------------------------------------------------------------------------
+
+
+def _teams(request: HttpRequest) -> list[Any]:
+    return list(teams_patient_may_message(user_of(request)))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    patient_of(user)
+    teams = _teams(request)
+    if request.method == "POST":
+        return _compose_post(request, teams)
+    initial: dict[str, Any] = {"send_token": uuid.uuid4()}
+    from_id = request.GET.get("from", "")
+    if from_id.isdigit():
+        # "Start a new message" from a closed thread: same team and subject, by thread id only.
+        view = selectors.thread_view(user, access_thread(user, int(from_id)))
+        initial.update(
+            care_team=view.thread.care_team_id, subject=view.subject[:50], category=view.thread.category
+        )
+    form = ComposeForm(initial=initial, teams=teams)
+    return render(
+        request,
+        "messaging/compose.html",
+        _mailbox(request, form=form, draft=None, refusals=[], current="new"),
+    )
+
+
+@login_required
+def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
+    user = user_of(request)
+    draft = access_draft(user, draft_id)
+    if draft.thread is not None:
+        return redirect(reverse("messaging:thread", args=[draft.thread.pk]) + "#reply")
+    view = selectors.draft_view(user, draft)
+    form = ComposeForm(
+        initial={
+            "send_token": draft.send_token,
+            "care_team": draft.care_team.pk if draft.care_team else None,
+            "category": draft.category,
+            "subject": view.subject,
+            "body": view.body,
+        },
+        teams=_teams(request),
+    )
+    return render(
+        request,
+        "messaging/compose.html",
+        _mailbox(request, form=form, draft=view, refusals=[], current="drafts"),
+    )
+
+
+def _token(request: HttpRequest) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(request.POST.get("send_token", "")))
+    except ValueError:
+        raise Http404 from None
+
+
+def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
+    by = where(request)
+    token = _token(request)
+    earlier = actions.already_sent(by=by, send_token=token)
+    if earlier is not None:
+        messages.info(request, "This message was already sent.")
+        return redirect("messaging:thread", earlier.thread.pk)
+    form = ComposeForm(request.POST, teams=teams)
+    draft = actions.check_save_draft(
+        by=by,
+        send_token=token,
+        care_team_id=form.raw_team_id({t.pk for t in teams}),
+        thread_id=None,
+        category=str(request.POST.get("category", "")),
+        subject=str(request.POST.get("subject", "")),
+        body=str(request.POST.get("body", "")),
+    )
+    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+    wants_send = request.POST.get("action", "send") == "send"
+    if form.is_valid() and not refusals and wants_send:
+        try:
+            message = actions.check_send_draft(by=by, draft_id=draft.pk)
+        except Refused as refused:
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+        else:
+            messages.success(request, "Your message was sent to your care team.")
+            return redirect("messaging:thread", message.thread.pk)
+    if not wants_send and not refusals:
+        messages.success(request, "Your draft was saved.")
+        return redirect("messaging:drafts")
+    view = selectors.draft_view(user_of(request), access_draft(user_of(request), draft.pk))
+    return render(
+        request,
+        "messaging/compose.html",
+        _mailbox(request, form=form, draft=view, refusals=refusals, current="new"),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def autosave(request: HttpRequest) -> HttpResponse:
+    """The compose and reply pages post here after 10 s idle and when the page is left."""
+    by = where(request)
+    token = _token(request)
+    if actions.already_sent(by=by, send_token=token) is not None:
+        return JsonResponse({"sent": True})
+    thread_raw = str(request.POST.get("thread", ""))
+    teams = {t.pk for t in _teams(request)}
+    team_raw = str(request.POST.get("care_team", ""))
+    draft = actions.check_save_draft(
+        by=by,
+        send_token=token,
+        care_team_id=int(team_raw) if team_raw.isdigit() and int(team_raw) in teams else None,
+        thread_id=int(thread_raw) if thread_raw.isdigit() else None,
+        category=str(request.POST.get("category", "")),
+        subject=str(request.POST.get("subject", "")),
+        body=str(request.POST.get("body", "")),
+    )
+    return JsonResponse(
+        {"draft": draft.pk, "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p")}
+    )
+
+
+@login_required
+@require_POST
+def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
+    actions.check_discard_draft(by=where(request), draft_id=draft_id)
+    messages.success(request, "The draft was deleted.")
+    return redirect("messaging:drafts")
+
+
+@login_required
+@require_POST
+def remove_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    try:
+        draft = actions.check_remove_attachment(by=where(request), attachment_id=attachment_id)
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("messaging:inbox")
+    messages.success(request, "The file was removed from your draft.")
+    return redirect("messaging:open_draft", draft.pk)
+
+
+# A thread ---------------------------------------------------------------------------------------
+
+
+@login_required
+def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    user = user_of(request)
+    patient_of(user)
+    found = access_thread(user, thread_id)
+    return _thread_page(request, found, ReplyForm(initial={"send_token": uuid.uuid4()}))
+
+
+def _thread_page(
+    request: HttpRequest, found: Any, form: ReplyForm, *, refusals: Any = (), status: int = 200
+) -> HttpResponse:
+    user = user_of(request)
+    actions.do_open_thread(by=where(request), thread=found)
+    view = selectors.thread_view(user, found)
+    reply_draft = selectors.reply_draft(user, found)
+    if reply_draft is not None and not form.is_bound:
+        form = ReplyForm(initial={"send_token": reply_draft.draft.send_token, "body": reply_draft.body})
+    context = _mailbox(
+        request,
+        view=view,
+        form=form,
+        reply_draft=reply_draft,
+        refusals=list(refusals),
+        current=found.location,
+    )
+    return render(request, "messaging/thread.html", context, status=status)
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
+    user = user_of(request)
+    by = where(request)
+    found = access_thread(user, thread_id)
+    patient_of(user)
+    token = _token(request)
+    earlier = actions.already_sent(by=by, send_token=token)
+    if earlier is not None:
+        messages.info(request, "This reply was already sent.")
+        return redirect("messaging:thread", earlier.thread.pk)
+    form = ReplyForm(request.POST)
+    draft = actions.check_save_draft(
+        by=by,
+        send_token=token,
+        care_team_id=None,
+        thread_id=found.pk,
+        category="",
+        subject="",
+        body=str(request.POST.get("body", "")),
+    )
+    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+    if form.is_valid() and not refusals:
+        try:
+            actions.check_send_draft(by=by, draft_id=draft.pk)
+        except Refused as refused:
+            form.add_error("body" if refused.field == "body" else None, refused.message)
+        else:
+            messages.success(request, "Your reply was sent.")
+            return redirect("messaging:thread", found.pk)
+    return _thread_page(request, access_thread(user, thread_id), form, refusals=refusals, status=400)
+
+
+@login_required
+@require_POST
+def move(request: HttpRequest, thread_id: int) -> HttpResponse:
+    try:
+        moved = actions.check_move_thread(
+            by=where(request), thread_id=thread_id, destination=str(request.POST.get("to", ""))
+        )
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("messaging:thread", thread_id)
+    messages.success(
+        request,
+        "The conversation was moved."
+        if moved.location != "trash"
+        else "The conversation was moved to Trash. You can restore it from there.",
+    )
+    return redirect("messaging:thread", thread_id)
+
+
+@login_required
+@require_POST
+def mark_unread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    actions.check_mark_unread(by=where(request), thread_id=thread_id)
+    messages.success(request, "Marked as unread.")
+    return redirect("messaging:inbox")
+
+
+@login_required
+def message_link(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = access_message(user_of(request), message_id)
+    return redirect(reverse("messaging:thread", args=[message.thread.pk]) + f"#message-{message.pk}")
+
+
+# Search and settings ------------------------------------------------------------------------------
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    patient = patient_of(user)
+    teams = _teams(request)
+    form = SearchForm(request.GET or None, teams=teams)
+    rows = None
+    if request.GET and form.is_valid():
+        rows = selectors.search_messages(user, _search_query(form.cleaned_data))
+        actions.do_record_search(by=where(request), patient_id=patient.pk, results=len(rows))
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "messaging/search.html",
+        _mailbox(request, form=form, rows=rows, current="search"),
+        status=status,
+    )
+
+
+def _search_query(data: dict[str, Any]) -> selectors.SearchQuery:
+    period = data.get("period") or ""
+    since = until = None
+    if period.isdigit():
+        since = timezone.now() - timedelta(days=30 * int(period))
+    elif period == "custom":
+        zone = timezone.get_current_timezone()
+        if data.get("since"):
+            since = datetime.combine(data["since"], time.min, tzinfo=zone)
+        if data.get("until"):
+            until = datetime.combine(data["until"], time.min, tzinfo=zone) + timedelta(days=1)
+    return selectors.SearchQuery(
+        words=data.get("words") or "",
+        team_id=data.get("team"),
+        category=data.get("category") or "",
+        since=since,
+        until=until,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    form = NotificationForm(request.POST or None, initial={"frequency": frequency_of(user)})
+    if request.method == "POST":
+        if not form.is_valid():
+            return HttpResponseBadRequest("Choose one of the options.")
+        actions.check_set_notifications(by=where(request), frequency=form.cleaned_data["frequency"])
+        messages.success(request, "Your choice was saved.")
+        return redirect("messaging:settings")
+    template = "messaging/staff/settings.html" if user.is_staff_member else "messaging/settings.html"
+    context = {"form": form, "current": "settings"}
+    if user.is_patient:
+        context = _mailbox(request, **context)
+    return render(request, template, context)

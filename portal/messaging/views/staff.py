@@ -1,0 +1,182 @@
+"""The care team console: team inboxes and the thread page with reply, note, assign, complete, move."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.clinics.selectors import teams_of_staff
+from portal.messaging import actions, selectors
+from portal.messaging.access import access_team_inbox, access_thread, staff_of
+from portal.messaging.actions import Refused
+from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, ReplyForm
+from portal.messaging.models import Category
+from portal.messaging.views.common import user_of, where
+
+
+@login_required
+def teams(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    staff_of(user)
+    mine = list(teams_of_staff(user))
+    if len(mine) == 1:
+        return redirect("messaging_staff:team", mine[0].pk)
+    rows = [(team, selectors.waiting_count(user, team)) for team in mine]
+    return render(request, "messaging/staff/teams.html", {"rows": rows})
+
+
+@login_required
+def team(request: HttpRequest, team_id: int) -> HttpResponse:
+    user = user_of(request)
+    found = access_team_inbox(user, team_id)
+    view = request.GET.get("view", "waiting")
+    view = view if view in selectors.VIEWS else "waiting"
+    category = request.GET.get("category", "")
+    category = category if category in Category.values else ""
+    age = request.GET.get("age", "")
+    age = age if age in selectors.AGES else ""
+    page = selectors.team_threads(
+        user,
+        found,
+        view=view,
+        category=category,
+        older_than_days=selectors.AGES[age],
+        cursor=selectors.Cursor.decode(request.GET.get("after")),
+    )
+    context = {
+        "team": found,
+        "page": page,
+        "view": view,
+        "category": category,
+        "age": age,
+        "categories": Category.choices,
+        "teams": list(teams_of_staff(user)),
+        "views": [("waiting", "Waiting"), ("mine", "Assigned to me"), ("all", "All")],
+        "ages": [
+            ("", "Any age"),
+            ("1", "Older than 1 day"),
+            ("3", "Older than 3 days"),
+            ("7", "Older than 7 days"),
+            ("30", "Older than 30 days"),
+        ],
+    }
+    return render(request, "messaging/staff/inbox.html", context)
+
+
+def _thread_page(request: HttpRequest, thread_id: int, *, status: int = 200, **forms: Any) -> HttpResponse:
+    user = user_of(request)
+    found = access_thread(user, thread_id)
+    actions.do_open_thread(by=where(request), thread=found)
+    view = selectors.thread_view(user, found)
+    context = {
+        "view": view,
+        "reply_form": forms.get("reply_form") or ReplyForm(initial={"send_token": uuid.uuid4()}),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "assign_form": AssignForm(
+            members=selectors.team_members(found.care_team), initial={"assignee": staff_of(user).pk}
+        ),
+        "reassign_form": ReassignForm(teams=selectors.reassign_targets(found)),
+        "me": staff_of(user),
+    }
+    return render(request, "messaging/staff/thread.html", context, status=status)
+
+
+@login_required
+def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
+    staff_of(user_of(request))
+    return _thread_page(request, thread_id)
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
+    staff_of(user_of(request))
+    access_thread(user_of(request), thread_id)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.check_staff_reply(
+                by=where(request),
+                thread_id=thread_id,
+                body=form.cleaned_data["body"],
+                send_token=form.cleaned_data["send_token"],
+            )
+        except Refused as refused:
+            form.add_error("body", refused.message)
+        else:
+            messages.success(request, "Your reply was sent. The patient gets an e-mail notice.")
+            return redirect("messaging_staff:thread", thread_id)
+    return _thread_page(request, thread_id, reply_form=form, status=400)
+
+
+@login_required
+@require_POST
+def note(request: HttpRequest, thread_id: int) -> HttpResponse:
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.check_add_note(by=where(request), thread_id=thread_id, body=form.cleaned_data["note"])
+        except Refused as refused:
+            form.add_error("note", refused.message)
+        else:
+            messages.success(request, "Note added. The patient does not see it.")
+            return redirect("messaging_staff:thread", thread_id)
+    return _thread_page(request, thread_id, note_form=form, status=400)
+
+
+def _simple(request: HttpRequest, thread_id: int, done: str, act: Any) -> HttpResponse:
+    try:
+        act()
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, done)
+    return redirect("messaging_staff:thread", thread_id)
+
+
+def _int(request: HttpRequest, name: str) -> int:
+    raw = str(request.POST.get(name, ""))
+    return int(raw) if raw.isdigit() else 0
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, thread_id: int) -> HttpResponse:
+    assignee = _int(request, "assignee")
+    return _simple(
+        request,
+        thread_id,
+        "Assigned.",
+        lambda: actions.check_assign(by=where(request), thread_id=thread_id, assignee_id=assignee),
+    )
+
+
+@login_required
+@require_POST
+def complete(request: HttpRequest, thread_id: int) -> HttpResponse:
+    return _simple(
+        request,
+        thread_id,
+        "Marked completed.",
+        lambda: actions.check_complete(by=where(request), thread_id=thread_id),
+    )
+
+
+@login_required
+@require_POST
+def reassign(request: HttpRequest, thread_id: int) -> HttpResponse:
+    team_id = _int(request, "team")
+    found = access_thread(user_of(request), thread_id)
+    try:
+        actions.check_reassign(by=where(request), thread_id=thread_id, team_id=team_id)
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("messaging_staff:thread", thread_id)
+    messages.success(request, "The conversation was moved to the other team. The patient is told it moved.")
+    return redirect("messaging_staff:team", found.care_team_id)
