@@ -86,3 +86,13 @@ def test_no_email_for_a_send_that_was_rolled_back(world: dict[str, Any], paula: 
         staff_replies(dr_diaz, thread.pk)
         raise Boom
     assert mail.outbox == [] and not OutgoingEmail.objects.exists()
+
+
+def test_notifying_twice_still_sends_one_email(world: dict[str, Any], paula: User, dr_diaz: User) -> None:
+    """A repeated notice for the same message (a retried task, a second call) queues nothing more."""
+    from portal.messaging.notifications import notify_new_message
+
+    thread = patient_writes(paula, world["blue"]).thread
+    answer = staff_replies(dr_diaz, thread.pk)
+    notify_new_message(answer)
+    assert len(mail.outbox) == 1 and OutgoingEmail.objects.count() == 1

@@ -1,0 +1,133 @@
+"""Search within one's own mailbox, message status, printing and the text download.
+
+Paula (Team Blue) and Eve (Team Gold) both write about "knee": each finds only her own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.audit.models import AuditEvent
+from portal.messaging import actions
+from portal.messaging.actions import Where
+from portal.messaging.models import Message
+from portal.messaging.selectors import SearchQuery, search_messages
+from portal.messaging.tests.helpers import patient_writes, staff_replies
+
+pytestmark = pytest.mark.django_db
+
+
+def test_search_finds_words_in_subject_and_body_of_her_own_messages_only(
+    world: dict[str, Any], paula: User, eve: User, dr_diaz: User
+) -> None:
+    knee = patient_writes(paula, world["blue"], subject="Knee", body="It clicks when I climb stairs")
+    patient_writes(paula, world["blue"], subject="Refill", body="Inhaler please")
+    staff_replies(dr_diaz, knee.thread.pk, body="Try physical therapy")
+    patient_writes(eve, world["gold"], subject="Knee too", body="stairs")
+    assert [r.subject for r in search_messages(paula, SearchQuery(words="knee"))] == ["Knee"]
+    assert [r.subject for r in search_messages(paula, SearchQuery(words="STAIRS climb"))] == ["Knee"]
+    assert [r.subject for r in search_messages(paula, SearchQuery(words="physical"))] == [
+        "Knee"
+    ]  # team's reply
+    assert [r.subject for r in search_messages(eve, SearchQuery(words="knee"))] == ["Knee too"]
+    assert search_messages(paula, SearchQuery(words="knee inhaler")) == []
+
+
+def test_search_filters_by_team_category_and_dates(world: dict[str, Any], paula: User) -> None:
+    old = patient_writes(paula, world["blue"], subject="Old one", body="words", category="appointment")
+    Message.objects.filter(pk=old.pk).update(sent_at=timezone.now() - timedelta(days=200))
+    patient_writes(paula, world["blue"], subject="New one", body="words", category="general")
+    recent = SearchQuery(words="words", since=timezone.now() - timedelta(days=90))
+    assert [r.subject for r in search_messages(paula, recent)] == ["New one"]
+    assert [r.subject for r in search_messages(paula, SearchQuery(category="appointment"))] == ["Old one"]
+    assert search_messages(paula, SearchQuery(team_id=world["gold"].pk)) == []
+
+
+def test_search_page_is_audited_without_the_words(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """The search page lists matches; the audit event holds a count, never the words searched."""
+    patient_writes(paula, world["blue"], subject="Migraine", body="Aura before headaches")
+    html = signed_in(paula).get("/messages/search/", {"words": "aura", "period": "3"}).content.decode()
+    assert "1 conversation found" in html and "Migraine" in html
+    event = AuditEvent.objects.get(action="messaging.search")
+    assert event.details == {"results": 1} and "aura" not in str(event.details).lower()
+
+
+def test_search_page_refuses_backwards_dates(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    response = signed_in(paula).get(
+        "/messages/search/", {"words": "x", "period": "custom", "since": "2026-05-01", "until": "2026-04-01"}
+    )
+    assert response.status_code == 400
+    assert "The end date must be on or after the start date." in response.content.decode()
+
+
+def test_status_goes_sent_read_answered(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
+) -> None:
+    """Paula's Sent folder shows: not read yet, then read by her care team, then answered."""
+    message = patient_writes(paula, world["blue"], subject="Status check")
+    client = signed_in(paula)
+    assert "Sent, not read yet" in client.get("/messages/sent/").content.decode()
+    actions.do_open_thread(by=Where(dr_diaz), thread=message.thread)
+    assert "Read by your care team" in client.get("/messages/sent/").content.decode()
+    staff_replies(dr_diaz, message.thread.pk)
+    assert "Answered" in client.get("/messages/sent/").content.decode()
+
+
+def test_plain_text_download_of_a_thread(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
+) -> None:
+    """The whole conversation as a .txt attachment, without the team's internal notes."""
+    message = patient_writes(paula, world["blue"], subject="Text copy", body="first line")
+    staff_replies(dr_diaz, message.thread.pk, body="the answer")
+    actions.check_add_note(by=Where(dr_diaz), thread_id=message.thread.pk, body="secret note")
+    response = signed_in(paula).get(f"/messages/threads/{message.thread.pk}/conversation.txt")
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = response.content.decode()
+    assert "Text copy" in text and "first line" in text and "the answer" in text
+    assert "secret note" not in text
+    assert AuditEvent.objects.filter(action="messaging.thread.exported").count() == 1
+
+
+def test_print_button_and_print_stylesheet(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    from django.contrib.staticfiles import finders
+
+    message = patient_writes(paula, world["blue"])
+    html = signed_in(paula).get(f"/messages/threads/{message.thread.pk}/").content.decode()
+    assert "data-print" in html and "messaging/css/messaging.css" in html
+    path = finders.find("messaging/css/messaging.css")
+    assert path is not None
+    css = open(path).read()  # noqa: PTH123, SIM115
+    assert "@media print" in css and ".portal-reply" in css
+
+
+def test_inbox_query_count_does_not_grow_with_rows(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """The inbox costs the same number of queries with 2 threads as with 10."""
+    client = signed_in(paula)
+    for _ in range(2):
+        patient_writes(paula, world["blue"])
+    client.get("/messages/")  # the first request of a session also writes the session
+    with CaptureQueriesContext(connection) as few:
+        client.get("/messages/")
+    for _ in range(8):
+        patient_writes(paula, world["blue"])
+    with CaptureQueriesContext(connection) as many:
+        client.get("/messages/")
+    assert len(many) == len(few) <= 10
