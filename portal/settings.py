@@ -58,8 +58,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = read_list(
-    "PORTAL_ALLOWED_HOSTS",
-    [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
+    "PORTAL_ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ConfigurationError("PORTAL_ALLOWED_HOSTS is required with PORTAL_ENV=production")
@@ -159,10 +158,7 @@ PASSWORD_HASHERS = [
 if TESTING:
     # Argon2 at its production cost makes a 500-test suite slow; the tests that
     # matter check that production uses Argon2id (test_passwords.py).
-    PASSWORD_HASHERS = [
-        "portal.accounts.hashers.FastArgon2PasswordHasher",
-        *PASSWORD_HASHERS,
-    ]
+    PASSWORD_HASHERS = ["portal.accounts.hashers.FastArgon2PasswordHasher", *PASSWORD_HASHERS]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "portal.accounts.passwords.LengthValidator"},
@@ -295,13 +291,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "portal.core.logging.RedactFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact"],
-        }
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": read_str("PORTAL_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
