@@ -1,0 +1,158 @@
+"""Secure messaging in a real browser, with the e-mail notices going through a real SMTP server.
+
+Paula (patient, Team Blue) writes to her team with an attachment; Dr. Diaz (Team
+Blue, authenticator app) is told by e-mail, signs in, opens the thread and
+replies; Paula is told, reads the reply and downloads her file. Every
+messaging page on the way passes axe-core and raises no CSP error.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from playwright.sync_api import Page, expect
+
+from conftest import PASSWORD, finish_first_steps, totp_now
+from portal.accounts.models import User
+from portal.messaging import actions
+from portal.messaging.actions import Where
+from portal.vault.testing import isolated_vault
+from tests.browser.conftest import assert_accessible, assert_no_csp_errors
+
+pytestmark = pytest.mark.django_db(transaction=True)
+__all__ = ["isolated_vault"]
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp(settings: Any) -> Iterator[Inbox]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1",
+        port,
+        False,
+        5,
+    )
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+def sign_in(page: Page, base: str, user: User) -> None:
+    page.goto(f"{base}/account/sign-in/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    if user.is_staff_member:
+        page.get_by_label("Code", exact=True).fill(totp_now(user))
+        page.get_by_role("button", name="Continue").click()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").first.click()
+
+
+def test_patient_and_nurse_talk_with_an_attachment(  # noqa: PLR0915, PLR0917 - one journey; pytest fixtures
+    page: Page,
+    live_server: Any,
+    world: dict[str, Any],
+    paula: User,
+    dr_diaz: User,
+    smtp: Inbox,
+    isolated_vault: Path,
+    tmp_path: Path,
+) -> None:
+    finish_first_steps(paula)
+    finish_first_steps(dr_diaz)
+    actions.check_set_notifications(by=Where(dr_diaz), frequency="each")
+    actions.check_create_folder(by=Where(paula), name="Knee")
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    base = live_server.url
+    report = tmp_path / "knee-report.pdf"
+    report.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+
+    sign_in(page, base, paula)
+    page.get_by_role("link", name="Messages", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    assert_accessible(page, "msg-01-inbox-empty")
+    page.get_by_role("link", name="Send a message").click()
+    expect(page.get_by_text("Not for emergencies")).to_be_visible()
+    assert_accessible(page, "msg-02-compose")
+    page.get_by_label("To", exact=True).select_option(label="Team Blue, Family Health")
+    page.get_by_label("Category", exact=True).select_option(label="Test result")
+    page.get_by_label("Subject", exact=True).fill("Knee x-ray report")
+    expect(page.get_by_text("33 characters left")).to_be_visible()
+    page.get_by_label("Message", exact=True).fill("Here is the report from the outside clinic.")
+    page.get_by_label("Attach files").set_input_files(str(report))
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.get_by_text("Your message was sent to your care team.")).to_be_visible()
+    assert_accessible(page, "msg-03-thread-sent")
+    for name, heading in (
+        ("Sent", "Sent"),
+        ("Drafts", "Drafts"),
+        ("Trash", "Trash"),
+        ("Manage folders", "Manage folders"),
+        ("Search messages", "Search messages"),
+        ("E-mail notices", "E-mail notices"),
+    ):
+        page.get_by_role("navigation", name="Message folders").get_by_role("link", name=name).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        assert_accessible(page, f"msg-04-{name.lower().replace(' ', '-')}")
+    sign_out(page)
+
+    assert len(smtp.messages) == 1
+    notice = smtp.messages[0]
+    assert notice["To"] == "dr.diaz@staff.example.mil"
+    assert notice["Subject"] == "You have a new secure message in the patient portal"
+    assert "Knee" not in notice.as_string() and "Paula" not in notice.as_string()
+
+    sign_in(page, base, dr_diaz)
+    page.goto(f"{base}/staff/messages/")
+    expect(page.get_by_role("heading", name="Team Blue messages")).to_be_visible()
+    assert_accessible(page, "msg-05-team-inbox")
+    page.get_by_role("link", name="Knee x-ray report").click()
+    expect(page.get_by_text("Here is the report from the outside clinic.")).to_be_visible()
+    assert_accessible(page, "msg-06-staff-thread")
+    page.get_by_label("Internal note").fill("Looks normal to me")
+    page.get_by_role("button", name="Add note").click()
+    page.get_by_label("Your reply").fill("Thank you, the report looks normal.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_text("Your reply was sent.")).to_be_visible()
+    assert_accessible(page, "msg-07-staff-thread-replied")
+    sign_out(page)
+
+    assert len(smtp.messages) == 2 and smtp.messages[1]["To"] == "paula@example.com"
+    sign_in(page, base, paula)
+    expect(page.get_by_text("You have 1 unread conversation.")).to_be_visible()
+    page.get_by_role("link", name="Unread: Knee x-ray report").click()
+    expect(page.get_by_text("Thank you, the report looks normal.")).to_be_visible()
+    expect(page.get_by_text("Looks normal to me")).to_have_count(0)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="knee-report.pdf").click()
+    assert download.value.suggested_filename == "knee-report.pdf"
+    assert Path(download.value.path()).read_bytes() == report.read_bytes()
+    assert_no_csp_errors(console)
