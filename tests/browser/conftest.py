@@ -24,8 +24,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API runs an event loop in this thread while it
+    # is open, and code under test elsewhere (async_to_sync) refuses to run beside one.
     if not os.path.exists(CHROMIUM):
         pytest.fail("Chromium is not installed: `apt-get install chromium` (the CI script does it)")
     with sync_playwright() as playwright:
