@@ -6,6 +6,7 @@ unknown username is slowed and locked exactly like a real one.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,7 +31,10 @@ class Hold:
 
 
 def username_key(username: str) -> str:
-    return "user:" + username.strip().casefold()[:150]
+    # Hashed: people type their password into the username box, and what they
+    # typed must not sit in the database as text.
+    typed = username.strip().casefold()[:150]
+    return "user:" + hashlib.sha256(typed.encode()).hexdigest()
 
 
 def address_key(address: str | None) -> str | None:

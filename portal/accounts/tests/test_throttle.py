@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import PASSWORD, finish_first_steps, totp_now
+from portal.accounts import throttle
 from portal.accounts.models import SignInThrottle, User
 from portal.accounts.tests.helpers import actions, audit_text, last_link, page_text
 from portal.accounts.views.signin import WRONG_CREDENTIALS
@@ -88,7 +89,7 @@ def test_ten_failures_lock_the_account_and_say_until_when(client: Client, paula:
     and the page says until what time, and suggests a reset."""
     finish_first_steps(paula)
     fail(client, "paula", 10)
-    row = SignInThrottle.objects.get(key="user:paula")
+    row = SignInThrottle.objects.get(key=throttle.username_key("paula"))
     assert row.locked_until is not None
     minutes = (row.locked_until - timezone.now()).total_seconds() / 60
     assert settings.PORTAL_LOCK_MINUTES - 1 < minutes <= settings.PORTAL_LOCK_MINUTES
@@ -97,7 +98,9 @@ def test_ten_failures_lock_the_account_and_say_until_when(client: Client, paula:
     assert "reset it" in text
     assert AuditEvent.objects.filter(action="account_locked", actor_id=paula.pk).count() == 1
     # When the lock runs out, the right password works again.
-    SignInThrottle.objects.filter(key="user:paula").update(locked_until=timezone.now() - timedelta(seconds=1))
+    SignInThrottle.objects.filter(key=throttle.username_key("paula")).update(
+        locked_until=timezone.now() - timedelta(seconds=1)
+    )
     assert attempt(client, "paula", PASSWORD, address=HOME) == "SIGNED IN"
 
 
@@ -168,7 +171,7 @@ def test_wrong_second_factor_codes_count_toward_the_lock(client: Client, dr_diaz
         client.post("/account/sign-in/", {"username": "dr.diaz", "password": PASSWORD}, REMOTE_ADDR=ATTACKER)
         response = client.post("/account/sign-in/second-step/", {"code": "000000"}, REMOTE_ADDR=ATTACKER)
         let_time_pass()
-    assert SignInThrottle.objects.get(key="user:dr.diaz").locked_until is not None
+    assert SignInThrottle.objects.get(key=throttle.username_key("dr.diaz")).locked_until is not None
     assert "locked until" in page_text(response) or "locked until" in attempt(client, "dr.diaz", PASSWORD)
     # Even the right code does not get through while locked.
     fresh = Client()
@@ -216,3 +219,12 @@ def test_totp_code_text_not_in_audit(client: Client, dr_diaz: User) -> None:
     assert "913355" not in text
     assert code not in text
     assert PASSWORD not in text
+
+
+def test_a_password_typed_as_username_is_not_kept_as_text(client: Client, paula: User) -> None:
+    """Paula types her password into the username box by mistake: it is not stored anywhere readable."""
+    attempt(client, PASSWORD, PASSWORD)
+    stored = " ".join(SignInThrottle.objects.values_list("key", flat=True))
+    assert PASSWORD not in stored
+    assert PASSWORD.casefold() not in stored
+    assert PASSWORD not in audit_text()
