@@ -10,10 +10,11 @@ is never taken at its word.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from django.conf import settings
@@ -121,7 +122,14 @@ async def _run(validator: CertificateValidator) -> ValidationPath:
 def _validate(
     ee: asn1_x509.Certificate, context: ValidationContext, params: PKIXValidationParams | None = None
 ) -> ValidationPath:
-    return async_to_sync(_run)(CertificateValidator(ee, validation_context=context, pkix_params=params))
+    validator = CertificateValidator(ee, validation_context=context, pkix_params=params)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_run(validator))
+    # Called from a thread that runs an event loop (an async caller): validate on another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _run(validator)).result()
 
 
 def _validate_path(ee: asn1_x509.Certificate, store: TrustStore, card: CardCertificate) -> ValidationPath:

@@ -383,3 +383,74 @@ def test_header_from_a_listed_proxy_is_believed(
     )
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == paula.pk
+
+
+# --- More attacks and the second factor a card stands for -------------------------------------
+
+
+def test_a_card_with_paulas_name_and_another_number_never_reaches_paula(
+    client: Client, paula: User, pki: CardPKI
+) -> None:
+    from portal.smartcard.testpki import make_card
+
+    finish_first_steps(paula)
+    link(paula, pki, "paula")
+    namesake = make_card(
+        pki.intermediate,
+        common_name="QUILL.PAULA.M.9900000077",
+        upns=["9900000077@mil"],
+        ocsp_url=pki.service.ocsp_url,
+        crl_url=pki.service.crl_url,
+    )
+    response = client.get("/account/card/sign-in/", **{TLS_ENVIRON_KEY: namesake.der})
+    assert response.status_code == 403
+    assert "could not match this card" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_card_session_opens_the_staff_console(client: Client, dr_diaz: User, pki: CardPKI) -> None:
+    link(dr_diaz, pki, "diaz")
+    client.get("/account/card/sign-in/", **with_card(pki, "diaz"))
+    assert client.get("/staff/").status_code == 200
+
+
+def test_card_sessions_have_the_same_absolute_timeout(
+    client: Client, paula: User, pki: CardPKI, settings: Any
+) -> None:
+    import time
+
+    from portal.accounts import sessions
+
+    finish_first_steps(paula)
+    link(paula, pki, "paula")
+    client.get("/account/card/sign-in/", **with_card(pki, "paula"))
+    session = client.session
+    session[sessions.SIGNED_IN_AT] = int(time.time()) - settings.PORTAL_ABSOLUTE_TIMEOUT_SECONDS - 5
+    session.save()
+    assert client.get("/").status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_removed_card_no_longer_signs_in(client: Client, paula: User, pki: CardPKI) -> None:
+    card = link(paula, pki, "paula")
+    LinkedCard.objects.filter(pk=card.pk).delete()
+    response = client.get("/account/card/sign-in/", **with_card(pki, "paula"))
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+
+
+def test_inactive_account_is_not_signed_in_by_its_card(client: Client, paula: User, pki: CardPKI) -> None:
+    link(paula, pki, "paula")
+    User.objects.filter(pk=paula.pk).update(is_active=False)
+    response = client.get("/account/card/sign-in/", **with_card(pki, "paula"))
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+
+
+def test_administrators_card_session_opens_the_operator_console(
+    client: Client, admin_adams: User, pki: CardPKI
+) -> None:
+    """The operator console asks for a verified (second-factor) session: a card session is one."""
+    link(admin_adams, pki, "diaz")
+    client.get("/account/card/sign-in/", **with_card(pki, "diaz"))
+    assert client.get("/operator/").status_code == 200
