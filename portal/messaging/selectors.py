@@ -392,3 +392,20 @@ def attachment_content(attachment: Attachment) -> tuple[str, bytes]:
     return ring.open_text(attachment, "name"), read_file(
         ring, Binding.of(attachment, "content"), attachment.storage_name
     )
+
+
+def teams_to_write(user: User) -> list[CareTeam]:
+    """The care teams this patient may message, the one written to most recently first."""
+    from django.db.models import Max
+
+    patient = patient_of(user)
+    teams = CareTeam.objects.filter(is_active=True, patient_links__patient=patient).select_related("clinic")
+    teams = teams.annotate(
+        last=Max("message_threads__last_message_at", filter=Q(message_threads__patient=patient))
+    )
+
+    def recent_first(team: CareTeam) -> tuple[bool, float, str]:
+        last = getattr(team, "last", None)
+        return (last is None, -(last.timestamp() if last else 0.0), team.name)
+
+    return sorted(teams, key=recent_first)

@@ -317,3 +317,16 @@ def test_a_missing_id_gets_the_same_404(
 def test_nothing_is_shown_signed_out(paulas: dict[str, int], client: Client) -> None:
     response = client.get(f"/messages/threads/{paulas['thread']}/")
     assert response.status_code == 302 and "/account/sign-in/" in response["Location"]
+
+
+def test_compose_lists_the_team_written_to_last_first(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """With two teams, the one Paula wrote to most recently comes first in To."""
+    from portal.clinics.models import PatientCareTeam
+
+    assert paula.patient_record is not None
+    PatientCareTeam.objects.create(patient=paula.patient_record, care_team=world["im"])
+    patient_writes(paula, world["im"])
+    html = signed_in(paula).get("/messages/new/").content.decode()
+    assert html.index("IM Team") < html.index("Team Blue")

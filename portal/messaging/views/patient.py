@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.clinics.selectors import teams_patient_may_message
 from portal.messaging import actions, selectors
 from portal.messaging.access import access_draft, access_folder, access_message, access_thread, patient_of
 from portal.messaging.actions import Refused
@@ -103,7 +102,7 @@ def remove_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
 
 
 def _teams(request: HttpRequest) -> list[Any]:
-    return list(teams_patient_may_message(user_of(request)))
+    return selectors.teams_to_write(user_of(request))
 
 
 @login_required
