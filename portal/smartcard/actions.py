@@ -62,7 +62,11 @@ class CardRegistrationNoMatch(Exception):
 def _certificate_details(certificate: CardCertificate | None, **extra: object) -> dict[str, object]:
     details: dict[str, object] = dict(extra)
     if certificate is not None:
-        details.update(serial=certificate.serial, issuer_hash=certificate.issuer_hash)
+        details.update(
+            serial=certificate.serial[:64],
+            issuer_hash=certificate.issuer_hash,
+            issuer_key_id=certificate.issuer_key_id,
+        )
     return details
 
 

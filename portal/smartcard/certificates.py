@@ -52,6 +52,7 @@ class CardCertificate:
     serial: str  # lower-case hex
     issuer: str  # RFC 4514
     issuer_hash: str  # first 32 hex of SHA-256 of the issuer name's DER: a short id for the audit log
+    issuer_key_id: str  # the authority key identifier (hex): matches the issuing CA's subject key id
     subject: str
     not_before: datetime
     not_after: datetime
@@ -82,10 +83,19 @@ def describe(certificate: x509.Certificate) -> CardCertificate:
         serial=format(certificate.serial_number, "x"),
         issuer=certificate.issuer.rfc4514_string(),
         issuer_hash=hashlib.sha256(certificate.issuer.public_bytes()).hexdigest()[:32],
+        issuer_key_id=_authority_key_id(certificate),
         subject=certificate.subject.rfc4514_string(),
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
     )
+
+
+def _authority_key_id(certificate: x509.Certificate) -> str:
+    try:
+        value = certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ""
+    return (value.key_identifier or b"").hex()[:64]
 
 
 def upn_dod_ids(certificate: x509.Certificate) -> list[str | None]:

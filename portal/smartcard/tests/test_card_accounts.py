@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography import x509
 from django.test import Client
 
 from conftest import PASSWORD, finish_first_steps, sign_in
@@ -95,6 +96,9 @@ def test_each_bad_card_gets_a_clear_page_and_an_audit_event(
     assert event.outcome == AuditEvent.Outcome.DENIED
     assert event.details["serial"] == format(pki.cards[name].certificate.serial_number, "x")
     assert event.details["issuer_hash"]
+    if name != "self_signed":
+        issuer = pki.cards[name].certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
+        assert event.details["issuer_key_id"] == (issuer.value.key_identifier or b"").hex()
 
 
 def test_expired_card_page_says_use_your_new_card(client: Client, pki: CardPKI) -> None:
