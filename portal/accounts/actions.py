@@ -244,6 +244,15 @@ def do_request_password_reset(*, username: str, client_address: str | None) -> N
             "password_reset_requested", outcome=AuditEvent.Outcome.FAILURE, client_address=client_address
         )
         return
+    if _links_sent_lately(user, EmailLink.Purpose.PASSWORD_RESET) >= LINKS_PER_HOUR:
+        # Nobody can flood a person's inbox through this form; the page says the same.
+        audit.record(
+            "password_reset_requested",
+            outcome=AuditEvent.Outcome.DENIED,
+            actor_id=user.pk,
+            client_address=client_address,
+        )
+        return
     with transaction.atomic():
         token = links.issue_link(
             user=user,
@@ -260,6 +269,14 @@ def do_request_password_reset(*, username: str, client_address: str | None) -> N
             },
         )
         audit.record("password_reset_requested", actor_id=user.pk, client_address=client_address)
+
+
+LINKS_PER_HOUR = 5
+
+
+def _links_sent_lately(user: User, purpose: str) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return user.email_links.filter(purpose=purpose, created_at__gte=since).count()
 
 
 def check_reset_link(token: str) -> User:
@@ -370,6 +387,14 @@ def _send_registration_link(user: User, email: str) -> None:
 def do_resend_registration_link(*, user: User, client_address: str | None) -> None:
     last = user.email_links.filter(purpose=EmailLink.Purpose.REGISTRATION).order_by("-id").first()
     if last is None or user.email_confirmed_at is not None:
+        return
+    if _links_sent_lately(user, EmailLink.Purpose.REGISTRATION) >= LINKS_PER_HOUR:
+        audit.record(
+            "registration_link_resent",
+            outcome=AuditEvent.Outcome.DENIED,
+            actor_id=user.pk,
+            client_address=client_address,
+        )
         return
     _send_registration_link(user, last.email)
     audit.record("registration_link_resent", actor_id=user.pk, client_address=client_address)

@@ -196,3 +196,17 @@ def test_password_change_needs_the_current_password(signed_in: Callable[[User], 
     assert response.status_code == 400
     assert "Your current password is not right." in page_text(response)
     assert signs_in("paula", PASSWORD)
+
+
+def test_reset_requests_cannot_flood_a_persons_inbox(
+    client: Client, paula: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    """After five reset e-mails in an hour, more requests send nothing; the page says the same."""
+    from django.core import mail
+
+    mail.outbox = []
+    for _ in range(8):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/account/password-reset/", {"username": "paula"})
+        assert b"If an account with that username exists" in response.content
+    assert len(mail.outbox) == 5

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +20,9 @@ def password_reset_request(request: HttpRequest) -> HttpResponse:
         actions.do_request_password_reset(
             username=form.cleaned_data["username"], client_address=client_address(request)
         )
-        return render(request, "accounts/password_reset_sent.html")
+        return render(
+            request, "accounts/password_reset_sent.html", {"minutes": settings.PORTAL_RESET_LINK_MINUTES}
+        )
     return render(request, "accounts/password_reset_request.html", {"form": form})
 
 
