@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := portal/static/vendor
 
-.PHONY: run test install assets lint typecheck migrations-check pytest browser-deps clean
+.PHONY: run test install assets lint typecheck migrations-check pytest clean outbox demo-code serve-tls
 
 run: install assets
 	$(BIN)/python manage.py migrate --noinput
@@ -53,3 +53,9 @@ outbox: install
 
 demo-code: install
 	$(BIN)/python manage.py demo_code $(WHO)
+
+serve-tls: install assets
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_data
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py serve_tls
