@@ -156,3 +156,20 @@ def test_patient_and_nurse_talk_with_an_attachment(  # noqa: PLR0915, PLR0917 - 
     assert download.value.suggested_filename == "knee-report.pdf"
     assert Path(download.value.path()).read_bytes() == report.read_bytes()
     assert_no_csp_errors(console)
+
+
+def test_a_draft_saves_itself_after_ten_idle_seconds(
+    page: Page, live_server: Any, world: dict[str, Any], paula: User, isolated_vault: Path
+) -> None:
+    """Paula types and stops; ten seconds later the page says the draft was saved, and Drafts has it."""
+    finish_first_steps(paula)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    sign_in(page, live_server.url, paula)
+    page.goto(f"{live_server.url}/messages/new/")
+    page.get_by_label("Subject", exact=True).fill("Typed, never sent")
+    page.get_by_label("Message", exact=True).fill("Half a thought")
+    expect(page.get_by_text("Draft saved at")).to_be_visible(timeout=20_000)
+    page.goto(f"{live_server.url}/messages/drafts/")
+    expect(page.get_by_role("link", name="Typed, never sent")).to_be_visible()
+    assert_no_csp_errors(console)
