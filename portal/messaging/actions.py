@@ -39,6 +39,7 @@ from portal.messaging.models import (
     InternalNote,
     Message,
     NotificationPreference,
+    StaffSignature,
     Thread,
     ThreadEvent,
 )
@@ -305,13 +306,19 @@ def _send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None
     return message
 
 
-def check_staff_reply(*, by: Where, thread_id: int, body: str, send_token: uuid.UUID) -> Message:
+def check_staff_reply(
+    *, by: Where, thread_id: int, body: str, send_token: uuid.UUID, sign: bool = False
+) -> Message:
     staff = staff_of(by.user)
     earlier = already_sent(by=by, send_token=send_token)
     if earlier is not None:
         return earlier
     body = body.strip()
     _check_body(body)
+    signature = StaffSignature.objects.filter(staff=staff).first() if sign else None
+    if signature is not None:
+        body = f"{body}\n\n{signature.text}"
+        _check_body(body)
     try:
         with transaction.atomic():
             thread = access_thread(by.user, thread_id, lock=True)
@@ -590,3 +597,27 @@ def check_reassign(*, by: Where, thread_id: int, team_id: int) -> Thread:
             to_team=team.pk,
         )
     return thread
+
+
+def check_save_signature(*, by: Where, text: str) -> StaffSignature | None:
+    """Save (or, when empty, remove) the staff member's reply signature."""
+    staff = staff_of(by.user)
+    text = text.strip()
+    if len(text) > 500:
+        raise Refused("Shorten the signature to 500 characters or fewer.", field="signature")
+    with transaction.atomic():
+        audit.record(
+            "messaging.signature.changed",
+            actor_id=by.user.pk,
+            object_type="staff",
+            object_id=staff.pk,
+            client_address=by.client_address,
+            details={"removed": not text},
+        )
+        if not text:
+            StaffSignature.objects.filter(staff=staff).delete()
+            return None
+        signature, _ = StaffSignature.objects.update_or_create(
+            staff=staff, defaults={"text": text, "updated_at": timezone.now()}
+        )
+    return signature

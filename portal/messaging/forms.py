@@ -78,6 +78,21 @@ class ReplyForm(forms.Form):
     send_token = forms.UUIDField(widget=forms.HiddenInput)
 
 
+class StaffReplyForm(ReplyForm):
+    sign = forms.BooleanField(label="Add my saved signature", required=False)
+
+
+class SignatureForm(forms.Form):
+    signature = forms.CharField(
+        label="Signature for replies",
+        required=False,
+        max_length=500,
+        help_text="For example your name, role and clinic phone. Leave empty to have none.",
+        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
+        error_messages={"max_length": "Shorten the signature to 500 characters or fewer."},
+    )
+
+
 class NoteForm(forms.Form):
     note = forms.CharField(
         label="Internal note",

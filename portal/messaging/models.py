@@ -235,3 +235,14 @@ class MessageNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice of {self.message_id} to {self.recipient_id}"
+
+
+class StaffSignature(models.Model):
+    """A staff member's saved signature, added to a reply when they tick the box."""
+
+    staff = models.OneToOneField(StaffMember, on_delete=models.CASCADE, related_name="message_signature")
+    text = models.CharField(max_length=500)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"signature of {self.staff_id}"

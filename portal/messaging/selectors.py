@@ -409,3 +409,10 @@ def teams_to_write(user: User) -> list[CareTeam]:
         return (last is None, -(last.timestamp() if last else 0.0), team.name)
 
     return sorted(teams, key=recent_first)
+
+
+def signature_of(user: User) -> str:
+    from portal.messaging.models import StaffSignature
+
+    signature = StaffSignature.objects.filter(staff__user=user).first()
+    return signature.text if signature is not None else ""

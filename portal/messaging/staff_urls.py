@@ -15,4 +15,5 @@ urlpatterns = [
     path("threads/<int:thread_id>/reassign/", staff.reassign, name="reassign"),
     path("threads/<int:thread_id>/conversation.txt", files.download_thread, name="download_thread"),
     path("settings/", patient.notification_settings, name="settings"),
+    path("signature/", staff.signature, name="signature"),
 ]

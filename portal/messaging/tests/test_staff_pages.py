@@ -158,3 +158,31 @@ def test_staff_opt_in_page(signed_in: Callable[[User], Client], dr_diaz: User, w
     assert 'value="none" checked' in client.get("/staff/messages/settings/").content.decode()
     client.post("/staff/messages/settings/", {"frequency": "each"})
     assert 'value="each" checked' in client.get("/staff/messages/settings/").content.decode()
+
+
+def test_saved_signature_is_added_when_ticked(
+    thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User
+) -> None:
+    """Dr. Diaz saves a signature; a reply with the box ticked ends with it, one without does not."""
+    from portal.messaging.selectors import thread_view
+
+    client = signed_in(dr_diaz)
+    client.post("/staff/messages/signature/", {"signature": "Dr. Dana Diaz, Team Blue"})
+    html = client.get(f"/staff/messages/threads/{thread.pk}/").content.decode()
+    assert "Add my saved signature" in html
+    client.post(
+        f"/staff/messages/threads/{thread.pk}/reply/",
+        {"send_token": str(uuid.uuid4()), "body": "Signed", "sign": "on"},
+    )
+    client.post(
+        f"/staff/messages/threads/{thread.pk}/reply/", {"send_token": str(uuid.uuid4()), "body": "Unsigned"}
+    )
+    texts = [e.text for e in thread_view(dr_diaz, Thread.objects.get(pk=thread.pk)).entries][1:]
+    assert texts == ["Signed\n\nDr. Dana Diaz, Team Blue", "Unsigned"]
+
+
+def test_signature_page_refuses_a_long_signature(
+    signed_in: Callable[[User], Client], dr_diaz: User, world: dict[str, Any]
+) -> None:
+    response = signed_in(dr_diaz).post("/staff/messages/signature/", {"signature": "x" * 501})
+    assert response.status_code == 400 and "500 characters or fewer" in response.content.decode()

@@ -15,7 +15,7 @@ from portal.clinics.selectors import teams_of_staff
 from portal.messaging import actions, selectors
 from portal.messaging.access import access_team_inbox, access_thread, staff_of
 from portal.messaging.actions import Refused
-from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, ReplyForm
+from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
 from portal.messaging.models import Category
 from portal.messaging.views.common import user_of, where
 
@@ -74,9 +74,12 @@ def _thread_page(request: HttpRequest, thread_id: int, *, status: int = 200, **f
     found = access_thread(user, thread_id)
     actions.do_open_thread(by=where(request), thread=found)
     view = selectors.thread_view(user, found)
+    signature = selectors.signature_of(user)
     context = {
         "view": view,
-        "reply_form": forms.get("reply_form") or ReplyForm(initial={"send_token": uuid.uuid4()}),
+        "reply_form": forms.get("reply_form")
+        or StaffReplyForm(initial={"send_token": uuid.uuid4(), "sign": bool(signature)}),
+        "signature": signature,
         "note_form": forms.get("note_form") or NoteForm(),
         "assign_form": AssignForm(
             members=selectors.team_members(found.care_team), initial={"assignee": staff_of(user).pk}
@@ -98,10 +101,11 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
 def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     staff_of(user_of(request))
     access_thread(user_of(request), thread_id)
-    form = ReplyForm(request.POST)
+    form = StaffReplyForm(request.POST)
     if form.is_valid():
         try:
             actions.check_staff_reply(
+                sign=form.cleaned_data["sign"],
                 by=where(request),
                 thread_id=thread_id,
                 body=form.cleaned_data["body"],
@@ -180,3 +184,20 @@ def reassign(request: HttpRequest, thread_id: int) -> HttpResponse:
         return redirect("messaging_staff:thread", thread_id)
     messages.success(request, "The conversation was moved to the other team. The patient is told it moved.")
     return redirect("messaging_staff:team", found.care_team_id)
+
+
+@login_required
+def signature(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    staff_of(user)
+    form = SignatureForm(request.POST or None, initial={"signature": selectors.signature_of(user)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.check_save_signature(by=where(request), text=form.cleaned_data["signature"])
+        except Refused as refused:
+            form.add_error("signature", refused.message)
+        else:
+            messages.success(request, "Your signature was saved.")
+            return redirect("messaging_staff:signature")
+    status = 400 if form.errors else 200
+    return render(request, "messaging/staff/signature.html", {"form": form}, status=status)
