@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -15,10 +16,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--pause",
+            type=float,
+            default=0.0,
+            help="seconds to wait between batches, to spare a busy database",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         def progress(done: int) -> None:
             self.stdout.write(f"re-wrapped {done} data keys")
+            self.stdout.flush()
+            if options["pause"]:
+                time.sleep(options["pause"])
 
         report = rotate_kek(batch_size=options["batch_size"], after_batch=progress)
         verb = "Resumed" if report.resumed else "Started"
