@@ -52,6 +52,16 @@ class Page(Generic[T]):
     next_cursor: Cursor | None
 
 
+def keyrings(patient_ids: set[int]) -> dict[int, Keyring]:
+    """The keyrings of several patients in one query (a team's page shows many patients)."""
+    from portal.vault.models import DataKey
+
+    rows: dict[int, list[DataKey]] = {pid: [] for pid in patient_ids}
+    for row in DataKey.objects.filter(patient_id__in=patient_ids):
+        rows[row.patient_id].append(row)
+    return {pid: Keyring(pid, keys) for pid, keys in rows.items()}
+
+
 def _open(ring: Keyring, obj: object, name: str) -> str:
     try:
         return ring.open_text(obj, name)  # type: ignore[arg-type]
@@ -337,9 +347,10 @@ def team_threads(
         query = query.filter(last_message_at__lte=timezone.now() - timedelta(days=older_than_days))
     threads, next_cursor = _keyset(query, cursor, size=size)
     now = timezone.now()
+    rings = keyrings({t.patient_id for t in threads})
     rows = []
     for thread in threads:
-        ring = keyring(thread.patient_id)
+        ring = rings[thread.patient_id]
         rows.append(
             ThreadRow(
                 thread,

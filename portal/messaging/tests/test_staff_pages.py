@@ -186,3 +186,39 @@ def test_signature_page_refuses_a_long_signature(
 ) -> None:
     response = signed_in(dr_diaz).post("/staff/messages/signature/", {"signature": "x" * 501})
     assert response.status_code == 400 and "500 characters or fewer" in response.content.decode()
+
+
+def test_team_inbox_query_count_does_not_grow_with_patients(
+    world: dict[str, Any], signed_in: Callable[[User], Client], dr_diaz: User
+) -> None:
+    """Threads of 2 or of 8 different patients: the team page costs the same number of queries."""
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from conftest import make_patient
+
+    def add_patients(start: int, count: int) -> None:
+        for number in range(start, start + count):
+            patient = make_patient(
+                username=f"p{number}",
+                first=f"P{number}",
+                last="T",
+                dod_id=f"96{number:08d}",
+                born=date(1980, 1, 1),
+                team=world["blue"],
+            )
+            assert patient.user is not None
+            patient_writes(patient.user, world["blue"])
+
+    client = signed_in(dr_diaz)
+    add_patients(0, 2)
+    url = f"/staff/messages/teams/{world['blue'].pk}/?view=all"
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    add_patients(2, 6)
+    with CaptureQueriesContext(connection) as many:
+        assert "P7" in client.get(url).content.decode()
+    assert len(many) == len(few)
