@@ -161,6 +161,33 @@ def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> li
     return refused
 
 
+def _attach_to_message(*, by: Where, message: Message, uploads: list[Upload]) -> None:
+    """Files a staff member sends with a reply (already screened); same sealing as a patient's."""
+    if not uploads:
+        return
+    patient_id = message.thread.patient_id
+    ring = keyring(patient_id)
+    for upload in uploads:
+        attachment = Attachment(
+            patient_id=patient_id,
+            message=message,
+            content_type=sniff(upload.content) or "application/octet-stream",
+            size=len(upload.content),
+            uploaded_by=by.user,
+        )
+        ring.seal_text(attachment, "name", safe_name(upload.name))
+        attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
+        attachment.save()
+        _audit(
+            "attachment.added",
+            by=by,
+            patient_id=patient_id,
+            object_type="attachment",
+            object_id=attachment.pk,
+            message=message.pk,
+        )
+
+
 def _digest(ring: Keyring, attachment: Attachment) -> str:
     content = read_file(ring, Binding.of(attachment, "content"), attachment.storage_name)
     return hashlib.sha256(content).hexdigest()
@@ -306,8 +333,20 @@ def _send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None
     return message
 
 
+class FilesRefused(Refused):
+    def __init__(self, refusals: list[Refusal]) -> None:
+        super().__init__("Some files were not attached.", field="attachments")
+        self.refusals = refusals
+
+
 def check_staff_reply(
-    *, by: Where, thread_id: int, body: str, send_token: uuid.UUID, sign: bool = False
+    *,
+    by: Where,
+    thread_id: int,
+    body: str,
+    send_token: uuid.UUID,
+    sign: bool = False,
+    files: list[Upload] | None = None,
 ) -> Message:
     staff = staff_of(by.user)
     earlier = already_sent(by=by, send_token=send_token)
@@ -315,6 +354,9 @@ def check_staff_reply(
         return earlier
     body = body.strip()
     _check_body(body)
+    accepted, refused = screen(files or [], kept=[])
+    if refused:
+        raise FilesRefused(refused)
     signature = StaffSignature.objects.filter(staff=staff).first() if sign else None
     if signature is not None:
         body = f"{body}\n\n{signature.text}"
@@ -322,7 +364,9 @@ def check_staff_reply(
     try:
         with transaction.atomic():
             thread = access_thread(by.user, thread_id, lock=True)
-            return _staff_reply(by=by, staff=staff, thread=thread, body=body, send_token=send_token)
+            message = _staff_reply(by=by, staff=staff, thread=thread, body=body, send_token=send_token)
+            _attach_to_message(by=by, message=message, uploads=accepted)
+            return message
     except IntegrityError:
         earlier = already_sent(by=by, send_token=send_token)
         if earlier is None:

@@ -222,3 +222,37 @@ def test_team_inbox_query_count_does_not_grow_with_patients(
     with CaptureQueriesContext(connection) as many:
         assert "P7" in client.get(url).content.decode()
     assert len(many) == len(few)
+
+
+def test_staff_reply_with_a_file_reaches_the_patient(
+    thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User, paula: User
+) -> None:
+    """Dr. Diaz attaches a PDF to his reply; Paula downloads the same bytes; a bad file is refused by name."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portal.messaging.tests.helpers import PDF
+
+    client = signed_in(dr_diaz)
+    refused = client.post(
+        f"/staff/messages/threads/{thread.pk}/reply/",
+        {
+            "send_token": str(uuid.uuid4()),
+            "body": "See file",
+            "attachments": [SimpleUploadedFile("tool.exe", b"MZ\x90\x00")],
+        },
+    )
+    assert refused.status_code == 400 and "tool.exe" in refused.content.decode()
+    assert thread.messages.filter(author_kind="staff").count() == 0
+    client.post(
+        f"/staff/messages/threads/{thread.pk}/reply/",
+        {
+            "send_token": str(uuid.uuid4()),
+            "body": "See file",
+            "attachments": [SimpleUploadedFile("instructions.pdf", PDF)],
+        },
+    )
+    reply = thread.messages.get(author_kind="staff")
+    attachment = reply.attachments.get()
+    client.logout()
+    download = signed_in(paula).get(f"/messages/attachments/{attachment.pk}/")
+    assert download.status_code == 200 and download.content == PDF

@@ -17,7 +17,7 @@ from portal.messaging.access import access_team_inbox, access_thread, staff_of
 from portal.messaging.actions import Refused
 from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
 from portal.messaging.models import Category
-from portal.messaging.views.common import user_of, where
+from portal.messaging.views.common import uploads_of, user_of, where
 
 
 @login_required
@@ -86,6 +86,7 @@ def _thread_page(request: HttpRequest, thread_id: int, *, status: int = 200, **f
         ),
         "reassign_form": ReassignForm(teams=selectors.reassign_targets(found)),
         "me": staff_of(user),
+        "refusals": forms.get("refusals") or [],
     }
     return render(request, "messaging/staff/thread.html", context, status=status)
 
@@ -105,12 +106,15 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             actions.check_staff_reply(
+                files=uploads_of(request),
                 sign=form.cleaned_data["sign"],
                 by=where(request),
                 thread_id=thread_id,
                 body=form.cleaned_data["body"],
                 send_token=form.cleaned_data["send_token"],
             )
+        except actions.FilesRefused as refused:
+            return _thread_page(request, thread_id, reply_form=form, refusals=refused.refusals, status=400)
         except Refused as refused:
             form.add_error("body", refused.message)
         else:
