@@ -169,17 +169,24 @@ def _patient_id(user: User) -> int | None:
 # --- Second factor set-up -----------------------------------------------------
 
 
-def unconfirmed_totp_device(user: User) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
-    return device
+def unconfirmed_totp_device(user: User, device_id: int | None) -> TOTPDevice:
+    """The device this set-up (one session) is adding, or a new one with a fresh key.
+
+    A key shown to one session is never offered to another: someone who learned the
+    password and opened this page must not know the key the owner later confirms."""
+    if device_id is not None:
+        device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+        if device is not None:
+            return device
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
 @transaction.atomic
-def do_confirm_totp(*, user: User, code: str, client_address: str | None) -> list[str] | None:
-    """Confirm the pending authenticator; returns fresh recovery codes, or None if the code is wrong."""
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+def do_confirm_totp(*, user: User, device_id: int, code: str, client_address: str | None) -> list[str] | None:
+    """Confirm the authenticator this set-up added; returns fresh recovery codes, or None
+    if the code is wrong."""
+    device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
     if device is None or not re.fullmatch(r"\d{6}", code.strip()) or not _verify(device, code.strip()):
         return None
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
@@ -288,7 +295,11 @@ def do_reset_password(*, token: str, new_password: str, client_address: str | No
     link = links.use_link(token, EmailLink.Purpose.PASSWORD_RESET)
     user = link.user
     user.set_password(normalize(new_password))
-    user.save(update_fields=["password"])
+    if user.email_confirmed_at is None:
+        # The link reached the account's address: that confirms it (an account made
+        # with a card, or by an administrator, has no other confirmation).
+        user.email_confirmed_at = timezone.now()
+    user.save(update_fields=["password", "email_confirmed_at"])
     _bump_generation(user)  # every session of this user ends
     throttle.clear_username(user.username)
     audit.record("password_reset", actor_id=user.pk, client_address=client_address)
@@ -468,6 +479,9 @@ def do_update_contact(
             to=email.strip(),
             context={"path": f"/account/confirm/{token}/", "hours": settings.PORTAL_EMAIL_LINK_HOURS},
         )
+        if patient.email:
+            # The person at the old address hears of it: if it was not them, they can act.
+            queue_email(template="email_change_notice", to=patient.email, context={})
     if email_pending or phone_changed:
         audit.record(
             "contact_changed",

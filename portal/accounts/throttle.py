@@ -7,6 +7,7 @@ unknown username is slowed and locked exactly like a real one.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -49,22 +50,35 @@ def _keys(username: str, address: str | None) -> list[str]:
     return keys
 
 
-def registration_key(address: str | None) -> str:
-    # Its own prefix: no username typed at sign-in can share (and exhaust) this count.
-    return f"register:{address or 'unknown'}"
+def _network(address: str | None) -> str:
+    """An IPv6 host owns a whole /64: count it as one address."""
+    if not address:
+        return "unknown"
+    ip = ipaddress.ip_address(address)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def registration_keys(address: str | None, dod_id: str) -> list[str]:
+    # Their own prefixes: no username typed at sign-in can share (and exhaust) these
+    # counts. Per address, and per record, so guessing one patient's date of birth
+    # from many addresses is stopped too. The DoD ID is kept only as a hash.
+    record = hashlib.sha256(dod_id.encode()).hexdigest()
+    return [f"register:{_network(address)}", f"register-record:{record}"]
 
 
 def current_hold(username: str, address: str | None) -> Hold | None:
     return _hold(_keys(username, address))
 
 
-def registration_hold(address: str | None) -> Hold | None:
-    """Matching a patient record is slowed and locked per address, like sign-in."""
-    return _hold([registration_key(address)])
+def registration_hold(address: str | None, dod_id: str) -> Hold | None:
+    """Matching a patient record is slowed and locked per address and per record."""
+    return _hold(registration_keys(address, dod_id))
 
 
-def register_registration_failure(address: str | None) -> None:
-    _count_failure([registration_key(address)])
+def register_registration_failure(address: str | None, dod_id: str) -> None:
+    _count_failure(registration_keys(address, dod_id))
 
 
 def _hold(keys: list[str]) -> Hold | None:

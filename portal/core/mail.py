@@ -111,7 +111,9 @@ def _schedule_retry(email: OutgoingEmail, error: Exception) -> str:
     if email.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
         email.status = OutgoingEmail.Status.FAILED
         email.lease_until = None
-        email.save(update_fields=["status", "last_error", "lease_until"])
+        # Its links must not outlive it in the database.
+        email.text_body = email.html_body = ""
+        email.save(update_fields=["status", "last_error", "lease_until", "text_body", "html_body"])
         logger.error("e-mail %s failed for good after %s attempts", email.pk, email.attempts)
         return "failed"
     email.next_attempt_at = timezone.now() + backoff(email.attempts)

@@ -116,7 +116,9 @@ def test_new_email_is_used_only_after_its_link_is_followed(
     assert "We sent a confirmation link to paula.new@example.com" in notice
     assert "we keep using paula@example.com" in notice
     assert Patient.objects.get(user=paula).email == "paula@example.com"
-    assert mail.outbox[-1].to == ["paula.new@example.com"]
+    assert [m.to for m in mail.outbox[-2:]] == [["paula.new@example.com"], ["paula@example.com"]]
+    # The old address is told a change was asked for, without a link that could confirm it.
+    assert "new e-mail address" in mail.outbox[-1].body and "/account/confirm/" not in mail.outbox[-1].body
     link = last_link("paula.new@example.com")
     assert "waiting for you to confirm paula.new@example.com" in page_text(paula_new.get("/account/contact/"))
     paula_new.get(link)  # opening the link does not use it
@@ -138,7 +140,7 @@ def test_email_change_link_expires(
             "/account/contact/", {"action": "save", "email": "paula.new@example.com", "mobile_phone": ""}
         )
     EmailLink.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert paula_new.post(last_link()).status_code == 410
+    assert paula_new.post(last_link("paula.new@example.com")).status_code == 410
     assert Patient.objects.get(user=paula).email == "paula@example.com"
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +21,7 @@ NO_MATCH = (
     "sign in or reset your password instead."
 )
 REGISTRATION_PATIENT = "portal_registration_patient"
+REGISTRATION_STEP_SECONDS = 15 * 60
 LINK_PROBLEMS = {
     LinkInvalid.EXPIRED: "This link has expired. Links work for a limited time for your security.",
     LinkInvalid.USED: "This link was already used. Each link works once.",
@@ -31,7 +34,7 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterIdentityForm(request.POST or None)
     error: str | None = None
     if request.method == "POST" and form.is_valid():
-        hold = throttle.registration_hold(client_address(request))
+        hold = throttle.registration_hold(client_address(request), form.cleaned_data["dod_id"])
         if hold is not None:
             error = "Too many attempts to match a record. Wait a few minutes, then try again, or call the help desk."
         else:
@@ -43,10 +46,10 @@ def register(request: HttpRequest) -> HttpResponse:
                     client_address=client_address(request),
                 )
             except RegistrationNoMatch:
-                throttle.register_registration_failure(client_address(request))
+                throttle.register_registration_failure(client_address(request), form.cleaned_data["dod_id"])
                 error = NO_MATCH
             else:
-                request.session[REGISTRATION_PATIENT] = patient.pk
+                request.session[REGISTRATION_PATIENT] = {"patient_id": patient.pk, "at": int(time.time())}
                 return redirect("accounts:register_account")
     return render(
         request,
@@ -58,9 +61,14 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def register_account(request: HttpRequest) -> HttpResponse:
-    patient_id = request.session.get(REGISTRATION_PATIENT)
-    patient = Patient.objects.filter(pk=patient_id).first() if patient_id else None
+    matched = request.session.get(REGISTRATION_PATIENT) or {}
+    fresh = int(time.time()) - int(matched.get("at", 0)) <= REGISTRATION_STEP_SECONDS
+    patient_id = matched.get("patient_id")
+    patient = Patient.objects.filter(pk=patient_id).first() if fresh and patient_id else None
     if patient is None:
+        # A match is good for a few minutes only: on a shared computer the next
+        # person must not find someone else's record waiting.
+        request.session.pop(REGISTRATION_PATIENT, None)
         messages.info(request, "First tell us who you are, so we can find your record.")
         return redirect("accounts:register")
     form = NewAccountForm(request.POST or None)

@@ -17,6 +17,7 @@ from portal.accounts.views.common import client_address
 from portal.accounts.views.steps import next_step_or_home
 
 RECOVERY_CODES = "portal_recovery_codes_to_show"
+SETUP_DEVICE = "portal_authenticator_being_added"
 
 
 def _acting_user(request: HttpRequest) -> tuple[User, bool] | None:
@@ -39,11 +40,15 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         messages.warning(request, "Sign in to set up your authenticator app.")
         return redirect("accounts:sign_in")
     user, pending = acting
-    device = actions.unconfirmed_totp_device(user)
+    device = actions.unconfirmed_totp_device(user, request.session.get(SETUP_DEVICE))
+    request.session[SETUP_DEVICE] = device.pk
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = actions.do_confirm_totp(
-            user=user, code=form.cleaned_data["code"], client_address=client_address(request)
+            user=user,
+            device_id=device.pk,
+            code=form.cleaned_data["code"],
+            client_address=client_address(request),
         )
         if codes is None:
             form.add_error(
