@@ -282,6 +282,10 @@ PORTAL_SLOWDOWN_AFTER_FAILURES = read_int("PORTAL_SLOWDOWN_AFTER_FAILURES", 3, m
 PORTAL_EMAIL_LINK_HOURS = read_int("PORTAL_EMAIL_LINK_HOURS", 24, minimum=1)
 PORTAL_RESET_LINK_MINUTES = read_int("PORTAL_RESET_LINK_MINUTES", 60, minimum=5)
 OTP_TOTP_ISSUER = read_str("PORTAL_OTP_ISSUER", "Patient Portal")
+# The portal's own sign-in throttle limits code guesses; django-otp's doubling wait
+# (capped at 100 years) would let anyone with the password lock the owner out.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 PORTAL_NAME = read_str("PORTAL_NAME", "MHS Patient Portal")
 PORTAL_HELP_DESK_PHONE = read_str("PORTAL_HELP_DESK_PHONE", "1-800-600-9332")
