@@ -73,30 +73,14 @@ class TotpConfirmForm(forms.Form):
         return code
 
 
-class RegisterIdentityForm(forms.Form):
-    dod_id = forms.CharField(
-        label="DoD ID number",
-        max_length=20,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "off", "class": "usa-input usa-input--medium"}
-        ),
-        error_messages={"required": "Enter your 10-digit DoD ID number."},
-    )
+class BirthDateForm(forms.Form):
+    """Month, day and year as three boxes (the USWDS memorable date), checked together.
+
+    The one error for the date is put on `birth_month`; `birth_date` is the result."""
+
     birth_month = forms.CharField(label="Month", max_length=2, required=False)
     birth_day = forms.CharField(label="Day", max_length=2, required=False)
     birth_year = forms.CharField(label="Year", max_length=4, required=False)
-    last_name = forms.CharField(
-        label="Last name",
-        max_length=100,
-        widget=forms.TextInput(attrs={"autocomplete": "family-name", "class": "usa-input"}),
-        error_messages={"required": "Enter your last name."},
-    )
-
-    def clean_dod_id(self) -> str:
-        dod_id = re.sub(r"[\s-]", "", self.cleaned_data["dod_id"])
-        if not re.fullmatch(r"\d{10}", dod_id):
-            raise ValidationError("A DoD ID number is 10 digits, found on the back of your ID card.")
-        return dod_id
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -115,6 +99,29 @@ class RegisterIdentityForm(forms.Form):
             return data
         data["birth_date"] = birth_date
         return data
+
+
+class RegisterIdentityForm(BirthDateForm):
+    dod_id = forms.CharField(
+        label="DoD ID number",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "class": "usa-input usa-input--medium"}
+        ),
+        error_messages={"required": "Enter your 10-digit DoD ID number."},
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name", "class": "usa-input"}),
+        error_messages={"required": "Enter your last name."},
+    )
+
+    def clean_dod_id(self) -> str:
+        dod_id = re.sub(r"[\s-]", "", self.cleaned_data["dod_id"])
+        if not re.fullmatch(r"\d{10}", dod_id):
+            raise ValidationError("A DoD ID number is 10 digits, found on the back of your ID card.")
+        return dod_id
 
 
 class NewAccountForm(forms.Form):
