@@ -140,25 +140,43 @@ def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> li
     accepted, refused = screen(uploads, kept=kept)
     with transaction.atomic():
         for upload in accepted:
-            attachment = Attachment(
-                patient_id=draft.patient_id,
-                draft=draft,
-                content_type=sniff(upload.content) or "application/octet-stream",
-                size=len(upload.content),
-                uploaded_by=by.user,
-            )
-            ring.seal_text(attachment, "name", safe_name(upload.name))
-            attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
-            attachment.save()
-            _audit(
-                "attachment.added",
-                by=by,
-                patient_id=draft.patient_id,
-                object_type="attachment",
-                object_id=attachment.pk,
-                draft=draft.pk,
-            )
+            _seal_attachment(ring, by=by, patient_id=draft.patient_id, upload=upload, draft=draft)
     return refused
+
+
+def _seal_attachment(
+    ring: Keyring,
+    *,
+    by: Where,
+    patient_id: int,
+    upload: Upload,
+    draft: Draft | None = None,
+    message: Message | None = None,
+) -> Attachment:
+    """Store one screened file, name and content sealed under the patient's key, and audit it."""
+    attachment = Attachment(
+        patient_id=patient_id,
+        draft=draft,
+        message=message,
+        content_type=sniff(upload.content) or "application/octet-stream",
+        size=len(upload.content),
+        uploaded_by=by.user,
+    )
+    ring.seal_text(attachment, "name", safe_name(upload.name))
+    attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
+    attachment.save()
+    owner = (
+        {"draft": draft.pk} if draft is not None else {"message": message.pk if message is not None else 0}
+    )
+    _audit(
+        "attachment.added",
+        by=by,
+        patient_id=patient_id,
+        object_type="attachment",
+        object_id=attachment.pk,
+        **owner,
+    )
+    return attachment
 
 
 def _attach_to_message(*, by: Where, message: Message, uploads: list[Upload]) -> None:
@@ -168,24 +186,7 @@ def _attach_to_message(*, by: Where, message: Message, uploads: list[Upload]) ->
     patient_id = message.thread.patient_id
     ring = keyring(patient_id)
     for upload in uploads:
-        attachment = Attachment(
-            patient_id=patient_id,
-            message=message,
-            content_type=sniff(upload.content) or "application/octet-stream",
-            size=len(upload.content),
-            uploaded_by=by.user,
-        )
-        ring.seal_text(attachment, "name", safe_name(upload.name))
-        attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
-        attachment.save()
-        _audit(
-            "attachment.added",
-            by=by,
-            patient_id=patient_id,
-            object_type="attachment",
-            object_id=attachment.pk,
-            message=message.pk,
-        )
+        _seal_attachment(ring, by=by, patient_id=patient_id, upload=upload, message=message)
 
 
 def _digest(ring: Keyring, attachment: Attachment) -> str:
