@@ -11,16 +11,22 @@ client with a real signed-in session: the inbox, a thread page, a send (a
 real action: draft, seal, audit, notice) and a search over the bench patient's
 2,000 messages. Each figure is printed as median and p95, and as a ratio to a
 trivial signed-in page (the help page: same middleware, session and layout, no
-messaging) timed in the same run. The
-inbox is timed once the database holds 10,000 messages and again at the end.
+messaging) timed in the same run, taking turns request by request, so that a
+busy moment of the machine slows both alike. The inbox is timed once the
+database holds 10,000 messages and again at the end, each time beside the
+trivial page; the bench patient has the same 2,000 messages both times.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
+import re
+import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -180,20 +186,29 @@ def seed_messages(
         print(f"  seeded {Message.objects.count():,} messages", flush=True)
 
 
-def timed(run: Callable[[], object], repeat: int) -> list[float]:
-    run()  # warm
-    samples = []
+def interleaved(pages: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Time each page `repeat` times, taking turns, so a busy moment hits every page alike."""
+    for run in pages.values():
+        run()  # warm
+    samples: dict[str, list[float]] = {name: [] for name in pages}
     for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - start) * 1000)
+        for name, run in pages.items():
+            start = time.perf_counter()
+            run()
+            samples[name].append((time.perf_counter() - start) * 1000)
     return samples
 
 
-def summary(name: str, samples: list[float], trivial: float) -> str:
-    median = statistics.median(samples)
-    p95 = sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
-    return f"{name:<28} median {median:8.2f} ms  p95 {p95:8.2f} ms  {median / trivial:5.2f}x trivial"
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def summary(name: str, samples: list[float], trivial: list[float]) -> str:
+    median, base = statistics.median(samples), statistics.median(trivial)
+    return (
+        f"{name:<30} median {median:8.2f} ms  p95 {p95(samples):8.2f} ms  "
+        f"{median / base:5.2f}x trivial (p95 {p95(samples) / p95(trivial):5.2f}x)"
+    )
 
 
 def check(response: object, status: int = 200) -> None:
@@ -202,11 +217,135 @@ def check(response: object, status: int = 200) -> None:
         raise SystemExit(f"unexpected status {code}")
 
 
+class Server:
+    """The portal under gunicorn (one sync worker), asked over real HTTP on the loopback."""
+
+    def __init__(self, session_key: str) -> None:
+        from django.conf import settings
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        root = Path(__file__).resolve().parent.parent
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and gunicorn
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--log-level",
+                "warning",
+            ],
+            cwd=root,
+            env=os.environ.copy(),
+        )
+        self.cookies = {settings.SESSION_COOKIE_NAME: session_key}
+        self.csrf_token = ""
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.1):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise SystemExit("gunicorn did not start")
+
+    def request(self, method: str, path: str, body: str = "", content_type: str = "") -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            "Host": f"localhost:{self.port}",
+        }
+        if content_type:
+            headers["Content-Type"] = content_type
+            headers["Origin"] = f"http://localhost:{self.port}"
+            headers["Referer"] = f"http://localhost:{self.port}{path}"
+        connection.request(method, path, body=body.encode(), headers=headers)
+        response = connection.getresponse()
+        text = response.read().decode()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        connection.close()
+        return response.status, text
+
+    def get(self, path: str) -> None:
+        status, _ = self.request("GET", path)
+        if status != 200:
+            raise SystemExit(f"unexpected status {status} for {path}")
+
+    def send(self, team_id: int) -> None:
+        from urllib.parse import urlencode
+
+        if not self.csrf_token:  # a browser loads the form once; the token stays valid
+            status, page = self.request("GET", "/messages/new/")
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+            if status != 200 or token is None:
+                raise SystemExit("the compose page did not load")
+            self.csrf_token = token.group(1)
+        data = {
+            "csrfmiddlewaretoken": self.csrf_token,
+            "send_token": str(uuid.uuid4()),
+            "care_team": team_id,
+            "category": "general",
+            "subject": "Bench",
+            "body": "Bench body",
+            "action": "send",
+        }
+        status, _ = self.request(
+            "POST", "/messages/new/", urlencode(data), "application/x-www-form-urlencoded"
+        )
+        if status != 302:
+            raise SystemExit(f"send through the server answered {status}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def measure(
+    get: Callable[[str], object], send_one: Callable[[], object], *, thread_id: int | None, repeat: int
+) -> dict[str, dict[str, list[float]]]:
+    """Each page beside the trivial page; only the inbox when there is no thread to open."""
+    trivial = lambda: get("/help/")  # noqa: E731
+    pages: dict[str, Callable[[], object]] = {"trivial": trivial, "inbox": lambda: get("/messages/")}
+    if thread_id is None:
+        return {"pages": interleaved(pages, repeat)}
+    pages["thread"] = lambda: get(f"/messages/threads/{thread_id}/")
+    return {
+        "pages": interleaved(pages, repeat),
+        "send": interleaved({"trivial": trivial, "send": send_one}, max(20, repeat // 2)),
+        "search": interleaved(
+            {"trivial": trivial, "search": lambda: get("/messages/search/?words=knee+therapy")},
+            max(20, repeat // 4),
+        ),
+    }
+
+
+def report(title: str, small: dict[str, list[float]], big: dict[str, dict[str, list[float]]]) -> None:
+    pages, sends, search = big["pages"], big["send"], big["search"]
+    print(title)
+    print(summary("trivial signed-in page (help)", pages["trivial"], pages["trivial"]))
+    print(summary("inbox at 10,000 messages", small["inbox"], small["trivial"]))
+    print(summary(f"inbox at {Message.objects.count():,} messages", pages["inbox"], pages["trivial"]))
+    print(summary("thread page", pages["thread"], pages["trivial"]))
+    print(summary("send", sends["send"], sends["trivial"]))
+    print(summary("search over 2,000 messages", search["search"], search["trivial"]))
+    ratios = [statistics.median(run["inbox"]) / statistics.median(run["trivial"]) for run in (small, pages)]
+    print(f"inbox, as a ratio to the trivial page beside it: {ratios[0]:.2f}x at 10,000 messages, ", end="")
+    print(f"{ratios[1]:.2f}x at {Message.objects.count():,}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=100)
     args = parser.parse_args()
     from django.conf import settings
 
@@ -223,40 +362,41 @@ def main() -> None:
 
     client = Client()
     check(client.post("/account/sign-in/", {"username": "bench", "password": PASSWORD}), 302)
-    trivial = lambda: check(client.get("/help/"))  # noqa: E731
-    inbox = lambda: check(client.get("/messages/"))  # noqa: E731
-    small_trivial = statistics.median(timed(trivial, args.repeat))
-    small_inbox = timed(inbox, args.repeat)
-    print(summary("inbox at 10,000 messages", small_inbox, small_trivial))
-
-    seed_messages(
-        args.messages - Message.objects.count(),
-        patient_ids=patient_ids,
-        teams=teams,
-        author=user,
-        bench=bench,
-    )
-    thread = Thread.objects.filter(patient=bench).order_by("-last_message_at").first()
-    assert thread is not None
-    trivial_samples = timed(trivial, args.repeat)
-    trivial_ms = statistics.median(trivial_samples)
-    big_inbox = timed(inbox, args.repeat)
-    bench_count = Message.objects.filter(thread__patient=bench).count()
-    results = {
-        "trivial signed-in page": trivial_samples,
-        f"inbox at {Message.objects.count():,} messages": big_inbox,
-        "thread page": timed(lambda: check(client.get(f"/messages/threads/{thread.pk}/")), args.repeat),
-        "send": timed(lambda: send(client, teams[0].pk), args.repeat),
-        f"search over {bench_count:,} messages": timed(
-            lambda: check(client.get("/messages/search/", {"words": "knee therapy"})),
-            max(5, args.repeat // 5),
-        ),
-    }
-    for name, samples in results.items():
-        print(summary(name, samples, trivial_ms))
-    print(
-        f"inbox median at 10,000 messages vs at the end: "
-        f"{statistics.median(small_inbox):.2f} ms vs {statistics.median(big_inbox):.2f} ms"
+    server = Server(client.cookies[settings.SESSION_COOKIE_NAME].value)
+    try:
+        small_client = measure(
+            lambda path: check(client.get(path)), lambda: None, thread_id=None, repeat=args.repeat
+        )
+        small_server = measure(server.get, lambda: None, thread_id=None, repeat=args.repeat)
+        seed_messages(
+            args.messages - Message.objects.count(),
+            patient_ids=patient_ids,
+            teams=teams,
+            author=user,
+            bench=bench,
+        )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        thread = Thread.objects.filter(patient=bench).order_by("-last_message_at").first()
+        assert thread is not None
+        print(f"bench patient: {Message.objects.filter(thread__patient=bench).count():,} messages")
+        big_client = measure(
+            lambda path: check(client.get(path)),
+            lambda: send(client, teams[0].pk),
+            thread_id=thread.pk,
+            repeat=args.repeat,
+        )
+        big_server = measure(
+            server.get, lambda: server.send(teams[0].pk), thread_id=thread.pk, repeat=args.repeat
+        )
+    finally:
+        server.stop()
+    report("through the test client:", small_client["pages"], big_client)
+    report(
+        "through gunicorn over HTTP (one sync worker, a new connection per request):",
+        small_server["pages"],
+        big_server,
     )
 
 

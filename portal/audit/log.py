@@ -75,25 +75,30 @@ def record(
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event. Call inside the transaction of the change it records."""
-    with transaction.atomic():
+    """Append one event. Call inside the transaction of the change it records.
+
+    Inside that transaction no savepoint is taken: an event that fails to
+    write must undo the change it records, not leave it unaudited.
+    """
+    # Checked before the transaction: a refused event leaves the caller's transaction usable.
+    event = AuditEvent(
+        # Hashed as UTC: the zone the database gives the time back in.
+        occurred_at=(occurred_at or timezone.now()).astimezone(UTC),
+        actor_id=actor_id,
+        patient_id=patient_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        outcome=outcome,
+        client_address=_check_address(client_address),
+        details=_check_details(details or {}),
+    )
+    with transaction.atomic(savepoint=not transaction.get_connection().in_atomic_block):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
             head = AuditChainHead.objects.select_for_update().get(pk=1)
-        event = AuditEvent(
-            # Hashed as UTC: the zone the database gives the time back in.
-            occurred_at=(occurred_at or timezone.now()).astimezone(UTC),
-            actor_id=actor_id,
-            patient_id=patient_id,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            outcome=outcome,
-            client_address=_check_address(client_address),
-            details=_check_details(details or {}),
-            previous_hash=head.last_hash,
-        )
+        event.previous_hash = head.last_hash
         event.row_hash = compute_hash(event)
         event.save(force_insert=True)
         head.last_event_id = event.pk

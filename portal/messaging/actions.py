@@ -412,22 +412,35 @@ def _staff_reply(
 # Reading and filing -------------------------------------------------------------------------------
 
 
-def do_open_thread(*, by: Where, thread: Thread) -> None:
-    """Record the read, and mark the other side's messages read by this side."""
+def do_open_thread(*, by: Where, thread: Thread, shown: list[Message] | None = None) -> None:
+    """Record the read, and mark the other side's messages read by this side.
+
+    `shown` is the messages the page is about to show (already loaded): only
+    those still unread are written, and their read marks are set in memory so
+    the page shows them. Without it every unread message of the thread is marked.
+    """
     now = timezone.now()
+    patient_side = by.user.is_patient
+    other_side = Message.Author.STAFF if patient_side else Message.Author.PATIENT
     with transaction.atomic():
-        if by.user.is_patient:
-            thread.messages.filter(author_kind=Message.Author.STAFF, read_by_patient_at__isnull=True).update(
-                read_by_patient_at=now
-            )
-            if thread.patient_unread:
-                Thread.objects.filter(pk=thread.pk).update(patient_unread=0)
-                thread.patient_unread = 0
+        if patient_side:
+            unread = thread.messages.filter(author_kind=other_side, read_by_patient_at__isnull=True)
+            marks: dict[str, object] = {"read_by_patient_at": now}
         else:
-            staff = staff_of(by.user)
-            thread.messages.filter(author_kind=Message.Author.PATIENT, read_by_team_at__isnull=True).update(
-                read_by_team_at=now, read_by_team_member=staff
-            )
+            unread = thread.messages.filter(author_kind=other_side, read_by_team_at__isnull=True)
+            marks = {"read_by_team_at": now, "read_by_team_member": staff_of(by.user)}
+        if shown is not None:
+            field = "read_by_patient_at" if patient_side else "read_by_team_at"
+            fresh = [m for m in shown if m.author_kind == other_side and getattr(m, field) is None]
+            unread = unread.filter(pk__in=[m.pk for m in fresh]) if fresh else unread.none()
+            for message in fresh:
+                for name, value in marks.items():
+                    setattr(message, name, value)
+        if shown is None or fresh:
+            unread.update(**marks)
+        if patient_side and thread.patient_unread:
+            Thread.objects.filter(pk=thread.pk).update(patient_unread=0)
+            thread.patient_unread = 0
         _audit("thread.read", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk)
 
 

@@ -160,14 +160,16 @@ def draft_view(user: User, draft: Draft) -> DraftView:
 
 
 def folders_of(user: User) -> list[Folder]:
-    return list(Folder.objects.filter(patient=patient_of(user)).order_by("name"))
+    # Few rows; sorted here, the same way on every database (case does not matter).
+    return sorted(Folder.objects.filter(patient=patient_of(user)), key=lambda f: (f.name.casefold(), f.pk))
 
 
 def unread_count(user: User) -> int:
     patient = user.patient_record
     if patient is None:
         return 0
-    return Thread.objects.filter(patient=patient, patient_unread__gt=0).exclude(location="trash").count()
+    shown = (Thread.Location.INBOX, Thread.Location.FOLDER)  # Trash does not count
+    return Thread.objects.filter(patient=patient, patient_unread__gt=0, location__in=shown).count()
 
 
 # A thread, for either side ------------------------------------------------------------------------
@@ -196,6 +198,26 @@ class ThreadView:
     reply_window_open: bool
     overdue: bool
 
+    @property
+    def messages(self) -> list[Message]:
+        return [entry.message for entry in self.entries if entry.message is not None]
+
+
+_PEOPLE = ("first_name", "last_name", "role")
+_MESSAGE_COLUMNS = (
+    "row_key",
+    "thread_id",
+    "author_kind",
+    "body",
+    "sent_at",
+    "read_by_patient_at",
+    "read_by_team_at",
+    "answered_at",
+    "author__kind",
+    *(f"author__staff_member__{name}" for name in _PEOPLE),
+    *(f"read_by_team_member__{name}" for name in _PEOPLE),
+)
+
 
 def thread_view(user: User, thread: Thread) -> ThreadView:
     """What `user` may see of a thread they were let into by `access_thread`.
@@ -204,13 +226,15 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
     """
     ring = keyring(thread.patient_id)
     staff_side = user.is_staff_member
-    messages = list(
-        thread.messages.select_related("author__staff_member", "read_by_team_member").order_by(
-            "sent_at", "id"
-        )
+    # Only the columns the page shows: a thread page is opened all day long.
+    # A thread is short: its rows are put in order here rather than by the database.
+    messages = sorted(
+        thread.messages.select_related("author__staff_member", "read_by_team_member").only(*_MESSAGE_COLUMNS),
+        key=lambda m: (m.sent_at, m.pk),
     )
     files: dict[int, list[tuple[Attachment, str]]] = {}
-    for attachment in Attachment.objects.filter(message__in=messages).order_by("pk"):
+    attachments = Attachment.objects.filter(message__thread=thread).exclude(message=None)
+    for attachment in sorted(attachments, key=lambda a: a.pk):
         assert attachment.message_id is not None
         files.setdefault(attachment.message_id, []).append((attachment, _open(ring, attachment, "name")))
     entries = [
@@ -224,9 +248,11 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
         )
         for m in messages
     ]
-    events = thread.events.select_related("by", "assignee", "from_team", "to_team")
+    events = thread.events.all()
     if staff_side:
-        for note in thread.internal_notes.select_related("author").order_by("created_at", "id"):
+        events = events.select_related("by", "assignee", "to_team")
+        notes = thread.internal_notes.select_related("author")
+        for note in sorted(notes, key=lambda n: (n.created_at, n.pk)):
             entries.append(
                 Entry(
                     "note",
@@ -237,8 +263,8 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
                 )
             )
     else:
-        events = events.filter(kind=ThreadEvent.Kind.MOVED)
-    entries.extend(Entry("event", e.at, event=e) for e in events)
+        events = events.filter(kind=ThreadEvent.Kind.MOVED).select_related("to_team")
+    entries.extend(Entry("event", e.at, event=e) for e in sorted(events, key=lambda e: (e.at, e.pk)))
     entries.sort(key=lambda entry: entry.at)
     return ThreadView(
         thread,

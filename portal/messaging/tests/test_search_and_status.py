@@ -21,7 +21,7 @@ from portal.messaging import actions
 from portal.messaging.actions import Where
 from portal.messaging.models import Message
 from portal.messaging.selectors import SearchQuery, search_messages
-from portal.messaging.tests.helpers import patient_writes, staff_replies
+from portal.messaging.tests.helpers import patient_replies, patient_writes, staff_replies
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +131,40 @@ def test_inbox_query_count_does_not_grow_with_rows(
     with CaptureQueriesContext(connection) as many:
         client.get("/messages/")
     assert len(many) == len(few) <= 10
+
+
+def test_thread_page_query_count_does_not_grow_with_messages(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
+) -> None:
+    """A thread of 2 messages and one of 12 cost the patient's page the same queries."""
+    client = signed_in(paula)
+    short = patient_writes(paula, world["blue"], subject="Short")
+    staff_replies(dr_diaz, short.thread.pk)
+    long = patient_writes(paula, world["blue"], subject="Long")
+    for _ in range(5):
+        staff_replies(dr_diaz, long.thread.pk)
+        patient_replies(paula, long.thread.pk)
+    client.get("/messages/")  # the first request of a session also writes the session
+    for thread_id in (short.thread.pk, long.thread.pk):
+        client.get(f"/messages/threads/{thread_id}/")  # the first open writes read marks
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(f"/messages/threads/{short.thread.pk}/").status_code == 200
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(f"/messages/threads/{long.thread.pk}/").status_code == 200
+    assert len(many) == len(few)
+
+
+def test_staff_open_marks_read_on_the_page_and_a_second_open_writes_no_marks(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
+) -> None:
+    """Dr. Diaz's first open marks Paula's message read (shown at once); each open is audited."""
+    message = patient_writes(paula, world["blue"], subject="Read marks")
+    staff = signed_in(dr_diaz)
+    first = staff.get(f"/staff/messages/threads/{message.thread.pk}/").content.decode()
+    assert "Read by Dr." in first and "Not read yet" not in first
+    read_at = Message.objects.get(pk=message.pk).read_by_team_at
+    assert read_at is not None
+    staff.get(f"/staff/messages/threads/{message.thread.pk}/")
+    assert Message.objects.get(pk=message.pk).read_by_team_at == read_at
+    opens = AuditEvent.objects.filter(action="messaging.thread.read", object_id=str(message.thread.pk))
+    assert opens.filter(actor_id=dr_diaz.pk).count() == 2

@@ -259,8 +259,8 @@ def _thread_page(
     request: HttpRequest, found: Any, form: ReplyForm, *, refusals: Any = (), status: int = 200
 ) -> HttpResponse:
     user = user_of(request)
-    actions.do_open_thread(by=where(request), thread=found)
     view = selectors.thread_view(user, found)
+    actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
     reply_draft = selectors.reply_draft(user, found)
     if reply_draft is not None and not form.is_bound:
         form = ReplyForm(initial={"send_token": reply_draft.draft.send_token, "body": reply_draft.body})

@@ -72,8 +72,8 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
 def _thread_page(request: HttpRequest, thread_id: int, *, status: int = 200, **forms: Any) -> HttpResponse:
     user = user_of(request)
     found = access_thread(user, thread_id)
-    actions.do_open_thread(by=where(request), thread=found)
     view = selectors.thread_view(user, found)
+    actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
     signature = selectors.signature_of(user)
     context = {
         "view": view,
