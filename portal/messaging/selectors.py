@@ -299,7 +299,8 @@ def search_messages(user: User, query: SearchQuery, *, limit: int = 100) -> list
     """Decrypt and scan one patient's own messages (never another's): every word must appear.
 
     The database narrows by team, category and date first; only this patient's
-    rows are decrypted, with the one data key loaded once.
+    rows are decrypted, with the one data key loaded once. A conversation stops
+    being scanned at its first matching message; conversations come newest first.
     """
     patient = patient_of(user)
     threads = Thread.objects.filter(patient=patient).select_related("care_team")
@@ -316,20 +317,20 @@ def search_messages(user: User, query: SearchQuery, *, limit: int = 100) -> list
     ring = keyring(patient.pk)
     by_thread = {t.pk: t for t in threads}
     subjects: dict[int, str] = {}
-    hits: dict[int, datetime] = {}
-    for thread_id, row_key, body, sent_at in messages.values_list(
-        "thread_id", "row_key", "body", "sent_at"
-    ).order_by("-sent_at"):
-        thread = by_thread[thread_id]
+    hits: set[int] = set()
+    for thread_id, row_key, body in messages.values_list("thread_id", "row_key", "body"):
+        if thread_id in hits:
+            continue
         if thread_id not in subjects:
-            subjects[thread_id] = _open(ring, thread, "subject")
-        if thread_id in hits and not words:
+            subjects[thread_id] = _open(ring, by_thread[thread_id], "subject")
+        if not words:
+            hits.add(thread_id)
             continue
         text = subjects[thread_id] + "\n" + _open_raw(ring, "messaging_message", row_key, "body", body)
         folded = text.casefold()
         if all(word in folded for word in words):
-            hits.setdefault(thread_id, sent_at)
-    ordered = sorted(hits, key=lambda t: hits[t], reverse=True)[:limit]
+            hits.add(thread_id)
+    ordered = sorted(hits, key=lambda t: (by_thread[t].last_message_at, t), reverse=True)[:limit]
     return [ThreadRow(by_thread[t], subjects[t], by_thread[t].patient_unread > 0) for t in ordered]
 
 

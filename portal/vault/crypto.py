@@ -97,11 +97,12 @@ class Keyring:
     def __init__(self, patient_id: int, rows: list[DataKey]) -> None:
         self.patient_id = patient_id
         self._rows = {row.version: row for row in rows}
+        self._ciphers: dict[int, AESGCM] = {}  # per version, for this keyring's short life
 
     def seal(self, binding: Binding, plaintext: bytes) -> bytes:
         row = self._current()
         nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = AESGCM(unwrapped_keys.get(row)).encrypt(nonce, plaintext, self._aad(binding, row.version))
+        sealed = self._cipher(row.version).encrypt(nonce, plaintext, self._aad(binding, row.version))
         return _HEADER.pack(FORMAT, row.version) + nonce + sealed
 
     def open(self, binding: Binding, ciphertext: bytes) -> bytes:
@@ -126,8 +127,13 @@ class Keyring:
             raise ValueError("unknown format or key version")
         nonce = ciphertext[_HEADER.size : _HEADER.size + _NONCE_BYTES]
         body = ciphertext[_HEADER.size + _NONCE_BYTES :]
-        key = unwrapped_keys.get(self._rows[version])
-        return AESGCM(key).decrypt(nonce, body, self._aad(binding, version))
+        return self._cipher(version).decrypt(nonce, body, self._aad(binding, version))
+
+    def _cipher(self, version: int) -> AESGCM:
+        cipher = self._ciphers.get(version)
+        if cipher is None:
+            cipher = self._ciphers[version] = AESGCM(unwrapped_keys.get(self._rows[version]))
+        return cipher
 
     def _aad(self, binding: Binding, version: int) -> bytes:
         return f"portal-vault/1|{binding.table}|{binding.row}|{binding.field}|{self.patient_id}|{version}".encode()
