@@ -168,3 +168,14 @@ def test_staff_open_marks_read_on_the_page_and_a_second_open_writes_no_marks(
     assert Message.objects.get(pk=message.pk).read_by_team_at == read_at
     opens = AuditEvent.objects.filter(action="messaging.thread.read", object_id=str(message.thread.pk))
     assert opens.filter(actor_id=dr_diaz.pk).count() == 2
+
+
+def test_search_lists_each_conversation_once_newest_activity_first(
+    world: dict[str, Any], paula: User, dr_diaz: User
+) -> None:
+    older = patient_writes(paula, world["blue"], subject="Older", body="sleep is poor")
+    newer = patient_writes(paula, world["blue"], subject="Newer", body="sleep again")
+    staff_replies(dr_diaz, older.thread.pk, body="More about sleep")  # older is now the latest
+    rows = search_messages(paula, SearchQuery(words="sleep"))
+    assert [r.subject for r in rows] == ["Older", "Newer"]
+    assert newer.thread.pk in [r.thread.pk for r in rows]
