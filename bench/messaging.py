@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -308,6 +309,20 @@ class Server:
         self.process.wait(timeout=10)
 
 
+def last_page_cursor() -> str:
+    """The cursor of the bench patient's last inbox page (page 40 of her 400 conversations)."""
+    from portal.messaging.selectors import PAGE_SIZE, Cursor
+
+    bench = Patient.objects.get(dod_id="9000000000")
+    rows = list(
+        Thread.objects.filter(patient=bench, location="inbox")
+        .order_by("-last_message_at", "-id")
+        .values_list("last_message_at", "id")
+    )
+    at, ident = rows[-PAGE_SIZE - 1]
+    return Cursor(at, ident).encode()
+
+
 def measure(
     get: Callable[[str], object], send_one: Callable[[], object], *, thread_id: int | None, repeat: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -317,6 +332,7 @@ def measure(
     if thread_id is None:
         return {"pages": interleaved(pages, repeat)}
     pages["thread"] = lambda: get(f"/messages/threads/{thread_id}/")
+    pages["inbox, last page"] = lambda: get(f"/messages/?after={quote(last_page_cursor())}")
     return {
         "pages": interleaved(pages, repeat),
         "send": interleaved({"trivial": trivial, "send": send_one}, max(20, repeat // 2)),
@@ -338,6 +354,7 @@ def report(title: str, small: dict[str, list[float]], big: dict[str, dict[str, l
     print(summary("trivial signed-in page (help)", pages["trivial"], pages["trivial"]))
     print(summary("inbox at 10,000 messages", small["inbox"], small["trivial"]))
     print(summary(f"inbox at {Message.objects.count():,} messages", pages["inbox"], pages["trivial"]))
+    print(summary("inbox, last page (keyset)", pages["inbox, last page"], pages["trivial"]))
     print(summary("thread page", pages["thread"], pages["trivial"]))
     print(summary("send", sends["send"], sends["trivial"]))
     print(summary("search over 2,000 messages", search["search"], search["trivial"]))

@@ -69,13 +69,20 @@ def _open(ring: Keyring, obj: object, name: str) -> str:
         return UNREADABLE
 
 
+def _after(cursor: Cursor, field: str) -> Q:
+    """Rows after `cursor` in (field, id) descending order.
+
+    The `field <= at` bound is redundant in logic but lets the database seek
+    into its (owner, ..., field, id) index instead of walking every earlier row.
+    """
+    return Q(**{f"{field}__lte": cursor.at}) & (Q(**{f"{field}__lt": cursor.at}) | Q(id__lt=cursor.id))
+
+
 def _keyset(
     query: QuerySet[Thread], cursor: Cursor | None, *, size: int
 ) -> tuple[list[Thread], Cursor | None]:
     if cursor is not None:
-        query = query.filter(
-            Q(last_message_at__lt=cursor.at) | Q(last_message_at=cursor.at, id__lt=cursor.id)
-        )
+        query = query.filter(_after(cursor, "last_message_at"))
     rows = list(query.order_by("-last_message_at", "-id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
@@ -119,7 +126,7 @@ def sent_messages(user: User, *, cursor: Cursor | None = None, size: int = PAGE_
     patient = patient_of(user)
     query = Message.objects.filter(author=user, thread__patient=patient).select_related("thread__care_team")
     if cursor is not None:
-        query = query.filter(Q(sent_at__lt=cursor.at) | Q(sent_at=cursor.at, id__lt=cursor.id))
+        query = query.filter(_after(cursor, "sent_at"))
     messages = list(query.order_by("-sent_at", "-id")[: size + 1])
     more = len(messages) > size
     messages = messages[:size]
