@@ -289,15 +289,7 @@ class Server:
             if status != 200 or token is None:
                 raise SystemExit("the compose page did not load")
             self.csrf_token = token.group(1)
-        data = {
-            "csrfmiddlewaretoken": self.csrf_token,
-            "send_token": str(uuid.uuid4()),
-            "care_team": team_id,
-            "category": "general",
-            "subject": "Bench",
-            "body": "Bench body",
-            "action": "send",
-        }
+        data = {"csrfmiddlewaretoken": self.csrf_token, **new_message(team_id)}
         status, _ = self.request(
             "POST", "/messages/new/", urlencode(data), "application/x-www-form-urlencoded"
         )
@@ -424,8 +416,8 @@ def main() -> None:
     )
 
 
-def send(client: Client, team_id: int) -> None:
-    data = {
+def new_message(team_id: int) -> dict[str, str | int]:
+    return {
         "send_token": str(uuid.uuid4()),
         "care_team": team_id,
         "category": "general",
@@ -433,7 +425,10 @@ def send(client: Client, team_id: int) -> None:
         "body": "Bench body",
         "action": "send",
     }
-    check(client.post("/messages/new/", data), 302)
+
+
+def send(client: Client, team_id: int) -> None:
+    check(client.post("/messages/new/", new_message(team_id)), 302)
 
 
 if __name__ == "__main__":
