@@ -333,6 +333,31 @@ def _file(name: str, content: bytes) -> Any:
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
 
+def test_a_file_over_the_limit_is_refused_by_name_on_the_page_without_being_read_whole(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, settings: Any
+) -> None:
+    """A 7 MB scan beside a small letter: the page names the scan and keeps the letter."""
+    settings.PORTAL_ATTACHMENT_MAX_BYTES = 6 * 1024 * 1024
+    big = PDF + b"\0" * (7 * 1024 * 1024)
+    response = signed_in(paula).post(
+        "/messages/new/",
+        {
+            "send_token": str(uuid.uuid4()),
+            "care_team": world["blue"].pk,
+            "category": "general",
+            "subject": "Scans",
+            "body": "Two files",
+            "action": "send",
+            "attachments": [_file("scan.pdf", big), _file("letter.pdf", PDF)],
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "scan.pdf" in html and "larger than 6 MB" in html
+    assert "letter.pdf" in html and "Two files" in html
+    assert [a.size for a in Draft.objects.get().attachments.all()] == [len(PDF)]
+
+
 def test_download_is_an_attachment_with_safe_headers(
     world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
 ) -> None:
