@@ -324,7 +324,8 @@ def measure(
     if thread_id is None:
         return {"pages": interleaved(pages, repeat)}
     pages["thread"] = lambda: get(f"/messages/threads/{thread_id}/")
-    pages["inbox, last page"] = lambda: get(f"/messages/?after={quote(last_page_cursor())}")
+    last_page = f"/messages/?after={quote(last_page_cursor())}"
+    pages["inbox, last page"] = lambda: get(last_page)
     return {
         "pages": interleaved(pages, repeat),
         "send": interleaved({"trivial": trivial, "send": send_one}, max(20, repeat // 2)),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -236,11 +236,14 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
     # Only the columns the page shows: a thread page is opened all day long.
     # A thread is short: its rows are put in order here rather than by the database.
     messages = sorted(
-        thread.messages.select_related("author__staff_member", "read_by_team_member").only(*_MESSAGE_COLUMNS),
+        thread.messages.select_related("author__staff_member", "read_by_team_member")
+        .only(*_MESSAGE_COLUMNS)
+        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk")))),
         key=lambda m: (m.sent_at, m.pk),
     )
     files: dict[int, list[tuple[Attachment, str]]] = {}
-    attachments = Attachment.objects.filter(message__thread=thread).exclude(message=None)
+    with_files = [m.pk for m in messages if m.has_files]  # most threads have none: no query then
+    attachments = Attachment.objects.filter(message__in=with_files) if with_files else []
     for attachment in sorted(attachments, key=lambda a: a.pk):
         assert attachment.message_id is not None
         files.setdefault(attachment.message_id, []).append((attachment, _open(ring, attachment, "name")))
