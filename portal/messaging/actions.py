@@ -11,7 +11,6 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
@@ -251,11 +250,9 @@ def check_send_draft(*, by: Where, draft_id: int) -> Message:
     _check_body(body)
     if draft.thread is not None:
         thread = access_thread(by.user, draft.thread.pk)
-        if not rules.reply_window_is_open(thread):
-            raise Refused(
-                "This conversation no longer takes replies: it has been more than "
-                f"{settings.PORTAL_MESSAGE_REPLY_DAYS} days since its last message. Start a new message instead."
-            )
+        refusal = rules.reply_refusal(thread)
+        if refusal is not None:
+            raise Refused(refusal)
         return do_send(by=by, draft=draft, thread=thread, subject=None, body=body)
     if draft.care_team is None:
         raise Refused("Choose the care team to write to.", field="care_team")

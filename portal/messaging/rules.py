@@ -19,6 +19,21 @@ def reply_window_is_open(thread: Thread, *, now: datetime | None = None) -> bool
     return (now or timezone.now()) < reply_window_closes_at(thread)
 
 
+def reply_refusal(thread: Thread, *, now: datetime | None = None) -> str | None:
+    """Why the patient cannot reply in this thread, said before they type; None when they can."""
+    if not thread.care_team.is_active:
+        return (
+            f"{thread.care_team.name} no longer answers messages in the portal, so this conversation "
+            "cannot take replies. Start a new message to one of your care teams instead."
+        )
+    if not reply_window_is_open(thread, now=now):
+        return (
+            "This conversation no longer takes replies: it has been more than "
+            f"{settings.PORTAL_MESSAGE_REPLY_DAYS} days since its last message. Start a new message instead."
+        )
+    return None
+
+
 def add_business_days(start: datetime, days: int) -> datetime:
     """`days` weekdays after `start` (Saturday and Sunday do not count)."""
     moment = start

@@ -204,6 +204,7 @@ class ThreadView:
     reply_window_closes_at: datetime
     reply_window_open: bool
     overdue: bool
+    team_active: bool = True
 
     @property
     def messages(self) -> list[Message]:
@@ -281,8 +282,9 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
         _open(ring, thread, "subject"),
         entries,
         rules.reply_window_closes_at(thread),
-        rules.reply_window_is_open(thread),
+        rules.reply_window_is_open(thread) and thread.care_team.is_active,
         rules.is_overdue(thread),
+        thread.care_team.is_active,
     )
 
 

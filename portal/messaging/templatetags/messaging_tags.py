@@ -27,3 +27,15 @@ def attachment_limits() -> dict[str, Any]:
         "each": megabytes(settings.PORTAL_ATTACHMENT_MAX_BYTES),
         "total": megabytes(settings.PORTAL_ATTACHMENT_MAX_TOTAL_BYTES),
     }
+
+
+@register.simple_tag
+def reply_days() -> int:
+    """Days after a thread's last message that its patient may still reply."""
+    return int(settings.PORTAL_MESSAGE_REPLY_DAYS)
+
+
+@register.simple_tag
+def answer_days() -> int:
+    """Business days within which the care team answers (after that a thread is overdue)."""
+    return int(settings.PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS)

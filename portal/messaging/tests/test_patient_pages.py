@@ -103,6 +103,31 @@ def test_closed_thread_says_so_before_typing_and_offers_a_new_message(
     assert 'value="Knee pain"' in compose
 
 
+def test_a_thread_whose_team_left_the_portal_says_so_before_typing_and_refuses_a_reply(
+    paulas: dict[str, int], signed_in: Callable[[User], Client], paula: User, settings: Any
+) -> None:
+    """Team Blue is switched off: no reply box, a clear reason and a way on; a forced reply is refused."""
+    from portal.clinics.models import CareTeam
+
+    settings.PORTAL_MESSAGE_REPLY_DAYS = 30
+    thread = Thread.objects.get(pk=paulas["thread"])
+    CareTeam.objects.filter(pk=thread.care_team_id).update(is_active=False)
+    client = signed_in(paula)
+    html = client.get(f"/messages/threads/{thread.pk}/").content.decode()
+    assert "Team Blue no longer answers messages in the portal" in html
+    assert 'name="body"' not in html and f"/messages/new/?from={thread.pk}" in html
+    before = Message.objects.filter(thread=thread).count()
+    response = client.post(
+        f"/messages/threads/{thread.pk}/reply/", {"send_token": str(uuid.uuid4()), "body": "Still there?"}
+    )
+    assert response.status_code == 400
+    assert "Team Blue no longer answers messages in the portal" in response.content.decode()
+    assert Message.objects.filter(thread=thread).count() == before
+    CareTeam.objects.filter(pk=thread.care_team_id).update(is_active=True)
+    open_again = client.get(f"/messages/threads/{thread.pk}/").content.decode()
+    assert "(30 days after its last message)" in open_again  # the setting, not a fixed 45
+
+
 def test_compose_shows_the_emergency_notice_and_only_her_teams(
     world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
 ) -> None:
