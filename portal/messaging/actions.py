@@ -534,6 +534,20 @@ def do_record_thread_export(*, by: Where, thread: Thread) -> None:
         )
 
 
+def do_record_team_inbox_read(*, by: Where, team_id: int, view: str, thread_ids: list[int]) -> None:
+    """A staff member saw a page of the team's pool: many patients' subjects and names."""
+    with transaction.atomic():
+        _audit(
+            "team_inbox.read",
+            by=by,
+            patient_id=None,
+            object_type="care_team",
+            object_id=team_id,
+            threads=thread_ids,
+            view=view,
+        )
+
+
 def do_record_search(*, by: Where, patient_id: int, results: int) -> None:
     # The words searched for are health information: only the count is kept.
     with transaction.atomic():

@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.audit.models import AuditEvent
 from portal.clinics.models import TeamMembership
 from portal.messaging.models import InternalNote, Message, Thread
 from portal.messaging.tests.helpers import patient_writes
@@ -127,13 +128,36 @@ def test_staff_of_another_team_gets_404(  # noqa: PLR0917 - pytest fixtures
 
 
 def test_removed_from_team_loses_access_on_next_request(
-    thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User
+    world: dict[str, Any], paula: User, signed_in: Callable[[User], Client], dr_diaz: User
 ) -> None:
+    """The thread, its attachment and its message link all close on the request after removal."""
+    from portal.messaging.attachments import Upload
+    from portal.messaging.tests.helpers import PDF
+
+    message = patient_writes(paula, world["blue"], files=[Upload("rash.pdf", PDF)])
+    attachment = message.attachments.get()
     client = signed_in(dr_diaz)
-    assert client.get(f"/staff/messages/threads/{thread.pk}/").status_code == 200
+    urls = (
+        f"/staff/messages/threads/{message.thread.pk}/",
+        f"/messages/attachments/{attachment.pk}/",
+    )
+    assert [client.get(url).status_code for url in urls] == [200, 200]
+    link = client.get(f"/messages/messages/{message.pk}/")
+    assert link["Location"] == f"/staff/messages/threads/{message.thread.pk}/#message-{message.pk}"
     TeamMembership.objects.filter(staff_member__user=dr_diaz).delete()
-    assert client.get(f"/staff/messages/threads/{thread.pk}/").status_code == 404
-    assert client.get(f"/messages/attachments/{987}/").status_code == 404
+    assert [client.get(url).status_code for url in urls] == [404, 404]
+    assert client.get(f"/messages/messages/{message.pk}/").status_code == 404
+
+
+def test_team_inbox_listing_is_audited_with_thread_ids_only(
+    world: dict[str, Any], thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User
+) -> None:
+    """The pool shows many patients' subjects and names: each listing is a read, and is audited."""
+    html = signed_in(dr_diaz).get(f"/staff/messages/teams/{world['blue'].pk}/?view=all").content.decode()
+    assert "Rash" in html
+    event = AuditEvent.objects.get(action="messaging.team_inbox.read")
+    assert event.actor_id == dr_diaz.pk and event.object_id == str(world["blue"].pk)
+    assert event.details == {"threads": [thread.pk], "view": "all"}
 
 
 def test_administrator_reads_no_message(

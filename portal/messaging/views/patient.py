@@ -338,8 +338,10 @@ def mark_unread(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 @login_required
 def message_link(request: HttpRequest, message_id: int) -> HttpResponse:
-    message = access_message(user_of(request), message_id)
-    return redirect(reverse("messaging:thread", args=[message.thread.pk]) + f"#message-{message.pk}")
+    user = user_of(request)
+    message = access_message(user, message_id)
+    side = "messaging_staff:thread" if user.is_staff_member else "messaging:thread"
+    return redirect(reverse(side, args=[message.thread.pk]) + f"#message-{message.pk}")
 
 
 # Search and settings ------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         older_than_days=selectors.AGES[age],
         cursor=selectors.Cursor.decode(request.GET.get("after")),
     )
+    actions.do_record_team_inbox_read(
+        by=where(request), team_id=found.pk, view=view, thread_ids=[row.thread.pk for row in page.rows]
+    )
     context = {
         "team": found,
         "page": page,
