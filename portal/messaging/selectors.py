@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -169,6 +169,23 @@ def draft_view(user: User, draft: Draft) -> DraftView:
 def folders_of(user: User) -> list[Folder]:
     # Few rows; sorted here, the same way on every database (case does not matter).
     return sorted(Folder.objects.filter(patient=patient_of(user)), key=lambda f: (f.name.casefold(), f.pk))
+
+
+def unread_by_box(user: User) -> dict[str, int]:
+    """Unread conversations per place, in one query: "inbox", and each folder by its id as text."""
+    patient = user.patient_record
+    if patient is None:
+        return {}
+    rows = (
+        Thread.objects.filter(patient=patient, patient_unread__gt=0)
+        .exclude(location=Thread.Location.TRASH)
+        .values_list("location", "folder_id")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    return {
+        (str(folder) if location == Thread.Location.FOLDER else location): n for location, folder, n in rows
+    }
 
 
 def unread_count(user: User) -> int:

@@ -355,3 +355,22 @@ def test_compose_lists_the_team_written_to_last_first(
     patient_writes(paula, world["im"])
     html = signed_in(paula).get("/messages/new/").content.decode()
     assert html.index("IM Team") < html.index("Team Blue")
+
+
+def test_unread_counts_belong_to_the_box_the_conversation_is_in(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
+) -> None:
+    """An unread answer in her "Knee" folder is counted on Knee, not on the Inbox."""
+    import re
+
+    from portal.messaging.tests.helpers import patient_writes, staff_replies
+
+    folder = actions.check_create_folder(by=Where(paula), name="Knee")
+    message = patient_writes(paula, world["blue"], subject="Knee")
+    actions.check_move_thread(by=Where(paula), thread_id=message.thread.pk, destination=str(folder.pk))
+    staff_replies(dr_diaz, message.thread.pk)
+    html = signed_in(paula).get("/messages/sent/").content.decode()
+    badges = dict(
+        re.findall(r">([A-Za-z]+) <span class=\"usa-tag\">(\d+)<span class=\"usa-sr-only\"> unread", html)
+    )
+    assert badges == {"Knee": "1"}

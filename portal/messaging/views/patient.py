@@ -24,7 +24,9 @@ from portal.messaging.views.common import uploads_of, user_of, where
 
 def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
     user = user_of(request)
-    return {"folders": selectors.folders_of(user), "unread": selectors.unread_count(user), **context}
+    unread = selectors.unread_by_box(user)
+    folders = [(folder, unread.get(str(folder.pk), 0)) for folder in selectors.folders_of(user)]
+    return {"folders": folders, "unread": unread.get("inbox", 0), **context}
 
 
 def _box(request: HttpRequest, box: str, *, title: str, folder: Any = None) -> HttpResponse:
