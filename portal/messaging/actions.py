@@ -48,7 +48,9 @@ from portal.vault.files import delete_file, read_file, store_file
 SUBJECT_MAX = 50
 BODY_MAX = 10_000
 NOTE_MAX = 10_000
-FOLDER_NAME = re.compile(r"^[A-Za-z0-9 ]{1,50}$")
+# Letters of any alphabet ("Médecine", "Ōshima"), digits and spaces; no punctuation or symbols.
+FOLDER_NAME = re.compile(r"^[^\W_]+( [^\W_]+)*$")
+FOLDER_NAME_MAX = 50
 
 
 class Refused(Exception):
@@ -493,9 +495,14 @@ def check_create_folder(*, by: Where, name: str) -> Folder:
     name = " ".join(name.split())
     if not name:
         raise Refused("Enter a name for the folder.", field="name")
-    if not FOLDER_NAME.match(name):
-        raise Refused("Use up to 50 letters, digits and spaces for the folder name.", field="name")
-    if Folder.objects.filter(patient=patient, name__iexact=name).exists():
+    if len(name) > FOLDER_NAME_MAX or not FOLDER_NAME.match(name):
+        raise Refused(
+            f"Use up to {FOLDER_NAME_MAX} letters, digits and spaces for the folder name.", field="name"
+        )
+    taken = {
+        other.casefold() for other in Folder.objects.filter(patient=patient).values_list("name", flat=True)
+    }
+    if name.casefold() in taken:
         raise Refused("You already have a folder with this name. Choose another name.", field="name")
     with transaction.atomic():
         folder = Folder.objects.create(patient=patient, name=name)

@@ -250,9 +250,13 @@ def test_folders_are_named_simply_unique_and_removed_only_when_empty(
 ) -> None:
     by = Where(paula)
     folder = actions.check_create_folder(by=by, name="Knee surgery")
-    for bad in ("", "knee SURGERY", "<script>", "x" * 51):
+    for bad in ("", "knee SURGERY", "<script>", "x" * 51, "knee_surgery", "A+B"):
         with pytest.raises(Refused):
             actions.check_create_folder(by=by, name=bad)
+    assert actions.check_create_folder(by=by, name="  Médecine   générale ").name == "Médecine générale"
+    with pytest.raises(Refused, match="already have a folder"):
+        actions.check_create_folder(by=by, name="MÉDECINE GÉNÉRALE")
+    assert actions.check_create_folder(by=by, name="x" * 50).name == "x" * 50
     actions.check_create_folder(by=Where(eve), name="Knee surgery")  # unique per patient only
     thread = patient_writes(paula, world["blue"]).thread
     actions.check_move_thread(by=by, thread_id=thread.pk, destination=str(folder.pk))
