@@ -83,7 +83,8 @@ def test_status_goes_sent_read_answered(
     actions.do_open_thread(by=Where(dr_diaz), thread=message.thread)
     assert "Read by your care team" in client.get("/messages/sent/").content.decode()
     staff_replies(dr_diaz, message.thread.pk)
-    assert "Answered" in client.get("/messages/sent/").content.decode()
+    answered = client.get("/messages/sent/").content.decode()
+    assert "Read by your care team" in answered and "&middot; answered" in answered  # both times shown
 
 
 def test_plain_text_download_of_a_thread(
