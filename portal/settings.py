@@ -293,13 +293,18 @@ PORTAL_HELP_DESK_PHONE = read_str("PORTAL_HELP_DESK_PHONE", "1-800-600-9332")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "portal.core.logging.RedactFilter"}},
+    "filters": {
+        "redact": {"()": "portal.core.logging.RedactFilter"},
+        "template_lookup": {"()": "portal.core.logging.TemplateLookupFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": read_str("PORTAL_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING" if TESTING else "INFO"},
+        # On the logger, not a handler: no handler ever sees the template context.
+        "django.template": {"filters": ["template_lookup"]},
     },
 }
 PORTAL_CONTACT_REVERIFY_DAYS = read_int("PORTAL_CONTACT_REVERIFY_DAYS", 365, minimum=1)

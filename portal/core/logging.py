@@ -31,3 +31,19 @@ class RedactFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+class TemplateLookupFilter(logging.Filter):
+    """For the `django.template` logger: keep the line, drop the exception it carries.
+
+    When a template variable does not resolve, Django logs "Exception while
+    resolving variable 'x' in template 'y'" at DEBUG with the exception attached,
+    and that exception's text quotes the whole template context: every subject,
+    message and file name on the page. The line (variable and template names)
+    still helps to find a template bug; the context never leaves the process.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
