@@ -57,7 +57,7 @@ def test_search_page_is_audited_without_the_words(
 ) -> None:
     """The search page lists matches; the audit event holds a count, never the words searched."""
     patient_writes(paula, world["blue"], subject="Migraine", body="Aura before headaches")
-    html = signed_in(paula).get("/messages/search/", {"words": "aura", "period": "3"}).content.decode()
+    html = signed_in(paula).post("/messages/search/", {"words": "aura", "period": "3"}).content.decode()
     assert "1 conversation found" in html and "Migraine" in html
     event = AuditEvent.objects.get(action="messaging.search")
     assert event.details == {"results": 1} and "aura" not in str(event.details).lower()
@@ -66,7 +66,7 @@ def test_search_page_is_audited_without_the_words(
 def test_search_page_refuses_backwards_dates(
     world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
 ) -> None:
-    response = signed_in(paula).get(
+    response = signed_in(paula).post(
         "/messages/search/", {"words": "x", "period": "custom", "since": "2026-05-01", "until": "2026-04-01"}
     )
     assert response.status_code == 400

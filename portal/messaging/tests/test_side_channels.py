@@ -23,13 +23,17 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import re
 import signal
 import socket
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from http.cookies import SimpleCookie
 from io import StringIO
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -40,9 +44,12 @@ from django.core.cache import cache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.core.servers.basehttp import WSGIRequestHandler
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Template
 from django.test import Client, override_settings
+from django.test.testcases import LiveServerThread, _StaticFilesHandler
 from django_tasks_db.models import DBTaskResult
 
 from conftest import finish_first_steps, sign_in
@@ -321,6 +328,90 @@ def test_the_test_settings_keep_no_plaintext_in_cached_sessions_or_the_outbox(  
     scan.value("standard output", out)
     scan.value("standard error", err)
     assert scan.log_records(log.records) > 100
+    assert scan.findings == [], _report(scan.findings)
+
+
+class LoggingServerThread(LiveServerThread):
+    """A live server that logs each request line as `manage.py portal_run` (runserver) does."""
+
+    def _create_server(self, connections_override: Any = None) -> Any:
+        return self.server_class(
+            (self.host, self.port),
+            WSGIRequestHandler,
+            allow_reuse_address=False,
+            connections_override=connections_override,
+        )
+
+
+@pytest.fixture
+def logging_server() -> Iterator[str]:
+    # As LiveServerTestCase does: an in-memory SQLite test database is shared with the thread.
+    in_memory = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+    for connection in in_memory.values():
+        connection.inc_thread_sharing()
+    thread = LoggingServerThread("127.0.0.1", _StaticFilesHandler, connections_override=in_memory)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://127.0.0.1:{thread.port}"
+    thread.terminate()
+    for connection in in_memory.values():
+        connection.dec_thread_sharing()
+
+
+class Browser:
+    """Just enough of a browser: cookies, and a form submitted the way its HTML says."""
+
+    def __init__(self, base: str, cookies: dict[str, str]) -> None:
+        self.base, self.cookies = base, dict(cookies)
+
+    def open(self, path: str, *, data: dict[str, str] | None = None) -> str:
+        request = urllib.request.Request(  # noqa: S310 - our own test server
+            self.base + path,
+            data=urlencode(data).encode() if data is not None else None,
+            headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            for header in response.headers.get_all("Set-Cookie") or []:
+                self.cookies.update({k: m.value for k, m in SimpleCookie(header).items()})
+            return str(response.read().decode())
+
+    def submit(self, page: str, action: str, fields: dict[str, str]) -> str:
+        form = re.search(rf'<form[^>]*action="{re.escape(action)}"[^>]*>', page)
+        assert form is not None, f"no form for {action}"
+        method = re.search(r'method="(\w+)"', form.group(0))
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        if method is not None and method.group(1).lower() == "post":
+            assert token is not None
+            return self.open(action, data={"csrfmiddlewaretoken": token.group(1), **fields})
+        return self.open(f"{action}?{urlencode(fields)}")
+
+
+def test_the_words_searched_for_stay_out_of_the_servers_request_log(
+    world: dict[str, Any], paula: User, logging_server: str
+) -> None:
+    """Paula searches her messages through the embedded server: the words she typed are health
+    information, and the request line the server logs (and a proxy's access log, and the
+    browser's history) holds no word of them."""
+    finish_first_steps(paula)
+    patient = Client()
+    assert sign_in(patient, paula).status_code == 302
+    patient.post(
+        "/messages/new/",
+        {"send_token": str(uuid.uuid4()), "care_team": world["blue"].pk, "category": "general"}
+        | {"subject": SUBJECT, "body": BODY, "action": "send"},
+    )
+    browser = Browser(logging_server, {k: m.value for k, m in patient.cookies.items()})
+    with every_log_record(sql=False) as log:
+        page = browser.open("/messages/search/")
+        results = browser.submit(page, "/messages/search/", {"words": BODY_MARK})
+    assert "1 conversation found" in results and SUBJECT in results
+    request_lines = [r.getMessage() for r in log.records if r.name == "django.server"]
+    assert any("/messages/search/" in line for line in request_lines), request_lines
+    scan = PlaintextScan(MARKERS)
+    scan.log_records(log.records)
     assert scan.findings == [], _report(scan.findings)
 
 

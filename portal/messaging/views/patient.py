@@ -350,13 +350,16 @@ def message_link(request: HttpRequest, message_id: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def search(request: HttpRequest) -> HttpResponse:
+    # The words are health information: they come in the request body, never in the
+    # address, which server and proxy access logs and the browser's history keep.
     user = user_of(request)
     patient = patient_of(user)
     teams = _teams(request)
-    form = SearchForm(request.GET or None, teams=teams)
+    form = SearchForm(request.POST or None, teams=teams)
     rows = None
-    if request.GET and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         rows = selectors.search_messages(user, _search_query(form.cleaned_data))
         actions.do_record_search(by=where(request), patient_id=patient.pk, results=len(rows))
     status = 400 if form.errors else 200
