@@ -25,7 +25,6 @@ import email.policy
 import logging
 import re
 import signal
-import socket
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,7 +35,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSession
 from django.core import mail
@@ -62,8 +60,10 @@ from portal.messaging import actions
 from portal.messaging.actions import Where
 from portal.messaging.models import Attachment, Draft, InternalNote, Message, Thread
 from portal.messaging.tests.plaintext_scan import Finding, PlaintextScan, every_log_record
+from portal.messaging.tests.smtp import Inbox, smtp
 
 pytestmark = pytest.mark.django_db(transaction=True)
+__all__ = ["smtp"]
 
 # Synthetic markers, one per place a person types or uploads something; the texts carry them.
 DRAFT_SUBJECT = "zqxw-draft-subject-k3"
@@ -108,31 +108,6 @@ CACHED_SESSIONS = "django.contrib.sessions.backends.cached_db"
 
 
 # --- a real SMTP server and the real worker ---------------------------------------------------------
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.raw.append(envelope.content)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Inbox]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
 
 
 def run_worker() -> str:
