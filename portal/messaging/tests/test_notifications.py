@@ -6,6 +6,7 @@ notices for Team Blue only if he opts in.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -35,8 +36,10 @@ def test_patient_gets_one_fixed_notice_per_reply(world: dict[str, Any], paula: U
     assert notice.subject == FIXED
     html = notice.alternatives[0][0]  # type: ignore[index]
     for part in (notice.subject, notice.body, str(html)):
-        for secret in ("Zebra", "Yak", "Team Blue", "Diaz", "Medication", str(thread.pk)):
+        for secret in ("Zebra", "Yak", "Team Blue", "Diaz", "Medication", "/threads/"):
             assert secret not in part
+        # The thread's id as a number of its own (thread 8 is not the 8 of port 8000).
+        assert not re.search(rf"(?<!\d){thread.pk}(?!\d)", part)
     assert "/account/sign-in/" in notice.body
     assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT
     assert MessageNotice.objects.count() == 1
