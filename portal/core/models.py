@@ -39,3 +39,28 @@ class OutgoingEmail(models.Model):
     def message_id(self) -> str:
         # Stable across retries, so a mail server or client can drop a duplicate.
         return f"<portal-{self.pk}@portal.invalid>"
+
+
+class DailyRun(models.Model):
+    """One day's run of a scheduled job (the day in the portal's time zone).
+
+    The unique (job, day) makes it one run a day however many portal processes
+    try, and across restarts. `started_at` is also the run's cut-off: it does
+    the work that was waiting before then, so a run resumed after a crash does
+    the same work, not more. A runner holds the row until `lease_until`; a run
+    whose runner died unfinished is resumed by the next one after that.
+    """
+
+    job = models.CharField(max_length=60)
+    day = models.DateField()
+    started_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A process is running it until then")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=200, blank=True)
+    runs = models.PositiveIntegerField(default=1, help_text="Times started: a resume or --force adds one")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "day"], name="core_dailyrun_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.job} on {self.day:%Y-%m-%d}"

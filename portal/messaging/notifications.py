@@ -8,16 +8,21 @@ constraint on MessageNotice makes it one notice per message per person.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.clinics.models import StaffMember
+from portal.core import schedule
 from portal.core.mail import queue_email
 from portal.messaging.models import Message, MessageNotice, NotificationPreference
 
 TEMPLATE = "new_message"
 DIGEST_TEMPLATE = "new_messages_digest"
+DIGEST_JOB = "messaging.digest"
 
 
 def frequency_of(user: User) -> str:
@@ -54,21 +59,18 @@ def _notify(message: Message, recipient: User, address: str) -> None:
         notice.save(update_fields=["email"])
 
 
-def send_digests() -> int:
-    """One e-mail per person with digest notices waiting; returns how many were queued."""
+def send_digests(*, before: datetime | None = None) -> int:
+    """One e-mail per person with digest notices waiting (made before `before`, if given);
+    returns how many were queued. Each person's e-mail and notices change in one transaction,
+    so running it again sends nobody a second e-mail for the same notices."""
     sent = 0
-    recipients = (
-        MessageNotice.objects.filter(digest=True, email__isnull=True)
-        .values_list("recipient", flat=True)
-        .distinct()
-    )
+    waiting = MessageNotice.objects.filter(digest=True, email__isnull=True)
+    if before is not None:
+        waiting = waiting.filter(created_at__lt=before)
+    recipients = waiting.values_list("recipient", flat=True).distinct()
     for recipient_id in list(recipients):
         with transaction.atomic():
-            pending = list(
-                MessageNotice.objects.select_for_update().filter(
-                    recipient_id=recipient_id, digest=True, email__isnull=True
-                )
-            )
+            pending = list(waiting.select_for_update().filter(recipient_id=recipient_id))
             if not pending:
                 continue
             user = User.objects.get(pk=recipient_id)
@@ -78,6 +80,24 @@ def send_digests() -> int:
             MessageNotice.objects.filter(pk__in=[notice.pk for notice in pending]).update(email=email)
             sent += 1
     return sent
+
+
+def send_daily_digest(*, now: datetime | None = None, force: bool = False) -> schedule.Outcome:
+    """Today's digest, once a day for the whole portal (`portal.core.schedule`): the notices
+    waiting when the day's run started. `force` runs it again for what came since."""
+    return schedule.run_today(
+        DIGEST_JOB, lambda cut_off: f"{send_digests(before=cut_off)} e-mail(s)", now=now, force=force
+    )
+
+
+def send_daily_digest_if_due(*, now: datetime | None = None) -> schedule.Outcome | None:
+    """What `manage.py portal_run` calls every minute: today's digest once PORTAL_DIGEST_HOUR has come."""
+    now = now or timezone.now()
+    if not schedule.is_due(now, hour=settings.PORTAL_DIGEST_HOUR) or schedule.has_run_today(
+        DIGEST_JOB, now=now
+    ):
+        return None
+    return send_daily_digest(now=now)
 
 
 def set_frequency(user: User, frequency: str) -> NotificationPreference:

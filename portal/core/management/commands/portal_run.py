@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -11,6 +12,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from portal.clinics.demo import sign_in_lines
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -36,8 +39,8 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(banner))
-        sweeper = threading.Thread(target=_sweep_mail, name="mail-sweeper", daemon=True)
-        sweeper.start()
+        threading.Thread(target=_sweep_mail, name="mail-sweeper", daemon=True).start()
+        threading.Thread(target=_send_daily_digest, name="digest-scheduler", daemon=True).start()
         try:
             call_command("runserver", address, use_reloader=False, skip_checks=True)
         finally:
@@ -55,3 +58,19 @@ def _sweep_mail() -> None:
         time.sleep(300)
         close_old_connections()
         requeue_stalled()
+
+
+def _send_daily_digest() -> None:
+    """Every minute: once PORTAL_DIGEST_HOUR has come, send today's digest e-mails unless some
+    process (this one before a restart, another portal, or cron's `messaging_digest`) did."""
+    from django.db import close_old_connections
+
+    from portal.messaging.notifications import send_daily_digest_if_due
+
+    while True:
+        close_old_connections()
+        try:
+            send_daily_digest_if_due()
+        except Exception:  # noqa: BLE001 - the schedule outlives one failed run; a later minute resumes it
+            logger.exception("the daily digest failed; it is tried again")
+        time.sleep(60)
