@@ -248,3 +248,29 @@ def test_the_digest_hour_is_read_strictly(value: str | None, answer: str, tmp_pa
         check=False,
     )
     assert answer in (result.stdout if result.returncode == 0 else result.stderr), result.stderr
+
+
+def test_the_mail_sweeper_survives_a_failed_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the digest thread: one sweep that fails (a locked database) is logged, and the
+    sweeper sweeps again five minutes later instead of dying silently."""
+    from portal.core import mail as core_mail
+
+    sweeps = {"n": 0}
+    pauses: list[float] = []
+
+    def requeue_stalled() -> int:
+        sweeps["n"] += 1
+        if sweeps["n"] == 1:
+            raise RuntimeError("database is locked")
+        return 0
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 3:
+            raise StopScheduler
+
+    monkeypatch.setattr(core_mail, "requeue_stalled", requeue_stalled)
+    monkeypatch.setattr(portal_run.time, "sleep", sleep)
+    with pytest.raises(StopScheduler):
+        portal_run._sweep_mail()
+    assert pauses == [300, 300, 300] and sweeps["n"] == 2

@@ -57,7 +57,10 @@ def _sweep_mail() -> None:
     while True:
         time.sleep(300)
         close_old_connections()
-        requeue_stalled()
+        try:
+            requeue_stalled()
+        except Exception:  # noqa: BLE001 - one failed sweep (a locked database) must not end the sweeping
+            logger.exception("the mail sweep failed; it is tried again in five minutes")
 
 
 def _send_daily_digest() -> None:
