@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -221,9 +222,31 @@ def autosave(request: HttpRequest) -> HttpResponse:
         subject=str(request.POST.get("subject", "")),
         body=str(request.POST.get("body", "")),
     )
+    # Files chosen on the page come at once with the text: a session that ends keeps them too.
+    before = {a.pk for a, _ in selectors.draft_view(by.user, draft).attachments}
+    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+    attached = [
+        (a, name) for a, name in selectors.draft_view(by.user, draft).attachments if a.pk not in before
+    ]
     return JsonResponse(
-        {"draft": draft.pk, "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p")}
+        {
+            "draft": draft.pk,
+            "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p"),
+            "draft_url": reverse("messaging:open_draft", args=[draft.pk]),
+            "attached": [_file_answer(a, name) for a, name in attached],
+            "refused": [{"name": r.name, "reason": r.reason} for r in refusals],
+        }
     )
+
+
+def _file_answer(attachment: Any, name: str) -> dict[str, str | int]:
+    return {
+        "id": attachment.pk,
+        "name": name,
+        "size": filesizeformat(attachment.size),
+        "url": reverse("messaging:attachment", args=[attachment.pk]),
+        "remove_url": reverse("messaging:remove_attachment", args=[attachment.pk]),
+    }
 
 
 @login_required

@@ -23,7 +23,7 @@
       if (!dirty) { return; }
       dirty = false;
       fetch(url, { method: "POST", body: payload(), credentials: "same-origin" })
-        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (response) { return answerOf(form, response); })
         .then(function (answer) {
           if (answer && answer.saved_at && status) { status.textContent = "Draft saved at " + answer.saved_at + "."; }
         })
@@ -46,7 +46,184 @@
     });
   }
 
-  document.querySelectorAll("form[data-autosave-url]").forEach(autosave);
+  // After a session ends: the save's answer, files saved as soon as they are chosen, and ----------
+  // typed work kept on screen when the server would not take it. Nothing goes to web storage.
+
+  // The answer of a save to the autosave address, or an error when it was not saved. A
+  // redirect (to the sign-in page) or a 403 (a token from before a new sign-in) means the
+  // session had ended: the page keeps the work and says so.
+  function answerOf(form, response) {
+    var type = response.headers.get("Content-Type") || "";
+    if (response.ok && !response.redirected && type.indexOf("application/json") === 0) {
+      return response.json().then(function (answer) {
+        // A new message's address becomes its draft's, so a reload or a sign-in after a
+        // timeout comes back to the draft rather than an empty form.
+        if (answer.draft_url && !form.elements.namedItem("thread") && window.location.pathname !== answer.draft_url) {
+          window.history.replaceState(null, "", answer.draft_url);
+        }
+        return answer;
+      });
+    }
+    if (response.redirected || response.status === 401 || response.status === 403) { keepAfterSignOut(form); }
+    throw new Error("not saved");
+  }
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text) { node.textContent = text; }
+    return node;
+  }
+
+  function keepAfterSignOut(form) {
+    if (form.hasAttribute("data-signed-out")) { return; }
+    form.setAttribute("data-signed-out", "");
+    var notice = element("div", "usa-alert usa-alert--warning usa-alert--slim portal-signed-out");
+    notice.setAttribute("role", "alert");
+    var body = element("div", "usa-alert__body");
+    var text = element("p", "usa-alert__text", "You were signed out, so your latest changes are not saved. What you typed is still here. ");
+    var link = element("a", "", "Sign in again in a new tab");
+    link.href = document.body.dataset.signInUrl || "/account/sign-in/";
+    link.target = "_blank";
+    link.rel = "noopener";
+    text.appendChild(link);
+    text.appendChild(document.createTextNode(", then come back to this tab and choose Save my draft."));
+    var button = element("button", "usa-button usa-button--outline width-auto margin-top-1", "Save my draft");
+    button.type = "button";
+    button.addEventListener("click", function () { saveAfterSignIn(form, text); });
+    // Send or Save draft would post to a session that is gone and lose the text: save it instead.
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      saveAfterSignIn(form, text);
+    });
+    body.appendChild(text);
+    body.appendChild(button);
+    notice.appendChild(body);
+    var status = form.querySelector("[data-autosave-status]");
+    form.insertBefore(notice, status || null);
+  }
+
+  // Signed in again elsewhere: fetch a page for a fresh form token (the old one ended with the
+  // session), save everything on the form, then open the saved draft.
+  function saveAfterSignIn(form, text) {
+    var url = form.getAttribute("data-autosave-url");
+    fetch(document.body.dataset.signInUrl, { credentials: "same-origin" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var token = /name="csrfmiddlewaretoken" value="([^"]+)"/.exec(html);
+        if (token) {
+          document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) { input.value = token[1]; });
+        }
+        return fetch(url, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+      })
+      .then(function (response) { return answerOf(form, response); })
+      .then(function (answer) { window.location.assign(answer.draft_url || window.location.pathname); })
+      .catch(function () {
+        text.firstChild.textContent = "You are still signed out, so your latest changes are not saved. What you typed is still here. ";
+      });
+  }
+
+  // The session timeout would open the sign-in page: not while this page holds unsaved work.
+  document.addEventListener("portal:signed-out", function (event) {
+    if (document.querySelector("form[data-signed-out]")) { event.preventDefault(); }
+  });
+
+  // Files are saved with the draft as soon as they are chosen, so a session that ends while the
+  // person is away loses none of them. The list shows them with a Remove button, as on reload.
+  function saveChosenFiles(form) {
+    var input = form.querySelector("input[type=file][name=attachments]");
+    if (!input) { return; }
+    var status = form.querySelector("[data-autosave-status]");
+    var saving = null;
+    input.addEventListener("change", function () {
+      if (!input.files.length) { return; }
+      saving = fetch(form.getAttribute("data-autosave-url"), { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function (response) { return answerOf(form, response); })
+        .then(function (answer) {
+          input.value = "";
+          listFiles(form, input, answer.attached || []);
+          showRefusals(form, input, answer.refused || []);
+          if (status && answer.saved_at) {
+            var names = (answer.attached || []).map(function (file) { return file.name; }).join(", ");
+            status.textContent = "Draft saved at " + answer.saved_at + (names ? " with " + names : "") + ".";
+          }
+        })
+        .catch(function () { /* the files stay chosen and go with Send or Save draft */ })
+        .then(function () { saving = null; });
+    });
+    // Send pressed while the files are being saved: send once they are, so each goes once.
+    form.addEventListener("submit", function (event) {
+      if (!saving) { return; }
+      event.preventDefault();
+      event.stopPropagation();
+      var submitter = event.submitter;
+      saving.then(function () { form.requestSubmit(submitter || undefined); });
+    });
+  }
+
+  function listFiles(form, input, files) {
+    if (!files.length) { return; }
+    var list = form.querySelector("[data-draft-files]");
+    if (!list) {
+      var group = input.closest(".usa-form-group") || input;
+      group.parentNode.insertBefore(element("h3", "font-body-sm", "Attached to this draft"), group);
+      list = element("ul", "usa-list portal-draft-files");
+      list.setAttribute("data-draft-files", "");
+      group.parentNode.insertBefore(list, group);
+    }
+    var token = form.elements.namedItem("csrfmiddlewaretoken");
+    files.forEach(function (file) {
+      var remove = element("form");
+      remove.id = "remove-" + file.id;
+      remove.method = "post";
+      remove.action = file.remove_url;
+      remove.hidden = true;
+      var hidden = element("input");
+      hidden.type = "hidden";
+      hidden.name = "csrfmiddlewaretoken";
+      hidden.value = token ? token.value : "";
+      remove.appendChild(hidden);
+      document.body.appendChild(remove);
+      var item = element("li");
+      var link = element("a", "", file.name);
+      link.href = file.url;
+      item.appendChild(link);
+      item.appendChild(document.createTextNode(" (" + file.size + ") "));
+      var button = element("button", "usa-button usa-button--unstyled", "Remove");
+      button.type = "submit";
+      button.setAttribute("form", remove.id);
+      button.appendChild(element("span", "usa-sr-only", " " + file.name));
+      item.appendChild(button);
+      list.appendChild(item);
+    });
+  }
+
+  function showRefusals(form, input, refused) {
+    var old = form.querySelector("[data-file-refusals]");
+    if (old) { old.parentNode.removeChild(old); }
+    if (!refused.length) { return; }
+    var notice = element("div", "usa-alert usa-alert--error usa-alert--slim");
+    notice.setAttribute("role", "alert");
+    notice.setAttribute("data-file-refusals", "");
+    var body = element("div", "usa-alert__body");
+    body.appendChild(element("p", "usa-alert__text", "These files were not attached. Everything else you entered is kept."));
+    var list = element("ul");
+    refused.forEach(function (refusal) {
+      var item = element("li");
+      item.appendChild(element("strong", "", refusal.name));
+      item.appendChild(document.createTextNode(": " + refusal.reason));
+      list.appendChild(item);
+    });
+    body.appendChild(list);
+    notice.appendChild(body);
+    var group = input.closest(".usa-form-group") || input;
+    group.parentNode.insertBefore(notice, group);
+  }
+
+  document.querySelectorAll("form[data-autosave-url]").forEach(function (form) {
+    autosave(form);
+    saveChosenFiles(form);
+  });
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });

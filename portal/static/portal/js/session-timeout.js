@@ -40,6 +40,13 @@
   }
 
   function goToSignIn() {
+    // A page holding typed work the server refused to save (the session had already ended)
+    // cancels this event and keeps the work on screen, saying what to do (messaging.js).
+    if (!document.dispatchEvent(new CustomEvent("portal:signed-out", { cancelable: true }))) {
+      window.clearInterval(timer);
+      dialog.hidden = true;
+      return;
+    }
     var next = window.location.pathname + window.location.search;
     window.location.assign(body.dataset.signInUrl + "?next=" + encodeURIComponent(next));
   }
