@@ -78,7 +78,11 @@ STAFF_REPLY_MARK = "zqxw-staff-reply-a9"
 STAFF_FILE_NAME_MARK = "zqxw-staff-file-name-c3"
 STAFF_FILE_TEXT_MARK = "zqxw-staff-file-content-d8"
 PATIENT_REPLY_MARK = "zqxw-patient-reply-f2"
+DRAFT_FILE_NAME_MARK = "zqxw-draft-file-name-g4"
+DRAFT_FILE_TEXT_MARK = "zqxw-draft-file-content-j7"
 MARKERS = [
+    DRAFT_FILE_NAME_MARK,
+    DRAFT_FILE_TEXT_MARK,
     DRAFT_SUBJECT,
     DRAFT_BODY_MARK,
     SUBJECT,
@@ -149,7 +153,7 @@ def use_messaging(world: dict[str, Any], paula: User, dr_diaz: User, eve: User) 
     assert sign_in(other, eve).status_code == 302
     team = world["blue"].pk
 
-    # A draft Paula keeps: saved by the page's autosave, never sent.
+    # A draft Paula keeps: saved by the page's autosave with the file she chose, never sent.
     assert patient.get("/messages/new/").status_code == 200
     saved = patient.post(
         "/messages/drafts/autosave/",
@@ -159,9 +163,12 @@ def use_messaging(world: dict[str, Any], paula: User, dr_diaz: User, eve: User) 
             "category": "medication",
             "subject": DRAFT_SUBJECT,
             "body": DRAFT_BODY,
+            "attachments": [
+                _file(f"{DRAFT_FILE_NAME_MARK}.txt", f"{DRAFT_FILE_TEXT_MARK} peak flow".encode())
+            ],
         },
     )
-    assert saved.status_code == 200 and "saved_at" in saved.json()
+    assert saved.status_code == 200 and len(saved.json()["attached"]) == 1
 
     # A new message with a file; an empty file is refused by name (a 400 page, logged by Django).
     token = str(uuid.uuid4())
@@ -220,6 +227,7 @@ def _everything_was_written() -> None:
     assert Message.objects.count() == 3
     assert InternalNote.objects.count() == 1
     assert Attachment.objects.filter(message__isnull=False).count() == 2
+    assert Attachment.objects.filter(draft__isnull=False).count() == 1
     assert OutgoingEmail.objects.count() == 3  # Dr. Diaz twice (opted in), Paula once
 
 
@@ -227,7 +235,7 @@ def _scan_the_server_side(scan: PlaintextScan, vault: Path) -> None:
     assert scan.database() > 0
     scan.caches()
     # The sealed files themselves (their names are random, their bytes ciphertext).
-    assert scan.directory(vault / "vault-files") == 2
+    assert scan.directory(vault / "vault-files") == 3
 
 
 def _report(findings: list[Finding]) -> str:
