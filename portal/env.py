@@ -75,6 +75,22 @@ def read_choice(
     return value
 
 
+def read_time_zone(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """An IANA time zone name ("America/Chicago", "Pacific/Honolulu"), checked against the zone database."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"{name}={value!r}: expected a time zone name such as America/New_York or Pacific/Honolulu"
+        ) from None
+    return value
+
+
 def read_list(name: str, default: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
     value = _raw(name, environ)
     if value is None:

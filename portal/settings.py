@@ -22,6 +22,7 @@ from portal.env import (
     read_int,
     read_list,
     read_str,
+    read_time_zone,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -219,7 +220,8 @@ CONTENT_SECURITY_POLICY = {
 PORTAL_TRUSTED_PROXIES = read_list("PORTAL_TRUSTED_PROXIES", [])
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Times on pages and the digest hour are in the hospital's zone; the database keeps UTC.
+TIME_ZONE = read_time_zone("PORTAL_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from portal.env import ConfigurationError, read_bool, read_choice, read_int, read_list, read_str
+from portal.env import (
+    ConfigurationError,
+    read_bool,
+    read_choice,
+    read_int,
+    read_list,
+    read_str,
+    read_time_zone,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -127,6 +135,22 @@ def _setting(environ: dict[str, str], expression: str) -> subprocess.CompletedPr
         timeout=60,
         check=False,
     )
+
+
+def test_the_time_zone_is_checked_against_the_zone_database() -> None:
+    assert read_time_zone("TZ_", "UTC", environ={"TZ_": "Pacific/Honolulu"}) == "Pacific/Honolulu"
+    assert read_time_zone("TZ_", "UTC", environ={}) == "UTC"
+    with pytest.raises(
+        ConfigurationError, match="PORTAL_TIME_ZONE='Mars/Olympus': expected a time zone name"
+    ):
+        read_time_zone("PORTAL_TIME_ZONE", "UTC", environ={"PORTAL_TIME_ZONE": "Mars/Olympus"})
+    with pytest.raises(ConfigurationError, match="expected a time zone name"):
+        read_time_zone("PORTAL_TIME_ZONE", "UTC", environ={"PORTAL_TIME_ZONE": "../../etc/passwd"})
+
+
+def test_pages_show_times_in_the_portal_time_zone(tmp_path: Path) -> None:
+    result = _setting(_environ(tmp_path, PORTAL_TIME_ZONE="Pacific/Honolulu"), "settings.TIME_ZONE")
+    assert result.stdout.strip() == "Pacific/Honolulu", result.stderr
 
 
 def test_production_profile_passes_the_deploy_check(tmp_path: Path) -> None:
