@@ -43,7 +43,13 @@ from portal.messaging.models import (
     ThreadEvent,
 )
 from portal.vault.crypto import Binding, Keyring, keyring
-from portal.vault.files import delete_file, read_file, store_file
+from portal.vault.files import (
+    delete_file,
+    discard_stored_file,
+    read_file,
+    store_file,
+    transaction_with_files,
+)
 
 SUBJECT_MAX = 50
 BODY_MAX = 10_000
@@ -139,7 +145,7 @@ def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> li
     ring = keyring(draft.patient_id)
     kept = [(a.size, _digest(ring, a)) for a in draft.attachments.all()]
     accepted, refused = screen(uploads, kept=kept)
-    with transaction.atomic():
+    with transaction_with_files():
         for upload in accepted:
             _seal_attachment(ring, by=by, patient_id=draft.patient_id, upload=upload, draft=draft)
     return refused
@@ -154,7 +160,11 @@ def _seal_attachment(
     draft: Draft | None = None,
     message: Message | None = None,
 ) -> Attachment:
-    """Store one screened file, name and content sealed under the patient's key, and audit it."""
+    """Store one screened file, name and content sealed under the patient's key, and audit it.
+
+    Runs inside `transaction_with_files()`: the file is written first, so a row
+    that is refused, or a transaction that rolls back later, deletes it again.
+    """
     attachment = Attachment(
         patient_id=patient_id,
         draft=draft,
@@ -165,7 +175,13 @@ def _seal_attachment(
     )
     ring.seal_text(attachment, "name", safe_name(upload.name))
     attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
-    attachment.save()
+    try:
+        with transaction.atomic():
+            attachment.save()
+    except BaseException:
+        # No row names the file: delete it now, even if the caller goes on and commits.
+        discard_stored_file(attachment.storage_name)
+        raise
     owner = (
         {"draft": draft.pk} if draft is not None else {"message": message.pk if message is not None else 0}
     )
@@ -361,8 +377,10 @@ def check_staff_reply(
     if signature is not None:
         body = f"{body}\n\n{signature.text}"
         _check_body(body)
+    # Files are written before their rows: only a transaction that owns its commit may store them.
+    atomic = transaction_with_files if accepted else transaction.atomic
     try:
-        with transaction.atomic():
+        with atomic():
             thread = access_thread(by.user, thread_id, lock=True)
             message = _staff_reply(by=by, staff=staff, thread=thread, body=body, send_token=send_token)
             _attach_to_message(by=by, message=message, uploads=accepted)

@@ -15,7 +15,7 @@ from django.conf import settings
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.vault.crypto import Binding, CiphertextRejected, keyring, unwrapped_keys
-from portal.vault.files import read_file, store_file
+from portal.vault.files import read_file, store_file, transaction_with_files
 from portal.vault.models import DataKey
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,8 @@ def test_stored_file_is_ciphertext_under_a_meaningless_name(paula: User, isolate
     """An attachment on disk holds neither its content nor its name; it opens only in its row."""
     ring = keyring(patient_id(paula))
     content = b"%PDF-1.7 lab result: hemoglobin A1c 9.1%"
-    name = store_file(ring, Binding("messaging_attachment", "att-1", "content"), content)
+    with transaction_with_files():
+        name = store_file(ring, Binding("messaging_attachment", "att-1", "content"), content)
     assert "lab" not in name and name.endswith(".bin")
     on_disk = (isolated_vault / "vault-files" / name).read_bytes()
     assert b"hemoglobin" not in on_disk and b"%PDF" not in on_disk
