@@ -2,8 +2,9 @@
 
 Paula Quill is a patient of Family Health Team Blue; she has an account.
 Eve Vance is another patient (Family Health Team Gold): every page of Paula's
-answers 404 to her. Dr. Dana Diaz is a physician on Team Blue; Nora Nolan is a
-nurse on Team Gold only. Alex Adams is an administrator. Rosa Marsh has a
+answers 404 to her. Dr. Dana Diaz is a physician on Team Blue; Bea Baker is a
+nurse on Team Blue too (she works the same pool, and never sees Dr. Diaz's
+drafts); Nora Nolan is a nurse on Team Gold only. Alex Adams is an administrator. Rosa Marsh has a
 record but no account yet: she is the one who registers.
 """
 
@@ -142,6 +143,11 @@ def rosa(world: dict[str, Any]) -> Patient:
 @pytest.fixture
 def dr_diaz(world: dict[str, Any]) -> User:
     return make_staff(username="dr.diaz", first="Dana", last="Diaz", role="physician", teams=[world["blue"]])
+
+
+@pytest.fixture
+def nurse_baker(world: dict[str, Any]) -> User:
+    return make_staff(username="nurse.baker", first="Bea", last="Baker", role="nurse", teams=[world["blue"]])
 
 
 @pytest.fixture

@@ -5,12 +5,14 @@ does not exist, raises the same Http404. A patient sees their own threads; a
 staff member sees the threads of care teams they belong to *now* (membership
 is read on every call, so removal from a team cuts access at the next
 request); nobody else sees any. Internal notes are reachable only through a
-thread a staff member may open.
+thread a staff member may open. A draft is its author's alone: a patient's own,
+or a staff member's reply in a thread they may open now; never the other
+side's, nor a colleague's.
 """
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404
 
 from portal.accounts.models import User
@@ -86,19 +88,33 @@ def access_attachment(user: User, attachment_id: int) -> Attachment:
     if attachment.message_id is not None:
         access_message(user, attachment.message_id)
         return attachment
-    if (
-        attachment.draft_id is not None
-        and attachment.draft is not None
-        and attachment.draft.author_id == user.pk
-    ):
-        return attachment
+    if attachment.draft_id is not None:
+        draft = access_draft(user, attachment.draft_id)
+        if draft.patient_id == attachment.patient_id:
+            return attachment
     raise Http404
 
 
 def access_draft(user: User, draft_id: int, *, lock: bool = False) -> Draft:
-    query = Draft.objects.filter(pk=draft_id, author=user, patient__user=user)
+    """The user's own draft; Http404 for anyone else's, as for one that does not exist.
+
+    A patient reaches the drafts they wrote for themselves. A staff member
+    reaches the replies they wrote in threads they may open now (removed from
+    the team, or the thread moved away, and the draft is out of reach too).
+    """
+    if not (user.is_authenticated and user.is_active):
+        raise Http404
+    query = Draft.objects.filter(pk=draft_id, author=user)
+    if user.is_patient:
+        query = query.filter(patient__user=user)
+    elif user.is_staff_member:
+        query = query.filter(
+            thread__in=threads_visible_to(user), patient=F("thread__patient"), care_team__isnull=True
+        )
+    else:
+        raise Http404
     if lock:
-        query = query.select_for_update()
+        query = query.select_for_update(of=("self",))
     draft = query.select_related("thread", "care_team").first()
     if draft is None:
         raise Http404

@@ -93,6 +93,14 @@ def _audit(
 # Drafts and attachments ---------------------------------------------------------------------------
 
 
+class AlreadySent(Exception):
+    """The form's Send went through before (a double submit): `sent` is the message it made."""
+
+    def __init__(self, sent: Message) -> None:
+        super().__init__("already sent")
+        self.sent = sent
+
+
 def check_save_draft(
     *,
     by: Where,
@@ -111,30 +119,103 @@ def check_save_draft(
     )
     if category and category not in Category.values:
         category = ""
+    return _save_draft(
+        by=by,
+        send_token=send_token,
+        patient_id=patient.pk,
+        thread=thread,
+        care_team=team if thread is None else None,
+        category=category,
+        subject=subject,
+        body=body,
+    )
+
+
+def check_save_staff_draft(
+    *, by: Where, send_token: uuid.UUID, thread_id: int, body: str, add_signature: bool
+) -> Draft:
+    """Create or update a care team member's draft reply in a thread of their team.
+
+    Sealed under the thread's patient's key like a patient's draft; only its
+    author ever reaches it (`access_draft`).
+    """
+    staff_of(by.user)
+    thread = access_thread(by.user, thread_id)
+    return _save_draft(
+        by=by,
+        send_token=send_token,
+        patient_id=thread.patient_id,
+        thread=thread,
+        care_team=None,
+        category="",
+        subject="",
+        body=body,
+        add_signature=add_signature,
+    )
+
+
+def _save_draft(
+    *,
+    by: Where,
+    send_token: uuid.UUID,
+    patient_id: int,
+    thread: Thread | None,
+    care_team: CareTeam | None,
+    category: str,
+    subject: str,
+    body: str,
+    add_signature: bool = False,
+) -> Draft:
+    """One draft per form (its `send_token`), made by the first save and updated by the next ones."""
+    ring = keyring(patient_id)
     with transaction.atomic():
-        draft = Draft.objects.select_for_update().filter(send_token=send_token).first()
-        if draft is None:
-            draft = Draft(patient=patient, author=by.user, send_token=send_token, thread=thread)
-            created = True
-        elif draft.author_id != by.user.pk or draft.patient_id != patient.pk:
-            raise Http404  # someone else's form token
+        for _attempt in range(2):
+            draft = Draft.objects.select_for_update().filter(send_token=send_token).first()
+            created = draft is None
+            if draft is None:
+                _check_not_sent(by=by, send_token=send_token)
+                draft = Draft(patient_id=patient_id, author=by.user, send_token=send_token, thread=thread)
+            elif (
+                draft.author_id != by.user.pk
+                or draft.patient_id != patient_id
+                or draft.thread_id != (thread.pk if thread is not None else None)
+            ):
+                raise Http404  # someone else's form token, or another conversation's
+            draft.care_team = care_team
+            draft.category = category
+            draft.add_signature = add_signature
+            ring.seal_text(draft, "subject", subject)
+            ring.seal_text(draft, "body", body)
+            draft.updated_at = timezone.now()
+            try:
+                with transaction.atomic():
+                    if created:
+                        draft.save(force_insert=True)
+                    else:
+                        draft.save(update_fields=DRAFT_FIELDS)
+                break
+            except IntegrityError:
+                if not created:
+                    raise
+                # The same form was saved at this moment by another request (autosave and
+                # Send): that request made the row; the next attempt updates it.
         else:
-            created = False
-        ring = keyring(patient.pk)
-        draft.care_team = team if thread is None else None
-        draft.category = category
-        ring.seal_text(draft, "subject", subject)
-        ring.seal_text(draft, "body", body)
-        draft.updated_at = timezone.now()
-        try:
-            with transaction.atomic():
-                draft.save()
-        except IntegrityError:
-            raise Http404 from None
+            raise Http404
         _audit(
-            "draft.saved", by=by, patient_id=patient.pk, object_type="draft", object_id=draft.pk, new=created
+            "draft.saved", by=by, patient_id=patient_id, object_type="draft", object_id=draft.pk, new=created
         )
     return draft
+
+
+DRAFT_FIELDS = ["care_team", "category", "add_signature", "subject", "body", "updated_at"]
+
+
+def _check_not_sent(*, by: Where, send_token: uuid.UUID) -> None:
+    # A form whose Send went through has no draft any more; a late autosave or a
+    # second Send must not bring one back.
+    earlier = already_sent(by=by, send_token=send_token)
+    if earlier is not None:
+        raise AlreadySent(earlier)
 
 
 def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> list[Refusal]:
@@ -196,16 +277,6 @@ def _seal_attachment(
     return attachment
 
 
-def _attach_to_message(*, by: Where, message: Message, uploads: list[Upload]) -> None:
-    """Files a staff member sends with a reply (already screened); same sealing as a patient's."""
-    if not uploads:
-        return
-    patient_id = message.thread.patient_id
-    ring = keyring(patient_id)
-    for upload in uploads:
-        _seal_attachment(ring, by=by, patient_id=patient_id, upload=upload, message=message)
-
-
 def _digest(ring: Keyring, attachment: Attachment) -> str:
     content = read_file(ring, Binding.of(attachment, "content"), attachment.storage_name)
     return hashlib.sha256(content).hexdigest()
@@ -230,7 +301,8 @@ def check_remove_attachment(*, by: Where, attachment_id: int) -> Draft:
     return draft
 
 
-def check_discard_draft(*, by: Where, draft_id: int) -> None:
+def check_discard_draft(*, by: Where, draft_id: int) -> Draft:
+    """Delete the author's draft and its files; return it (no longer saved) for its thread."""
     draft = access_draft(by.user, draft_id)
     with transaction.atomic():
         names = [a.storage_name for a in draft.attachments.all()]
@@ -238,6 +310,7 @@ def check_discard_draft(*, by: Where, draft_id: int) -> None:
         _audit("draft.discarded", by=by, patient_id=draft.patient_id, object_type="draft", object_id=draft.pk)
         draft.delete()
         transaction.on_commit(lambda: _delete_files(names))
+    return draft
 
 
 def _delete_files(names: list[str]) -> None:
@@ -364,44 +437,83 @@ def check_staff_reply(
     sign: bool = False,
     files: list[Upload] | None = None,
 ) -> Message:
-    staff = staff_of(by.user)
+    """Draft, attach and send a care team reply in one call; the thread page takes the same steps.
+
+    A refused file raises FilesRefused and sends nothing; the text and the
+    accepted files stay on the draft.
+    """
     earlier = already_sent(by=by, send_token=send_token)
     if earlier is not None:
         return earlier
-    body = body.strip()
-    _check_body(body)
-    accepted, refused = screen(files or [], kept=[])
+    try:
+        draft = check_save_staff_draft(
+            by=by, send_token=send_token, thread_id=thread_id, body=body, add_signature=sign
+        )
+    except AlreadySent as done:
+        return done.sent
+    refused = check_attach_files(by=by, draft_id=draft.pk, uploads=files or [])
     if refused:
         raise FilesRefused(refused)
-    signature = StaffSignature.objects.filter(staff=staff).first() if sign else None
-    if signature is not None:
-        body = f"{body}\n\n{signature.text}"
-        _check_body(body)
-    # Files are written before their rows: only a transaction that owns its commit may store them.
-    atomic = transaction_with_files if accepted else transaction.atomic
+    return check_send_staff_draft(by=by, draft_id=draft.pk)
+
+
+def check_send_staff_draft(*, by: Where, draft_id: int) -> Message:
+    """Send a care team member's draft reply: one message however often Send is pressed.
+
+    The draft is locked and consumed in the sending transaction; a refusal or
+    a failure leaves it, its text and its files as they were.
+    """
+    staff = staff_of(by.user)
+    draft = access_draft(by.user, draft_id)
+    token = draft.send_token
+    earlier = already_sent(by=by, send_token=token)
+    if earlier is not None:
+        return earlier
+    assert draft.thread_id is not None  # access_draft lets staff reach only their replies in a thread
     try:
-        with atomic():
-            thread = access_thread(by.user, thread_id, lock=True)
-            message = _staff_reply(by=by, staff=staff, thread=thread, body=body, send_token=send_token)
-            _attach_to_message(by=by, message=message, uploads=accepted)
-            return message
-    except IntegrityError:
-        earlier = already_sent(by=by, send_token=send_token)
+        with transaction.atomic():
+            thread = access_thread(by.user, draft.thread_id, lock=True)
+            draft = access_draft(by.user, draft_id, lock=True)  # gone if another Send got here first
+            body = _staff_reply_body(staff, draft)
+            return _staff_reply(by=by, staff=staff, thread=thread, body=body, draft=draft)
+    except (Http404, IntegrityError):
+        # The same Send arrived twice at once: the other request made the message.
+        earlier = already_sent(by=by, send_token=token)
         if earlier is None:
             raise
         return earlier
 
 
-def _staff_reply(
-    *, by: Where, staff: StaffMember, thread: Thread, body: str, send_token: uuid.UUID
-) -> Message:
+def _staff_reply_body(staff: StaffMember, draft: Draft) -> str:
+    body = keyring(draft.patient_id).open_text(draft, "body").strip()
+    _check_body(body)
+    signature = StaffSignature.objects.filter(staff=staff).first() if draft.add_signature else None
+    if signature is None:
+        return body
+    signed = f"{body}\n\n{signature.text}"
+    if len(signed) > BODY_MAX:
+        raise Refused(
+            f"With your signature the reply is over {BODY_MAX:,} characters. "
+            "Shorten the reply, or untick the signature.",
+            field="body",
+        )
+    return signed
+
+
+def _staff_reply(*, by: Where, staff: StaffMember, thread: Thread, body: str, draft: Draft) -> Message:
     now = timezone.now()
     ring = keyring(thread.patient_id)
     message = Message(
-        thread=thread, author_kind=Message.Author.STAFF, author=by.user, sent_at=now, send_token=send_token
+        thread=thread,
+        author_kind=Message.Author.STAFF,
+        author=by.user,
+        sent_at=now,
+        send_token=draft.send_token,
     )
     ring.seal_text(message, "body", body)
     message.save(force_insert=True)
+    moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
+    draft.delete()
     thread.messages.filter(author_kind=Message.Author.PATIENT, answered_at__isnull=True).update(
         answered_at=now
     )
@@ -421,6 +533,7 @@ def _staff_reply(
         object_type="message",
         object_id=message.pk,
         thread=thread.pk,
+        attachments=moved,
     )
     notifications.notify_new_message(message)
     return message

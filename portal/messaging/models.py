@@ -159,7 +159,11 @@ class ThreadEvent(models.Model):
 
 
 class Draft(models.Model):
-    """A message not sent yet: a new conversation (care_team set) or a reply (thread set)."""
+    """A message not sent yet, its author's alone (`access_draft`).
+
+    A patient's new conversation (care_team set) or reply (thread set), or a
+    care team member's reply (thread set; author is the staff member's user).
+    """
 
     row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="message_drafts")
@@ -170,6 +174,8 @@ class Draft(models.Model):
     subject = models.BinaryField()
     body = models.BinaryField()
     send_token = models.UUIDField(default=uuid.uuid4, unique=True)
+    # A staff reply: add the author's saved signature when it is sent (the box as they left it).
+    add_signature = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

@@ -6,6 +6,7 @@ page 1 costs. A `Cursor` is the position after the last row shown.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -436,11 +437,15 @@ def waiting_count(user: User, team: CareTeam) -> int:
     return threads_visible_to(user).filter(care_team=team, waiting_since__isnull=False).count()
 
 
-def reply_draft(user: User, thread: Thread) -> DraftView | None:
-    """The patient's unsent reply in this thread, if any (drafts keep their files)."""
-    if not user.is_patient:
-        return None
-    draft = Draft.objects.filter(author=user, thread=thread).order_by("-updated_at").first()
+def reply_draft(user: User, thread: Thread, *, send_token: uuid.UUID | None = None) -> DraftView | None:
+    """The user's own unsent reply in a thread they were let into, if any (drafts keep their files).
+
+    The patient's or the staff member's, never the other's nor a colleague's.
+    With `send_token`, the draft of that form; otherwise the latest.
+    """
+    drafts = Draft.objects.filter(author=user, thread=thread, patient_id=thread.patient_id)
+    draft = drafts.filter(send_token=send_token).first() if send_token is not None else None
+    draft = draft or drafts.order_by("-updated_at", "-id").first()
     return draft_view(user, draft) if draft is not None else None
 
 

@@ -10,11 +10,12 @@ from portal.messaging.actions import (
     Where,
     check_attach_files,
     check_save_draft,
+    check_save_staff_draft,
     check_send_draft,
     check_staff_reply,
 )
 from portal.messaging.attachments import Upload
-from portal.messaging.models import Category, Message
+from portal.messaging.models import Category, Draft, Message
 
 PNG_1x1 = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -63,3 +64,21 @@ def patient_replies(patient: User, thread_id: int, *, body: str = "Thank you.") 
 
 def staff_replies(staff: User, thread_id: int, *, body: str = "Yes, it is ready.") -> Message:
     return check_staff_reply(by=Where(staff), thread_id=thread_id, body=body, send_token=uuid.uuid4())
+
+
+def staff_drafts(
+    staff: User,
+    thread_id: int,
+    *,
+    body: str = "Half an answer",
+    files: list[Upload] | None = None,
+    sign: bool = False,
+) -> Draft:
+    """A care team reply typed and autosaved (with its files) but not sent."""
+    by = Where(staff)
+    draft = check_save_staff_draft(
+        by=by, send_token=uuid.uuid4(), thread_id=thread_id, body=body, add_signature=sign
+    )
+    refused = check_attach_files(by=by, draft_id=draft.pk, uploads=files or [])
+    assert not refused, refused
+    return draft

@@ -148,3 +148,87 @@ def test_staff_open_only_their_teams_inbox(world: dict[str, Any], dr_diaz: User,
     for user, team in ((dr_diaz, "gold"), (paula, "blue")):
         with pytest.raises(Http404):
             access_team_inbox(user, world[team].pk)
+
+
+# Staff drafts: Dr. Diaz's unsent reply in Paula's thread is his alone. Nurse Baker works the same
+# Team Blue pool and still never reaches it; Paula, the thread's own patient, never does either.
+
+
+@pytest.fixture
+def diaz_draft(paulas: dict[str, Any], dr_diaz: User) -> dict[str, Any]:
+    from portal.messaging.tests.helpers import staff_drafts
+
+    draft = staff_drafts(dr_diaz, paulas["thread"], body="Not sure yet", files=[Upload("plan.pdf", PDF)])
+    return {**paulas, "draft": draft.pk, "attachment": draft.attachments.get().pk}
+
+
+def test_dr_diaz_reaches_his_own_draft_and_its_file(diaz_draft: dict[str, Any], dr_diaz: User) -> None:
+    assert access_draft(dr_diaz, diaz_draft["draft"]).pk == diaz_draft["draft"]
+    assert access_attachment(dr_diaz, diaz_draft["attachment"]).pk == diaz_draft["attachment"]
+
+
+@pytest.mark.parametrize("who", ["nurse_baker", "nurse_nolan", "paula", "eve", "admin_adams"])
+def test_nobody_else_reaches_a_staff_draft(diaz_draft: dict[str, Any], who: str, request: Any) -> None:
+    """A colleague on the same team, another team, the thread's patient, another patient and the
+    administrator: Http404 for the draft and for its file."""
+    user: User = request.getfixturevalue(who)
+    with pytest.raises(Http404):
+        access_draft(user, diaz_draft["draft"])
+    with pytest.raises(Http404):
+        access_attachment(user, diaz_draft["attachment"])
+
+
+def test_staff_never_reach_a_patients_draft_even_their_own_thread(
+    diaz_draft: dict[str, Any], paula: User, dr_diaz: User
+) -> None:
+    """Paula's reply draft in the thread Dr. Diaz works is not found for him, nor its file."""
+    from portal.messaging.actions import check_attach_files
+
+    draft = check_save_draft(
+        by=Where(paula),
+        send_token=uuid.uuid4(),
+        care_team_id=None,
+        thread_id=diaz_draft["thread"],
+        category="",
+        subject="",
+        body="my half reply",
+    )
+    check_attach_files(by=Where(paula), draft_id=draft.pk, uploads=[Upload("mine.pdf", PDF)])
+    with pytest.raises(Http404):
+        access_draft(dr_diaz, draft.pk)
+    with pytest.raises(Http404):
+        access_attachment(dr_diaz, draft.attachments.get().pk)
+
+
+def test_removed_from_the_team_loses_his_own_draft(diaz_draft: dict[str, Any], dr_diaz: User) -> None:
+    """Off Team Blue, Dr. Diaz cannot reach even the reply he wrote there, nor its file."""
+    TeamMembership.objects.filter(staff_member__user=dr_diaz).delete()
+    with pytest.raises(Http404):
+        access_draft(dr_diaz, diaz_draft["draft"])
+    with pytest.raises(Http404):
+        access_attachment(dr_diaz, diaz_draft["attachment"])
+
+
+def test_a_thread_moved_away_takes_the_draft_out_of_reach(
+    world: dict[str, Any], diaz_draft: dict[str, Any], dr_diaz: User
+) -> None:
+    from portal.messaging.models import Thread
+
+    Thread.objects.filter(pk=diaz_draft["thread"]).update(care_team=world["gold"])
+    with pytest.raises(Http404):
+        access_draft(dr_diaz, diaz_draft["draft"])
+
+
+def test_a_deactivated_account_reaches_no_draft(diaz_draft: dict[str, Any], dr_diaz: User) -> None:
+    dr_diaz.is_active = False
+    dr_diaz.save(update_fields=["is_active"])
+    with pytest.raises(Http404):
+        access_draft(dr_diaz, diaz_draft["draft"])
+
+
+def test_a_staff_draft_that_is_not_there_is_the_same_answer(
+    diaz_draft: dict[str, Any], nurse_baker: User
+) -> None:
+    for ident in (diaz_draft["draft"], 999_999):
+        with pytest.raises(Http404):
+            access_draft(nurse_baker, ident)

@@ -15,8 +15,8 @@ from portal.messaging import actions
 from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Message, Thread
-from portal.messaging.selectors import UNREADABLE, thread_view
-from portal.messaging.tests.helpers import patient_writes, staff_replies
+from portal.messaging.selectors import UNREADABLE, reply_draft, thread_view
+from portal.messaging.tests.helpers import patient_writes, staff_drafts, staff_replies
 
 SUBJECT = "Zanzibar rash question"
 BODY = "Quetiapine made the rash on my elbow worse"
@@ -24,7 +24,25 @@ REPLY = "Stop the quetiapine and come in Tuesday"
 NOTE = "Possible drug eruption, page dermatology"
 FILE_NAME = "elbow-rash-photo.txt"
 FILE_TEXT = b"Photo notes: erythematous plaque, Zanzibar-shaped"
-NEEDLES = [SUBJECT, BODY, REPLY, NOTE, FILE_NAME, FILE_TEXT.decode(), "Zanzibar", "quetiapine", "Quetiapine"]
+STAFF_DRAFT = "Unsent: consider methylprednisolone taper"
+STAFF_FILE_NAME = "taper-schedule.txt"
+STAFF_FILE_TEXT = b"Taper schedule: Wombat protocol"
+NEEDLES = [
+    SUBJECT,
+    BODY,
+    REPLY,
+    NOTE,
+    FILE_NAME,
+    FILE_TEXT.decode(),
+    "Zanzibar",
+    "quetiapine",
+    "Quetiapine",
+    STAFF_DRAFT,
+    "methylprednisolone",
+    STAFF_FILE_NAME,
+    STAFF_FILE_TEXT.decode(),
+    "Wombat",
+]
 
 
 def every_stored_value() -> list[bytes]:
@@ -44,16 +62,22 @@ def every_stored_value() -> list[bytes]:
 def test_no_plaintext_in_the_database_or_the_file_store(
     world: dict[str, Any], paula: User, dr_diaz: User, isolated_vault: Path, tmp_path: Path
 ) -> None:
-    """Send known words, a note and a file; then neither a dump of every table, nor the
-    SQLite file itself, nor any stored file contains any of them."""
+    """Send known words, a note and a file, and leave a staff reply unsent with a file of its own;
+    then neither a dump of every table, nor the SQLite file itself, nor any stored file contains
+    any of them."""
     message = patient_writes(
         paula, world["blue"], subject=SUBJECT, body=BODY, files=[Upload(FILE_NAME, FILE_TEXT)]
     )
     staff_replies(dr_diaz, message.thread.pk, body=REPLY)
     actions.check_add_note(by=Where(dr_diaz), thread_id=message.thread.pk, body=NOTE)
+    staff_drafts(
+        dr_diaz, message.thread.pk, body=STAFF_DRAFT, files=[Upload(STAFF_FILE_NAME, STAFF_FILE_TEXT)]
+    )
     # The text is really there for those allowed to read it ...
     texts = [e.text for e in thread_view(dr_diaz, message.thread).entries]
     assert BODY in texts and REPLY in texts and NOTE in texts
+    unsent = reply_draft(dr_diaz, message.thread)
+    assert unsent is not None and unsent.body == STAFF_DRAFT
 
     dump = b"\n".join(every_stored_value())
     if connection.vendor == "sqlite":
@@ -63,7 +87,7 @@ def test_no_plaintext_in_the_database_or_the_file_store(
         target.close()
         dump += copy.read_bytes()
     stored = list((isolated_vault / "vault-files").rglob("*.bin"))
-    assert len(stored) == 1
+    assert len(stored) == 2
     files = b"".join(path.read_bytes() + path.name.encode() for path in stored)
     for needle in NEEDLES:
         for encoded in (needle.encode(), needle.encode("utf-16-le"), needle.lower().encode()):

@@ -12,10 +12,12 @@ import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
@@ -393,3 +395,60 @@ def test_a_failed_send_keeps_the_draft_and_its_files(world: dict[str, Any], paul
     with pytest.raises(actions.Refused):
         actions.check_send_draft(by=by, draft_id=draft.pk)
     assert Attachment.objects.get().draft_id == draft.pk
+
+
+def test_a_refused_file_in_a_reply_keeps_the_accepted_ones(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """Paula replies in her thread with a good PDF and a program: the program is named with its
+    reason, her text stays, the PDF is listed on her draft with a Remove button; Send again sends it."""
+    thread = patient_writes(paula, world["blue"]).thread
+    client = signed_in(paula)
+    token = str(uuid.uuid4())
+    response = client.post(
+        f"/messages/threads/{thread.pk}/reply/",
+        {
+            "send_token": token,
+            "body": "Here is the report",
+            "attachments": [_file("report.pdf", PDF), _file("virus.exe", b"MZ\x90\x00program")],
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "<strong>virus.exe</strong>: this kind of file cannot be sent" in html
+    assert "Here is the report" in html and "report.pdf" in html
+    kept = Attachment.objects.get(draft__send_token=token)
+    assert f'action="/messages/attachments/{kept.pk}/remove/"' in html and f'form="remove-{kept.pk}"' in html
+    assert f'value="{token}"' in html  # the same form: sending again uses the same draft
+    assert thread.messages.count() == 1
+    sent = client.post(
+        f"/messages/threads/{thread.pk}/reply/", {"send_token": token, "body": "Here is the report"}
+    )
+    assert sent.status_code == 302
+    assert thread.messages.order_by("sent_at", "id").last().attachments.get().pk == kept.pk  # type: ignore[union-attr]
+
+
+def test_after_a_refusal_the_page_lists_the_files_of_the_form_just_sent(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """Another reply draft in the same thread does not take the place of the one just posted."""
+    thread = patient_writes(paula, world["blue"]).thread
+    older = actions.check_save_draft(
+        by=Where(paula),
+        send_token=uuid.uuid4(),
+        care_team_id=None,
+        thread_id=thread.pk,
+        category="",
+        subject="",
+        body="older",
+    )
+    actions.check_attach_files(by=Where(paula), draft_id=older.pk, uploads=[Upload("older.txt", b"older")])
+    # Saved by an app server whose clock runs a minute ahead: "latest" would pick the wrong draft.
+    Draft.objects.filter(pk=older.pk).update(updated_at=timezone.now() + timedelta(minutes=1))
+    client = signed_in(paula)
+    response = client.post(
+        f"/messages/threads/{thread.pk}/reply/",
+        {"send_token": str(uuid.uuid4()), "body": "", "attachments": [_file("newer.pdf", PDF)]},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and "newer.pdf" in html and "older.txt" not in html

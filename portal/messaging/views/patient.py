@@ -8,9 +8,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,7 +19,7 @@ from portal.messaging.access import access_draft, access_folder, access_message,
 from portal.messaging.actions import Refused
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
 from portal.messaging.notifications import frequency_of
-from portal.messaging.views.common import uploads_of, user_of, where
+from portal.messaging.views.common import draft_saved, send_token_of, uploads_of, user_of, where
 
 
 def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
@@ -135,6 +134,7 @@ def compose(request: HttpRequest) -> HttpResponse:
 @login_required
 def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     user = user_of(request)
+    patient_of(user)
     draft = access_draft(user, draft_id)
     if draft.thread is not None:
         return redirect(reverse("messaging:thread", args=[draft.thread.pk]) + "#reply")
@@ -156,30 +156,23 @@ def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     )
 
 
-def _token(request: HttpRequest) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(request.POST.get("send_token", "")))
-    except ValueError:
-        raise Http404 from None
-
-
 def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
     by = where(request)
-    token = _token(request)
-    earlier = actions.already_sent(by=by, send_token=token)
-    if earlier is not None:
-        messages.info(request, "This message was already sent.")
-        return redirect("messaging:thread", earlier.thread.pk)
+    token = send_token_of(request)
     form = ComposeForm(request.POST, teams=teams)
-    draft = actions.check_save_draft(
-        by=by,
-        send_token=token,
-        care_team_id=form.raw_team_id({t.pk for t in teams}),
-        thread_id=None,
-        category=str(request.POST.get("category", "")),
-        subject=str(request.POST.get("subject", "")),
-        body=str(request.POST.get("body", "")),
-    )
+    try:
+        draft = actions.check_save_draft(
+            by=by,
+            send_token=token,
+            care_team_id=form.raw_team_id({t.pk for t in teams}),
+            thread_id=None,
+            category=str(request.POST.get("category", "")),
+            subject=str(request.POST.get("subject", "")),
+            body=str(request.POST.get("body", "")),
+        )
+    except actions.AlreadySent as done:
+        messages.info(request, "This message was already sent.")
+        return redirect("messaging:thread", done.sent.thread_id)
     refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
     wants_send = request.POST.get("action", "send") == "send"
     if form.is_valid() and not refusals and wants_send:
@@ -207,51 +200,34 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
 def autosave(request: HttpRequest) -> HttpResponse:
     """The compose and reply pages post here after 10 s idle and when the page is left."""
     by = where(request)
-    token = _token(request)
-    if actions.already_sent(by=by, send_token=token) is not None:
-        return JsonResponse({"sent": True})
+    token = send_token_of(request)
     thread_raw = str(request.POST.get("thread", ""))
     teams = {t.pk for t in _teams(request)}
     team_raw = str(request.POST.get("care_team", ""))
-    draft = actions.check_save_draft(
-        by=by,
-        send_token=token,
-        care_team_id=int(team_raw) if team_raw.isdigit() and int(team_raw) in teams else None,
-        thread_id=int(thread_raw) if thread_raw.isdigit() else None,
-        category=str(request.POST.get("category", "")),
-        subject=str(request.POST.get("subject", "")),
-        body=str(request.POST.get("body", "")),
+    try:
+        draft = actions.check_save_draft(
+            by=by,
+            send_token=token,
+            care_team_id=int(team_raw) if team_raw.isdigit() and int(team_raw) in teams else None,
+            thread_id=int(thread_raw) if thread_raw.isdigit() else None,
+            category=str(request.POST.get("category", "")),
+            subject=str(request.POST.get("subject", "")),
+            body=str(request.POST.get("body", "")),
+        )
+    except actions.AlreadySent:
+        return JsonResponse({"sent": True})
+    return draft_saved(
+        request,
+        draft,
+        draft_url=reverse("messaging:open_draft", args=[draft.pk]),
+        remove_url="messaging:remove_attachment",
     )
-    # Files chosen on the page come at once with the text: a session that ends keeps them too.
-    before = {a.pk for a, _ in selectors.draft_view(by.user, draft).attachments}
-    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
-    attached = [
-        (a, name) for a, name in selectors.draft_view(by.user, draft).attachments if a.pk not in before
-    ]
-    return JsonResponse(
-        {
-            "draft": draft.pk,
-            "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p"),
-            "draft_url": reverse("messaging:open_draft", args=[draft.pk]),
-            "attached": [_file_answer(a, name) for a, name in attached],
-            "refused": [{"name": r.name, "reason": r.reason} for r in refusals],
-        }
-    )
-
-
-def _file_answer(attachment: Any, name: str) -> dict[str, str | int]:
-    return {
-        "id": attachment.pk,
-        "name": name,
-        "size": filesizeformat(attachment.size),
-        "url": reverse("messaging:attachment", args=[attachment.pk]),
-        "remove_url": reverse("messaging:remove_attachment", args=[attachment.pk]),
-    }
 
 
 @login_required
 @require_POST
 def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
+    patient_of(user_of(request))
     actions.check_discard_draft(by=where(request), draft_id=draft_id)
     messages.success(request, "The draft was deleted.")
     return redirect("messaging:drafts")
@@ -260,6 +236,7 @@ def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def remove_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    patient_of(user_of(request))
     try:
         draft = actions.check_remove_attachment(by=where(request), attachment_id=attachment_id)
     except Refused as refused:
@@ -281,12 +258,19 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 
 def _thread_page(
-    request: HttpRequest, found: Any, form: ReplyForm, *, refusals: Any = (), status: int = 200
+    request: HttpRequest,
+    found: Any,
+    form: ReplyForm,
+    *,
+    refusals: Any = (),
+    status: int = 200,
+    send_token: uuid.UUID | None = None,
 ) -> HttpResponse:
     user = user_of(request)
     view = selectors.thread_view(user, found)
     actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
-    reply_draft = selectors.reply_draft(user, found)
+    # After a refused send, the draft of the form just posted (its files are listed to keep or remove).
+    reply_draft = selectors.reply_draft(user, found, send_token=send_token)
     if reply_draft is not None and not form.is_bound:
         form = ReplyForm(initial={"send_token": reply_draft.draft.send_token, "body": reply_draft.body})
     context = _mailbox(
@@ -307,21 +291,21 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     by = where(request)
     found = access_thread(user, thread_id)
     patient_of(user)
-    token = _token(request)
-    earlier = actions.already_sent(by=by, send_token=token)
-    if earlier is not None:
-        messages.info(request, "This reply was already sent.")
-        return redirect("messaging:thread", earlier.thread.pk)
+    token = send_token_of(request)
     form = ReplyForm(request.POST)
-    draft = actions.check_save_draft(
-        by=by,
-        send_token=token,
-        care_team_id=None,
-        thread_id=found.pk,
-        category="",
-        subject="",
-        body=str(request.POST.get("body", "")),
-    )
+    try:
+        draft = actions.check_save_draft(
+            by=by,
+            send_token=token,
+            care_team_id=None,
+            thread_id=found.pk,
+            category="",
+            subject="",
+            body=str(request.POST.get("body", "")),
+        )
+    except actions.AlreadySent as done:
+        messages.info(request, "This reply was already sent.")
+        return redirect("messaging:thread", done.sent.thread_id)
     refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
     if form.is_valid() and not refusals:
         try:
@@ -331,7 +315,9 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         else:
             messages.success(request, "Your reply was sent.")
             return redirect("messaging:thread", found.pk)
-    return _thread_page(request, access_thread(user, thread_id), form, refusals=refusals, status=400)
+    return _thread_page(
+        request, access_thread(user, thread_id), form, refusals=refusals, status=400, send_token=token
+    )
 
 
 @login_required
