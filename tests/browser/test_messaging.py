@@ -173,3 +173,82 @@ def test_a_draft_saves_itself_after_ten_idle_seconds(
     page.goto(f"{live_server.url}/messages/drafts/")
     expect(page.get_by_role("link", name="Typed, never sent")).to_be_visible()
     assert_no_csp_errors(console)
+
+
+def test_a_staff_reply_saves_itself_comes_back_and_keeps_its_good_files(  # noqa: PLR0917 - pytest fixtures
+    page: Page,
+    live_server: Any,
+    world: dict[str, Any],
+    paula: User,
+    dr_diaz: User,
+    isolated_vault: Path,
+    tmp_path: Path,
+) -> None:
+    """Dr. Diaz types a reply, unticks his signature and stops; ten seconds later the page says the
+    draft was saved. Reloaded, and again after his session ends and he signs in anew, the reply
+    and the unticked box are back. A program among the files he chooses is refused by name while
+    the PDF is saved on the draft with a Remove button, still there after a reload (desktop and
+    320 px); then Send sends it. Every page passes axe-core with no CSP error."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from portal.messaging.tests.helpers import patient_writes
+
+    finish_first_steps(paula)
+    finish_first_steps(dr_diaz)
+    thread = patient_writes(paula, world["blue"], subject="Knee x-ray report", body="Is my knee fine?").thread
+    actions.check_save_signature(by=Where(dr_diaz), text="Dr. Dana Diaz, Team Blue")
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    base = live_server.url
+    url = f"{base}/staff/messages/threads/{thread.pk}/"
+    words = "The report looks normal. Keep icing the knee."
+
+    sign_in(page, base, dr_diaz)
+    page.goto(url)
+    reply = page.get_by_label("Your reply")
+    signature = page.get_by_label("Add my saved signature")
+    expect(signature).to_be_checked()
+    reply.fill(words)
+    page.get_by_text("Add my saved signature").click()  # USWDS draws the box on the label
+    expect(page.get_by_text("Draft saved at")).to_be_visible(timeout=20_000)
+
+    page.reload()
+    expect(reply).to_have_value(words)
+    expect(signature).not_to_be_checked()
+    expect(page.get_by_text("is restored.")).to_be_visible()
+    assert_accessible(page, "msg-08-staff-draft-restored")
+
+    page.context.clear_cookies()  # the session is gone, as after the idle timeout
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    TOTPDevice.objects.filter(user=dr_diaz).update(last_t=-1)  # a fresh code on his authenticator
+    sign_in(page, base, dr_diaz)
+    page.goto(url)
+    expect(reply).to_have_value(words)
+    expect(signature).not_to_be_checked()
+
+    leaflet = tmp_path / "knee-leaflet.pdf"
+    leaflet.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    program = tmp_path / "tool.exe"
+    program.write_bytes(b"MZ\x90\x00 a program")
+    # Chosen files are saved with the draft at once, as on the patient's pages.
+    page.get_by_label("Attach files").set_input_files([str(leaflet), str(program)])
+    expect(page.get_by_text("These files were not attached.")).to_be_visible()
+    expect(page.get_by_role("alert").get_by_text("tool.exe")).to_be_visible()
+    expect(page.get_by_role("button", name="Remove knee-leaflet.pdf")).to_be_visible()
+    expect(page.get_by_text("with knee-leaflet.pdf")).to_be_visible()
+    assert_accessible(page, "msg-09-staff-reply-file-refused")
+    page.reload()  # the file is on the draft in the database, not only on the page
+    expect(page.get_by_role("link", name="knee-leaflet.pdf")).to_be_visible()
+    expect(page.get_by_role("button", name="Remove knee-leaflet.pdf")).to_be_visible()
+    expect(reply).to_have_value(words)
+    page.set_viewport_size({"width": 320, "height": 640})
+    assert_accessible(page, "msg-10-staff-draft-with-file-320")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_text("Your reply was sent.")).to_be_visible()
+    expect(page.get_by_role("link", name="knee-leaflet.pdf")).to_be_visible()
+    expect(reply).to_have_value("")
+    assert thread.messages.get(author_kind="staff").attachments.count() == 1
+    assert_no_csp_errors(console)

@@ -1,4 +1,8 @@
-"""The care team console: team inboxes and the thread page with reply, note, assign, complete, move."""
+"""The care team console: team inboxes and the thread page with reply, note, assign, complete, move.
+
+A reply is a draft of its writer's from the first autosave (or Send) on: it
+keeps its text, signature choice and files until it is sent or deleted.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.clinics.selectors import teams_of_staff
@@ -17,7 +22,8 @@ from portal.messaging.access import access_team_inbox, access_thread, staff_of
 from portal.messaging.actions import Refused
 from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
 from portal.messaging.models import Category
-from portal.messaging.views.common import uploads_of, user_of, where
+from portal.messaging.selectors import DraftView
+from portal.messaging.views.common import draft_saved, send_token_of, uploads_of, user_of, where
 
 
 @login_required
@@ -72,26 +78,45 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
     return render(request, "messaging/staff/inbox.html", context)
 
 
-def _thread_page(request: HttpRequest, thread_id: int, *, status: int = 200, **forms: Any) -> HttpResponse:
+def _thread_page(
+    request: HttpRequest,
+    thread_id: int,
+    *,
+    status: int = 200,
+    reply_form: StaffReplyForm | None = None,
+    note_form: NoteForm | None = None,
+    refusals: Any = (),
+    send_token: uuid.UUID | None = None,
+) -> HttpResponse:
     user = user_of(request)
     found = access_thread(user, thread_id)
     view = selectors.thread_view(user, found)
     actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
     signature = selectors.signature_of(user)
+    # This staff member's own unsent reply (after a refused send, the one just posted).
+    reply_draft = selectors.reply_draft(user, found, send_token=send_token)
     context = {
         "view": view,
-        "reply_form": forms.get("reply_form")
-        or StaffReplyForm(initial={"send_token": uuid.uuid4(), "sign": bool(signature)}),
+        "reply_form": reply_form or _reply_form(reply_draft, signature=signature),
+        "reply_draft": reply_draft,
         "signature": signature,
-        "note_form": forms.get("note_form") or NoteForm(),
+        "note_form": note_form or NoteForm(),
         "assign_form": AssignForm(
             members=selectors.team_members(found.care_team), initial={"assignee": staff_of(user).pk}
         ),
         "reassign_form": ReassignForm(teams=selectors.reassign_targets(found)),
         "me": staff_of(user),
-        "refusals": forms.get("refusals") or [],
+        "refusals": list(refusals),
     }
     return render(request, "messaging/staff/thread.html", context, status=status)
+
+
+def _reply_form(draft: DraftView | None, *, signature: str) -> StaffReplyForm:
+    if draft is None:
+        return StaffReplyForm(initial={"send_token": uuid.uuid4(), "sign": bool(signature)})
+    return StaffReplyForm(
+        initial={"send_token": draft.draft.send_token, "body": draft.body, "sign": draft.draft.add_signature}
+    )
 
 
 @login_required
@@ -103,27 +128,82 @@ def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
-    staff_of(user_of(request))
-    access_thread(user_of(request), thread_id)
+    """Save the reply as a draft, attach its files, then send it; any refusal keeps all of it."""
+    user = user_of(request)
+    staff_of(user)
+    access_thread(user, thread_id)
+    by = where(request)
+    token = send_token_of(request)
     form = StaffReplyForm(request.POST)
-    if form.is_valid():
+    try:
+        draft = actions.check_save_staff_draft(
+            by=by,
+            send_token=token,
+            thread_id=thread_id,
+            body=str(request.POST.get("body", "")),
+            add_signature=bool(form["sign"].data),
+        )
+    except actions.AlreadySent as done:
+        messages.info(request, "This reply was already sent.")
+        return redirect("messaging_staff:thread", done.sent.thread_id)
+    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+    if form.is_valid() and not refusals:
         try:
-            actions.check_staff_reply(
-                files=uploads_of(request),
-                sign=form.cleaned_data["sign"],
-                by=where(request),
-                thread_id=thread_id,
-                body=form.cleaned_data["body"],
-                send_token=form.cleaned_data["send_token"],
-            )
-        except actions.FilesRefused as refused:
-            return _thread_page(request, thread_id, reply_form=form, refusals=refused.refusals, status=400)
+            actions.check_send_staff_draft(by=by, draft_id=draft.pk)
         except Refused as refused:
             form.add_error("body", refused.message)
         else:
             messages.success(request, "Your reply was sent. The patient gets an e-mail notice.")
             return redirect("messaging_staff:thread", thread_id)
-    return _thread_page(request, thread_id, reply_form=form, status=400)
+    return _thread_page(request, thread_id, reply_form=form, refusals=refusals, send_token=token, status=400)
+
+
+@login_required
+@require_POST
+def autosave(request: HttpRequest, thread_id: int) -> JsonResponse:
+    """The reply box posts here after 10 s idle, when the page is hidden or left, and with files
+    as soon as they are chosen (so a session that ends keeps them too)."""
+    by = where(request)
+    staff_of(by.user)
+    form = StaffReplyForm(request.POST)
+    try:
+        draft = actions.check_save_staff_draft(
+            by=by,
+            send_token=send_token_of(request),
+            thread_id=thread_id,
+            body=str(request.POST.get("body", "")),
+            add_signature=bool(form["sign"].data),
+        )
+    except actions.AlreadySent:
+        return JsonResponse({"sent": True})
+    return draft_saved(
+        request,
+        draft,
+        draft_url=reverse("messaging_staff:thread", args=[thread_id]),
+        remove_url="messaging_staff:remove_attachment",
+    )
+
+
+@login_required
+@require_POST
+def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
+    staff_of(user_of(request))
+    draft = actions.check_discard_draft(by=where(request), draft_id=draft_id)
+    messages.success(request, "Your draft reply was deleted.")
+    return redirect(reverse("messaging_staff:thread", args=[draft.thread_id]) + "#reply")
+
+
+@login_required
+@require_POST
+def remove_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    staff_of(user_of(request))
+    try:
+        draft = actions.check_remove_attachment(by=where(request), attachment_id=attachment_id)
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("messaging_staff:teams")
+    messages.success(request, "The file was removed from your draft reply.")
+    return redirect(reverse("messaging_staff:thread", args=[draft.thread_id]) + "#reply")
 
 
 @login_required

@@ -1,20 +1,28 @@
 // Secure messaging pages: draft autosave and the print button. Loaded as a file (CSP: no inline script).
+// Used by the patient's compose and reply forms and the care team's reply form alike.
 (function () {
   "use strict";
 
   var IDLE_MS = 10000;
+  var FIELDS = ["csrfmiddlewaretoken", "send_token", "care_team", "category", "subject", "body", "thread", "sign"];
 
   function autosave(form) {
     var url = form.getAttribute("data-autosave-url");
     var status = form.querySelector("[data-autosave-status]");
     var timer = null;
     var dirty = false;
+    var sending = false;
 
     function payload() {
       var data = new FormData();
-      ["csrfmiddlewaretoken", "send_token", "care_team", "category", "subject", "body", "thread"].forEach(function (name) {
+      FIELDS.forEach(function (name) {
         var field = form.elements.namedItem(name);
-        if (field && "value" in field) { data.append(name, field.value); }
+        if (!field || !("value" in field)) { return; }
+        if (field.type === "checkbox") {
+          if (field.checked) { data.append(name, field.value); }
+          return;
+        }
+        data.append(name, field.value);
       });
       return data;
     }
@@ -22,6 +30,7 @@
     function save() {
       if (!dirty) { return; }
       dirty = false;
+      window.clearTimeout(timer);
       fetch(url, { method: "POST", body: payload(), credentials: "same-origin" })
         .then(function (response) { return answerOf(form, response); })
         .then(function (answer) {
@@ -30,17 +39,41 @@
         .catch(function () { dirty = true; });
     }
 
+    function saveNow() {
+      // The page is about to go: a beacon outlives it where a fetch may not.
+      if (!dirty) { return; }
+      dirty = false;
+      window.clearTimeout(timer);
+      if (navigator.sendBeacon) { navigator.sendBeacon(url, payload()); }
+    }
+
     form.addEventListener("input", function (event) {
       if (event.target && event.target.type === "file") { return; }
       dirty = true;
       window.clearTimeout(timer);
       timer = window.setTimeout(save, IDLE_MS);
     });
-    form.addEventListener("submit", function () { dirty = false; window.clearTimeout(timer); });
-    // Leaving the page (or the session timing out and moving on) saves what was typed.
-    window.addEventListener("pagehide", function () {
-      if (dirty && navigator.sendBeacon) { dirty = false; navigator.sendBeacon(url, payload()); }
+    document.addEventListener("submit", function (event) {
+      if (event.defaultPrevented) { return; }  // held back (a file still saving, or signed out)
+      if (event.target === form) {
+        // One Send per page: a second press would only race the first.
+        if (sending) { event.preventDefault(); return; }
+        sending = true;
+        dirty = false;
+        window.clearTimeout(timer);
+      } else if (event.target.hasAttribute("data-discards-draft")) {
+        dirty = false;
+        window.clearTimeout(timer);
+      } else {
+        // Another form of the page (remove a file, add a note, move): keep the reply typed so far.
+        saveNow();
+      }
     });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) { sending = false; }
+    });
+    // Leaving the page (or the session timing out and moving on) saves what was typed.
+    window.addEventListener("pagehide", saveNow);
     document.addEventListener("visibilitychange", function () {
       if (document.visibilityState === "hidden") { save(); }
     });
