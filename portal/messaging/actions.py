@@ -224,9 +224,13 @@ def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> li
         return []
     draft = access_draft(by.user, draft_id)
     ring = keyring(draft.patient_id)
-    kept = [(a.size, _digest(ring, a)) for a in draft.attachments.all()]
-    accepted, refused = screen(uploads, kept=kept)
     with transaction_with_files():
+        # Locked: a Send of the same form in another request waits, and a draft it
+        # consumed meanwhile is not attached to (the view then finds the message).
+        if not Draft.objects.select_for_update().filter(pk=draft.pk).exists():
+            raise Http404
+        kept = [(a.size, _digest(ring, a)) for a in draft.attachments.all()]
+        accepted, refused = screen(uploads, kept=kept)
         for upload in accepted:
             _seal_attachment(ring, by=by, patient_id=draft.patient_id, upload=upload, draft=draft)
     return refused
@@ -367,8 +371,12 @@ def _check_body(body: str) -> None:
 def do_send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
     try:
         with transaction.atomic():
+            # The draft first, as saving and attaching lock it before the audit chain:
+            # one order of locks, so two Sends of one form wait for each other, never deadlock.
+            if not Draft.objects.select_for_update().filter(pk=draft.pk).exists():
+                raise Http404  # another Send of this form consumed it a moment ago
             return _send(by=by, draft=draft, thread=thread, subject=subject, body=body)
-    except IntegrityError:
+    except (Http404, IntegrityError):
         # The same Send arrived twice at once: the other request made the message.
         earlier = already_sent(by=by, send_token=draft.send_token)
         if earlier is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
@@ -27,19 +27,26 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 @dataclass(frozen=True)
 class Upload:
-    name: str
-    content: bytes
+    name: str = field(repr=False)
+    content: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
 class Refusal:
     """One file the portal will not take, and why, in words the patient can act on."""
 
-    name: str
+    name: str = field(repr=False)  # a file name can say what the patient has
     reason: str
+    # The same bytes are already on the message: nothing is lost, so this one need not stop Send.
+    duplicate: bool = False
 
     def __str__(self) -> str:
         return f"{self.name}: {self.reason}"
+
+
+def blocking(refusals: list[Refusal]) -> list[Refusal]:
+    """The refusals that must stop a Send: all but files already attached once."""
+    return [refusal for refusal in refusals if not refusal.duplicate]
 
 
 def sniff(content: bytes) -> str | None:  # noqa: PLR0911 - one answer per file kind
@@ -252,6 +259,9 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
 
+DUPLICATE = "the same file is already attached."
+
+
 def screen(uploads: list[Upload], *, kept: list[tuple[int, str]]) -> tuple[list[Upload], list[Refusal]]:
     """Split new uploads into accepted files and refusals.
 
@@ -272,7 +282,7 @@ def screen(uploads: list[Upload], *, kept: list[tuple[int, str]]) -> tuple[list[
         if reason is None:
             reason = scan(upload.content)
         if reason is not None:
-            refused.append(Refusal(upload.name, reason))
+            refused.append(Refusal(upload.name, reason, duplicate=reason == DUPLICATE))
             continue
         content_type = sniff(upload.content)
         name = named_for(upload.name, content_type) if content_type else None
@@ -314,7 +324,7 @@ def _reason(upload: Upload, *, count: int, total: int, digests: set[str]) -> str
     ):
         return "the picture is too large (too many pixels) or damaged. Send a smaller picture."
     if hashlib.sha256(upload.content).hexdigest() in digests:
-        return "the same file is already attached."
+        return DUPLICATE
     return None
 
 

@@ -14,7 +14,7 @@ from portal.accounts.models import User
 from portal.messaging import actions, selectors
 from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload
-from portal.messaging.models import Attachment, Draft
+from portal.messaging.models import Attachment, Draft, Message
 
 
 def user_of(request: HttpRequest) -> User:
@@ -72,3 +72,15 @@ def _file_answer(attachment: Attachment, name: str, *, remove_url: str) -> dict[
         "url": reverse("messaging:attachment", args=[attachment.pk]),
         "remove_url": reverse(remove_url, args=[attachment.pk]),
     }
+
+
+def sent_meanwhile(by: Where, token: uuid.UUID) -> Message:
+    """Inside `except Http404` around attaching and sending: the same form's other Send, in a
+    request that ran at the same moment, already sent it (and consumed the draft).
+
+    Returns that message, or re-raises the 404 when nothing was sent.
+    """
+    earlier = actions.already_sent(by=by, send_token=token)
+    if earlier is None:
+        raise Http404
+    return earlier

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +17,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.messaging import actions, selectors
 from portal.messaging.access import access_draft, access_folder, access_message, access_thread, patient_of
 from portal.messaging.actions import Refused
+from portal.messaging.attachments import blocking
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
 from portal.messaging.notifications import frequency_of
-from portal.messaging.views.common import draft_saved, send_token_of, uploads_of, user_of, where
+from portal.messaging.views.common import (
+    draft_saved,
+    send_token_of,
+    sent_meanwhile,
+    uploads_of,
+    user_of,
+    where,
+)
 
 
 def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
@@ -173,16 +181,21 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
     except actions.AlreadySent as done:
         messages.info(request, "This message was already sent.")
         return redirect("messaging:thread", done.sent.thread_id)
-    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
     wants_send = request.POST.get("action", "send") == "send"
-    if form.is_valid() and not refusals and wants_send:
-        try:
-            message = actions.check_send_draft(by=by, draft_id=draft.pk)
-        except Refused as refused:
-            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
-        else:
-            messages.success(request, "Your message was sent to your care team.")
-            return redirect("messaging:thread", message.thread.pk)
+    try:
+        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+        if form.is_valid() and not blocking(refusals) and wants_send:
+            try:
+                message = actions.check_send_draft(by=by, draft_id=draft.pk)
+            except Refused as refused:
+                form.add_error(refused.field if refused.field in form.fields else None, refused.message)
+            else:
+                messages.success(request, "Your message was sent to your care team.")
+                return redirect("messaging:thread", message.thread.pk)
+    except Http404:
+        earlier = sent_meanwhile(by, token)
+        messages.info(request, "This message was already sent.")
+        return redirect("messaging:thread", earlier.thread_id)
     if not wants_send and not refusals:
         messages.success(request, "Your draft was saved.")
         return redirect("messaging:drafts")
@@ -306,15 +319,20 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     except actions.AlreadySent as done:
         messages.info(request, "This reply was already sent.")
         return redirect("messaging:thread", done.sent.thread_id)
-    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
-    if form.is_valid() and not refusals:
-        try:
-            actions.check_send_draft(by=by, draft_id=draft.pk)
-        except Refused as refused:
-            form.add_error("body" if refused.field == "body" else None, refused.message)
-        else:
-            messages.success(request, "Your reply was sent.")
-            return redirect("messaging:thread", found.pk)
+    try:
+        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+        if form.is_valid() and not blocking(refusals):
+            try:
+                actions.check_send_draft(by=by, draft_id=draft.pk)
+            except Refused as refused:
+                form.add_error("body" if refused.field == "body" else None, refused.message)
+            else:
+                messages.success(request, "Your reply was sent.")
+                return redirect("messaging:thread", found.pk)
+    except Http404:
+        sent_meanwhile(by, token)
+        messages.info(request, "This reply was already sent.")
+        return redirect("messaging:thread", found.pk)
     return _thread_page(
         request, access_thread(user, thread_id), form, refusals=refusals, status=400, send_token=token
     )

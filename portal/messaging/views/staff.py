@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -20,10 +20,18 @@ from portal.clinics.selectors import teams_of_staff
 from portal.messaging import actions, selectors
 from portal.messaging.access import access_team_inbox, access_thread, staff_of
 from portal.messaging.actions import Refused
+from portal.messaging.attachments import blocking
 from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
 from portal.messaging.models import Category
 from portal.messaging.selectors import DraftView
-from portal.messaging.views.common import draft_saved, send_token_of, uploads_of, user_of, where
+from portal.messaging.views.common import (
+    draft_saved,
+    send_token_of,
+    sent_meanwhile,
+    uploads_of,
+    user_of,
+    where,
+)
 
 
 @login_required
@@ -146,15 +154,20 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     except actions.AlreadySent as done:
         messages.info(request, "This reply was already sent.")
         return redirect("messaging_staff:thread", done.sent.thread_id)
-    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
-    if form.is_valid() and not refusals:
-        try:
-            actions.check_send_staff_draft(by=by, draft_id=draft.pk)
-        except Refused as refused:
-            form.add_error("body", refused.message)
-        else:
-            messages.success(request, "Your reply was sent. The patient gets an e-mail notice.")
-            return redirect("messaging_staff:thread", thread_id)
+    try:
+        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+        if form.is_valid() and not blocking(refusals):
+            try:
+                actions.check_send_staff_draft(by=by, draft_id=draft.pk)
+            except Refused as refused:
+                form.add_error("body", refused.message)
+            else:
+                messages.success(request, "Your reply was sent. The patient gets an e-mail notice.")
+                return redirect("messaging_staff:thread", thread_id)
+    except Http404:
+        sent_meanwhile(by, token)
+        messages.info(request, "This reply was already sent.")
+        return redirect("messaging_staff:thread", thread_id)
     return _thread_page(request, thread_id, reply_form=form, refusals=refusals, send_token=token, status=400)
 
 
