@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
@@ -42,7 +42,7 @@ from portal.messaging.models import (
     Thread,
     ThreadEvent,
 )
-from portal.vault.crypto import Binding, Keyring, keyring
+from portal.vault.crypto import Binding, CiphertextRejected, Keyring, keyring
 from portal.vault.files import (
     delete_file,
     discard_stored_file,
@@ -216,6 +216,49 @@ def _check_not_sent(*, by: Where, send_token: uuid.UUID) -> None:
     earlier = already_sent(by=by, send_token=send_token)
     if earlier is not None:
         raise AlreadySent(earlier)
+
+
+def check_reopen_as_new_message(*, by: Where, draft_id: int) -> Draft:
+    """A reply draft whose conversation closed (45 days, or its team left) becomes a new message.
+
+    Same words and files; the subject and category of the conversation; its team
+    if the patient may still write to it. Nothing typed is lost to a closed door.
+    """
+    patient_of(by.user)
+    draft = access_draft(by.user, draft_id)
+    thread = draft.thread
+    if thread is None:
+        return draft
+    if rules.reply_refusal(thread) is None:
+        raise Refused("This conversation still takes replies: send your reply there.")
+    try:
+        team: CareTeam | None = access_team_to_write(by.user, thread.care_team_id)
+    except Http404:
+        team = None
+    ring = keyring(draft.patient_id)
+    subject = _open_or_empty(ring, thread, "subject")[:SUBJECT_MAX]
+    with transaction.atomic():
+        draft = access_draft(by.user, draft_id, lock=True)
+        draft.thread, draft.care_team, draft.category = None, team, thread.category
+        ring.seal_text(draft, "subject", subject)
+        draft.updated_at = timezone.now()
+        draft.save(update_fields=["thread", "care_team", "category", "subject", "updated_at"])
+        _audit(
+            "draft.reopened_as_new",
+            by=by,
+            patient_id=draft.patient_id,
+            object_type="draft",
+            object_id=draft.pk,
+            thread=thread.pk,
+        )
+    return draft
+
+
+def _open_or_empty(ring: Keyring, obj: models.Model, field: str) -> str:
+    try:
+        return ring.open_text(obj, field)
+    except CiphertextRejected:
+        return ""
 
 
 def check_attach_files(*, by: Where, draft_id: int, uploads: list[Upload]) -> list[Refusal]:

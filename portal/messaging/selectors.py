@@ -437,7 +437,9 @@ def waiting_count(user: User, team: CareTeam) -> int:
     return threads_visible_to(user).filter(care_team=team, waiting_since__isnull=False).count()
 
 
-def reply_draft(user: User, thread: Thread, *, send_token: uuid.UUID | None = None) -> DraftView | None:
+def reply_draft(
+    user: User, thread: Thread, *, send_token: uuid.UUID | None = None, draft_id: int | None = None
+) -> DraftView | None:
     """The user's own unsent reply in a thread they were let into, if any (drafts keep their files).
 
     The patient's or the staff member's, never the other's nor a colleague's.
@@ -445,6 +447,7 @@ def reply_draft(user: User, thread: Thread, *, send_token: uuid.UUID | None = No
     """
     drafts = Draft.objects.filter(author=user, thread=thread, patient_id=thread.patient_id)
     draft = drafts.filter(send_token=send_token).first() if send_token is not None else None
+    draft = draft or (drafts.filter(pk=draft_id).first() if draft_id is not None else None)
     draft = draft or drafts.order_by("-updated_at", "-id").first()
     return draft_view(user, draft) if draft is not None else None
 

@@ -72,3 +72,36 @@ def test_long_words_wrap_on_a_phone_for_patient_and_nurse(  # noqa: PLR0917 - py
     phone.get_by_role("button", name="Send reply").click()
     expect(phone.get_by_text("Your reply was sent.")).to_be_visible()
     assert_fits(phone, "phone-05-staff-thread-replied")
+
+
+def test_a_closed_conversation_on_a_phone_offers_the_unsent_reply_as_a_new_message(  # noqa: PLR0917
+    phone: Page, live_server: Any, world: dict[str, Any], paula: User, isolated_vault: Path
+) -> None:
+    """50 days on, Paula's half-written reply is offered before she types, and opens as a new message."""
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.messaging import actions
+    from portal.messaging.actions import Where
+    from portal.messaging.models import Thread
+    from portal.messaging.tests.helpers import patient_writes
+
+    finish_first_steps(paula)
+    thread = patient_writes(paula, world["blue"], subject="Knee brace").thread
+    actions.check_save_draft(
+        by=Where(paula), send_token=uuid.uuid4(), care_team_id=None, thread_id=thread.pk,
+        category="", subject="", body="The brace rubs at the back",
+    )  # fmt: skip
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=timezone.now() - timedelta(days=50))
+    base = live_server.url
+    sign_in(phone, base, paula)
+    phone.goto(f"{base}/messages/threads/{thread.pk}/")
+    expect(phone.get_by_text("This conversation is closed for replies")).to_be_visible()
+    assert_fits(phone, "phone-06-closed-thread-with-unsent-reply")
+    phone.get_by_role("link", name="Open my unsent reply as a new message").click()
+    expect(phone.get_by_label("Message", exact=True)).to_have_value("The brace rubs at the back")
+    expect(phone.get_by_label("Subject", exact=True)).to_have_value("Knee brace")
+    expect(phone.get_by_text("40 characters left", exact=True)).to_be_visible()  # counts what is there
+    assert_fits(phone, "phone-07-unsent-reply-as-new-message")

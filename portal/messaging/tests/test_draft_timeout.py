@@ -191,7 +191,10 @@ def test_a_reply_drafts_file_is_saved_with_it(world: dict[str, Any], paula: User
     draft = Draft.objects.get()
     assert draft.thread == thread and [f["name"] for f in answer["attached"]] == ["rash.pdf"]
     opened = client.get(answer["draft_url"])
-    assert opened.status_code == 302 and opened["Location"] == f"/messages/threads/{thread.pk}/#reply"
+    assert (
+        opened.status_code == 302
+        and opened["Location"] == f"/messages/threads/{thread.pk}/?draft={draft.pk}#reply"
+    )
 
 
 @pytest.mark.django_db

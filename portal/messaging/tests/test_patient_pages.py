@@ -118,11 +118,14 @@ def test_a_thread_whose_team_left_the_portal_says_so_before_typing_and_refuses_a
     assert 'name="body"' not in html and f"/messages/new/?from={thread.pk}" in html
     before = Message.objects.filter(thread=thread).count()
     response = client.post(
-        f"/messages/threads/{thread.pk}/reply/", {"send_token": str(uuid.uuid4()), "body": "Still there?"}
+        f"/messages/threads/{thread.pk}/reply/",
+        {"send_token": str(uuid.uuid4()), "body": "Still there?"},
+        follow=True,
     )
-    assert response.status_code == 400
-    assert "Team Blue no longer answers messages in the portal" in response.content.decode()
     assert Message.objects.filter(thread=thread).count() == before
+    html = response.content.decode()  # what she typed goes on, as a new message
+    assert "your reply is now a new message" in html and "Still there?" in html
+    assert 'value="Knee pain"' in html  # the conversation's subject
     CareTeam.objects.filter(pk=thread.care_team_id).update(is_active=True)
     open_again = client.get(f"/messages/threads/{thread.pk}/").content.decode()
     assert "(30 days after its last message)" in open_again  # the setting, not a fixed 45
@@ -374,3 +377,54 @@ def test_unread_counts_belong_to_the_box_the_conversation_is_in(
         re.findall(r">([A-Za-z]+) <span class=\"usa-tag\">(\d+)<span class=\"usa-sr-only\"> unread", html)
     )
     assert badges == {"Knee": "1"}
+
+
+def test_a_reply_draft_of_a_closed_conversation_becomes_a_new_message_with_its_files(
+    paulas: dict[str, int], signed_in: Callable[[User], Client], paula: User, world: dict[str, Any]
+) -> None:
+    """Paula left a reply with a file; 50 days on, the thread page offers it, and it opens as a new message."""
+    from portal.messaging.tests.helpers import PDF
+
+    by = Where(paula)
+    draft = actions.check_save_draft(
+        by=by, send_token=uuid.uuid4(), care_team_id=None, thread_id=paulas["thread"],
+        category="", subject="", body="The swelling is back",
+    )  # fmt: skip
+    actions.check_attach_files(by=by, draft_id=draft.pk, uploads=[Upload("photo-notes.pdf", PDF)])
+    Thread.objects.filter(pk=paulas["thread"]).update(last_message_at=timezone.now() - timedelta(days=50))
+    client = signed_in(paula)
+    page = client.get(f"/messages/threads/{paulas['thread']}/").content.decode()
+    assert "You have an unsent reply here" in page and f"/messages/drafts/{draft.pk}/" in page
+    compose = client.get(f"/messages/drafts/{draft.pk}/").content.decode()
+    assert "your reply is now a new message" in compose
+    assert "The swelling is back" in compose and "photo-notes.pdf" in compose
+    assert 'value="Knee pain"' in compose
+    assert f'<option value="{world["blue"].pk}" selected' in compose
+    moved = Draft.objects.get(pk=draft.pk)
+    assert moved.thread_id is None and moved.care_team_id == world["blue"].pk
+    sent = client.post(
+        "/messages/new/",
+        {"send_token": str(moved.send_token), "care_team": world["blue"].pk, "category": moved.category,
+         "subject": "Knee pain", "body": "The swelling is back", "action": "send"},
+    )  # fmt: skip
+    assert sent.status_code == 302
+    message = Message.objects.get(send_token=moved.send_token)
+    assert message.thread_id != paulas["thread"] and message.attachments.count() == 1
+
+
+def test_two_reply_drafts_of_one_conversation_each_open_from_the_drafts_list(
+    paulas: dict[str, int], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """Two tabs made two drafts: the Drafts list opens each one, not only the newest."""
+    by = Where(paula)
+    older, newer = (
+        actions.check_save_draft(
+            by=by, send_token=uuid.uuid4(), care_team_id=None, thread_id=paulas["thread"],
+            category="", subject="", body=text,
+        )
+        for text in ("First tab words", "Second tab words")
+    )  # fmt: skip
+    client = signed_in(paula)
+    for draft, text in ((older, "First tab words"), (newer, "Second tab words")):
+        page = client.get(f"/messages/drafts/{draft.pk}/", follow=True).content.decode()
+        assert text in page and f'value="{draft.send_token}"' in page

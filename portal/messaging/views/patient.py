@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.messaging import actions, selectors
+from portal.messaging import actions, rules, selectors
 from portal.messaging.access import access_draft, access_folder, access_message, access_thread, patient_of
 from portal.messaging.actions import Refused
 from portal.messaging.attachments import blocking
@@ -145,7 +145,16 @@ def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     patient_of(user)
     draft = access_draft(user, draft_id)
     if draft.thread is not None:
-        return redirect(reverse("messaging:thread", args=[draft.thread.pk]) + "#reply")
+        if rules.reply_refusal(draft.thread) is None:
+            # This draft, not another of the same conversation (two tabs make two drafts).
+            url = reverse("messaging:thread", args=[draft.thread.pk])
+            return redirect(f"{url}?draft={draft.pk}#reply")
+        draft = actions.check_reopen_as_new_message(by=where(request), draft_id=draft.pk)
+        messages.info(
+            request,
+            "That conversation no longer takes replies, so your reply is now a new message, "
+            "with the same words and files. Check the care team and send it.",
+        )
     view = selectors.draft_view(user, draft)
     form = ComposeForm(
         initial={
@@ -282,8 +291,12 @@ def _thread_page(
     user = user_of(request)
     view = selectors.thread_view(user, found)
     actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
-    # After a refused send, the draft of the form just posted (its files are listed to keep or remove).
-    reply_draft = selectors.reply_draft(user, found, send_token=send_token)
+    # After a refused send, the draft of the form just posted (its files are listed to keep or remove);
+    # from the Drafts list, the draft chosen there.
+    chosen = str(request.GET.get("draft", ""))
+    reply_draft = selectors.reply_draft(
+        user, found, send_token=send_token, draft_id=int(chosen) if chosen.isdigit() else None
+    )
     if reply_draft is not None and not form.is_bound:
         form = ReplyForm(initial={"send_token": reply_draft.draft.send_token, "body": reply_draft.body})
     context = _mailbox(
@@ -333,6 +346,9 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         sent_meanwhile(by, token)
         messages.info(request, "This reply was already sent.")
         return redirect("messaging:thread", found.pk)
+    if rules.reply_refusal(found) is not None:
+        # It closed while she typed: what she wrote goes on, as a new message.
+        return redirect("messaging:open_draft", draft.pk)
     return _thread_page(
         request, access_thread(user, thread_id), form, refusals=refusals, status=400, send_token=token
     )

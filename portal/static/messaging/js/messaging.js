@@ -49,6 +49,7 @@
 
     form.addEventListener("input", function (event) {
       if (event.target && event.target.type === "file") { return; }
+      if (!event.isTrusted) { return; }  // our own nudge of the counters below, not typing
       dirty = true;
       window.clearTimeout(timer);
       timer = window.setTimeout(save, IDLE_MS);
@@ -256,6 +257,13 @@
   document.querySelectorAll("form[data-autosave-url]").forEach(function (form) {
     autosave(form);
     saveChosenFiles(form);
+  });
+  // USWDS counts characters only as they are typed: a subject filled in by the portal
+  // (a draft, a closed conversation's subject) would read "50 characters allowed".
+  window.addEventListener("load", function () {
+    document.querySelectorAll(".usa-character-count__field").forEach(function (field) {
+      if (field.value) { field.dispatchEvent(new Event("input", { bubbles: true })); }
+    });
   });
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
