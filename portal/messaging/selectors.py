@@ -23,6 +23,8 @@ from portal.messaging.models import Attachment, Draft, Folder, InternalNote, Mes
 from portal.vault.crypto import CiphertextRejected, Keyring, keyring
 
 PAGE_SIZE = 10
+# Decrypted text is kept out of these dataclasses' repr (field(repr=False)): a repr in a
+# log line or a traceback must never carry what a patient wrote.
 UNREADABLE = "[This text cannot be shown. The portal team has been told.]"
 
 T = TypeVar("T")
@@ -96,7 +98,7 @@ def _keyset(
 @dataclass(frozen=True)
 class ThreadRow:
     thread: Thread
-    subject: str
+    subject: str = field(repr=False)
     unread: bool
     overdue: bool = False
 
@@ -120,7 +122,7 @@ def patient_threads(
 @dataclass(frozen=True)
 class SentRow:
     message: Message
-    subject: str
+    subject: str = field(repr=False)
 
 
 def sent_messages(user: User, *, cursor: Cursor | None = None, size: int = PAGE_SIZE) -> Page[SentRow]:
@@ -139,7 +141,7 @@ def sent_messages(user: User, *, cursor: Cursor | None = None, size: int = PAGE_
 @dataclass(frozen=True)
 class DraftRow:
     draft: Draft
-    subject: str
+    subject: str = field(repr=False)
 
 
 def drafts_of(user: User) -> list[DraftRow]:
@@ -156,9 +158,9 @@ def drafts_of(user: User) -> list[DraftRow]:
 @dataclass(frozen=True)
 class DraftView:
     draft: Draft
-    subject: str
-    body: str
-    attachments: list[tuple[Attachment, str]]
+    subject: str = field(repr=False)
+    body: str = field(repr=False)
+    attachments: list[tuple[Attachment, str]] = field(repr=False)
 
 
 def draft_view(user: User, draft: Draft) -> DraftView:
@@ -206,18 +208,18 @@ class Entry:
 
     kind: str  # "message", "note" or "event"
     at: datetime
-    text: str = ""
+    text: str = field(default="", repr=False)
     message: Message | None = None
     note: InternalNote | None = None
     event: ThreadEvent | None = None
     author: str = ""
-    attachments: list[tuple[Attachment, str]] = field(default_factory=list)
+    attachments: list[tuple[Attachment, str]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
 class ThreadView:
     thread: Thread
-    subject: str
+    subject: str = field(repr=False)
     entries: list[Entry]
     reply_window_closes_at: datetime
     reply_window_open: bool
@@ -318,7 +320,7 @@ def _author(message: Message, *, staff_side: bool) -> str:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    words: str = ""
+    words: str = field(default="", repr=False)
     team_id: int | None = None
     category: str = ""
     since: datetime | None = None

@@ -63,6 +63,20 @@ def test_search_page_is_audited_without_the_words(
     assert event.details == {"results": 1} and "aura" not in str(event.details).lower()
 
 
+def test_search_says_when_it_lists_only_the_most_recent(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, monkeypatch: Any
+) -> None:
+    """Over the page's limit the heading says "more than", and how to narrow the search."""
+    from portal.messaging.views import patient as views
+
+    monkeypatch.setattr(views, "SEARCH_LIMIT", 2)  # the limit is a constant; three threads pass it
+    for n in range(3):
+        patient_writes(paula, world["blue"], subject=f"Cough {n}", body="cough")
+    html = signed_in(paula).post("/messages/search/", {"words": "cough"}).content.decode()
+    assert "More than 2 conversations found" in html and "These are the 2 most recent" in html
+    assert "Cough 2" in html and "Cough 1" in html and "Cough 0" not in html
+
+
 def test_search_page_refuses_backwards_dates(
     world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
 ) -> None:
@@ -218,3 +232,26 @@ def test_a_later_inbox_page_seeks_in_the_index_rather_than_walking_earlier_rows(
         assert "Index Scan" in plan and "msg_thread_patient_box" in plan, plan
         assert "last_message_at <=" in plan.split("Index Cond:")[1], plan
     assert len(list(page)) == 11
+
+
+def test_the_reprs_of_decrypted_views_carry_no_text(world: dict[str, Any], paula: User) -> None:
+    """A repr printed by a log line or a traceback shows no subject, body or file name."""
+    from portal.messaging import selectors
+    from portal.messaging.attachments import Refusal, Upload
+    from portal.messaging.tests.helpers import PDF
+
+    message = patient_writes(
+        paula, world["blue"], subject="Hidden subject", body="Hidden body", files=[Upload("hidden.pdf", PDF)]
+    )
+    view = selectors.thread_view(paula, message.thread)
+    shown = [
+        view,
+        *view.entries,
+        *selectors.patient_threads(paula, box="inbox").rows,
+        *search_messages(paula, SearchQuery(words="hidden")),
+        SearchQuery(words="hidden words"),
+        Upload("hidden.pdf", b"hidden bytes"),
+        Refusal("hidden.exe", "this kind of file cannot be sent."),
+    ]
+    for value in shown:
+        assert "idden" not in repr(value), repr(value)

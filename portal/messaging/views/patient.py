@@ -401,17 +401,21 @@ def search(request: HttpRequest) -> HttpResponse:
     patient = patient_of(user)
     teams = _teams(request)
     form = SearchForm(request.POST or None, teams=teams)
-    rows = None
+    rows, more = None, False
     if request.method == "POST" and form.is_valid():
-        rows = selectors.search_messages(user, _search_query(form.cleaned_data))
+        found = selectors.search_messages(user, _search_query(form.cleaned_data), limit=SEARCH_LIMIT + 1)
+        rows, more = found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
         actions.do_record_search(by=where(request), patient_id=patient.pk, results=len(rows))
     status = 400 if form.errors else 200
     return render(
         request,
         "messaging/search.html",
-        _mailbox(request, form=form, rows=rows, current="search"),
+        _mailbox(request, form=form, rows=rows, more=more, limit=SEARCH_LIMIT, current="search"),
         status=status,
     )
+
+
+SEARCH_LIMIT = 100  # conversations listed at most; the page says when there are more
 
 
 def _search_query(data: dict[str, Any]) -> selectors.SearchQuery:
