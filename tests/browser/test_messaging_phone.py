@@ -105,3 +105,23 @@ def test_a_closed_conversation_on_a_phone_offers_the_unsent_reply_as_a_new_messa
     expect(phone.get_by_label("Subject", exact=True)).to_have_value("Knee brace")
     expect(phone.get_by_text("40 characters left", exact=True)).to_be_visible()  # counts what is there
     assert_fits(phone, "phone-07-unsent-reply-as-new-message")
+
+
+def test_a_file_over_the_limit_is_named_when_chosen_and_never_uploaded(  # noqa: PLR0917 - pytest fixtures
+    page: Page, live_server: Any, world: dict[str, Any], paula: User, isolated_vault: Path, tmp_path: Path
+) -> None:
+    """Choosing a 7 MB scan beside a letter: the scan is named at once, the letter is attached."""
+    finish_first_steps(paula)
+    scan, letter = tmp_path / "big-scan.pdf", tmp_path / "letter.pdf"
+    scan.write_bytes(b"%PDF-1.4\n" + b"0" * (7 * 1024 * 1024))
+    letter.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    posted: list[int] = []
+    page.on("request", lambda request: posted.append(len(request.post_data_buffer or b"")))
+    sign_in(page, live_server.url, paula)
+    page.goto(f"{live_server.url}/messages/new/")
+    page.get_by_label("Subject", exact=True).fill("Two files")
+    page.get_by_label("Attach files").set_input_files([str(scan), str(letter)])
+    expect(page.get_by_text("the file is larger than 6 MB. Send a smaller copy.")).to_be_visible()
+    expect(page.get_by_role("link", name="letter.pdf")).to_be_visible()
+    assert max(posted) < 1024 * 1024  # the scan never left the browser
+    assert_accessible(page, "msg-file-too-big-named-when-chosen")

@@ -25,6 +25,7 @@ def attachment_limits() -> dict[str, Any]:
     return {
         "files": settings.PORTAL_ATTACHMENT_MAX_FILES,
         "each": megabytes(settings.PORTAL_ATTACHMENT_MAX_BYTES),
+        "each_bytes": settings.PORTAL_ATTACHMENT_MAX_BYTES,
         "total": megabytes(settings.PORTAL_ATTACHMENT_MAX_TOTAL_BYTES),
     }
 

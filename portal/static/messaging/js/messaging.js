@@ -171,12 +171,25 @@
     var saving = null;
     input.addEventListener("change", function () {
       if (!input.files.length) { return; }
-      saving = fetch(form.getAttribute("data-autosave-url"), { method: "POST", body: new FormData(form), credentials: "same-origin" })
+      // A file over the size limit is named at once and not sent at all (it could be
+      // hundreds of megabytes); the server checks again whatever comes.
+      var most = Number(input.getAttribute("data-max-bytes")) || Infinity;
+      var tooBig = [];
+      var body = new FormData(form);
+      body.delete("attachments");
+      Array.prototype.forEach.call(input.files, function (file) {
+        if (file.size > most) {
+          tooBig.push({ name: file.name, reason: "the file is larger than " + input.getAttribute("data-max-label") + ". Send a smaller copy." });
+        } else {
+          body.append("attachments", file, file.name);
+        }
+      });
+      saving = fetch(form.getAttribute("data-autosave-url"), { method: "POST", body: body, credentials: "same-origin" })
         .then(function (response) { return answerOf(form, response); })
         .then(function (answer) {
           input.value = "";
           listFiles(form, input, answer.attached || []);
-          showRefusals(form, input, answer.refused || []);
+          showRefusals(form, input, tooBig.concat(answer.refused || []));
           if (status && answer.saved_at) {
             var names = (answer.attached || []).map(function (file) { return file.name; }).join(", ");
             status.textContent = "Draft saved at " + answer.saved_at + (names ? " with " + names : "") + ".";
