@@ -12,12 +12,12 @@ side's, nor a colleague's.
 
 from __future__ import annotations
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404
 
 from portal.accounts.models import User
 from portal.clinics.models import CareTeam, Patient, StaffMember
-from portal.messaging.models import Attachment, Draft, Folder, Message, Thread
+from portal.messaging.models import Attachment, Draft, Folder, Message, Thread, ThreadEvent
 
 
 def patient_of(user: User) -> Patient:
@@ -47,7 +47,22 @@ def threads_visible_to(user: User) -> QuerySet[Thread]:
     return Thread.objects.none()
 
 
-def access_thread(user: User, thread_id: int, *, lock: bool = False) -> Thread:
+def access_thread_page(user: User, thread_id: int) -> Thread:
+    """`access_thread` for the thread page, which also learns in the same query whether the
+    thread has events this side sees and whether `user` has a draft in it (most have neither,
+    and then the page asks no more)."""
+    events = ThreadEvent.objects.filter(thread=OuterRef("pk"))
+    if user.is_patient:
+        events = events.filter(kind=ThreadEvent.Kind.MOVED)
+    drafts = Draft.objects.filter(thread=OuterRef("pk"), author_id=user.pk)
+    return access_thread(
+        user, thread_id, annotate={"has_events": Exists(events), "has_own_draft": Exists(drafts)}
+    )
+
+
+def access_thread(
+    user: User, thread_id: int, *, lock: bool = False, annotate: dict[str, Exists] | None = None
+) -> Thread:
     """Return the thread if `user` is its patient or on its care team; Http404 otherwise."""
     patient = user.patient_record if user.is_authenticated and user.is_active else None
     query = Thread.objects.select_related("care_team__clinic")
@@ -60,6 +75,8 @@ def access_thread(user: User, thread_id: int, *, lock: bool = False) -> Thread:
         query = query.select_related("patient", "assigned_to")
     if lock:
         query = query.select_for_update(of=("self",))
+    if annotate:
+        query = query.annotate(**annotate)
     try:
         thread = query.get()
     except Thread.DoesNotExist:

@@ -279,7 +279,8 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
         )
         for m in messages
     ]
-    events = thread.events.all()
+    # Known already when the thread came through access_thread_page: then no query for none.
+    events = thread.events.all() if getattr(thread, "has_events", True) else ThreadEvent.objects.none()
     if staff_side:
         events = events.select_related("by", "assignee", "to_team")
         notes = thread.internal_notes.select_related("author")
@@ -447,6 +448,8 @@ def reply_draft(
     The patient's or the staff member's, never the other's nor a colleague's.
     With `send_token`, the draft of that form; otherwise the latest.
     """
+    if send_token is None and draft_id is None and not getattr(thread, "has_own_draft", True):
+        return None  # access_thread_page found none, in the same query as the thread
     drafts = Draft.objects.filter(author=user, thread=thread, patient_id=thread.patient_id)
     draft = drafts.filter(send_token=send_token).first() if send_token is not None else None
     draft = draft or (drafts.filter(pk=draft_id).first() if draft_id is not None else None)

@@ -5,6 +5,7 @@ Paula (Team Blue) and Eve (Team Gold) both write about "knee": each finds only h
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -255,3 +256,22 @@ def test_the_reprs_of_decrypted_views_carry_no_text(world: dict[str, Any], paula
     ]
     for value in shown:
         assert "idden" not in repr(value), repr(value)
+
+
+def test_a_thread_page_without_events_or_drafts_asks_for_neither(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User, dr_diaz: User
+) -> None:
+    """The thread's own query says whether there are events or a draft; most threads have neither."""
+    message = patient_writes(paula, world["blue"], subject="Plain")
+    client = signed_in(paula)
+    url = f"/messages/threads/{message.thread.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as plain:
+        assert client.get(url).status_code == 200
+    asked = {q["sql"].split('"')[1] for q in plain.captured_queries if q["sql"].startswith("SELECT ")}
+    assert asked.isdisjoint({"messaging_threadevent", "messaging_draft", "messaging_attachment"}), asked
+    actions.check_save_draft(
+        by=Where(paula), send_token=uuid.uuid4(), care_team_id=None, thread_id=message.thread.pk,
+        category="", subject="", body="Half a reply",
+    )  # fmt: skip
+    assert "Half a reply" in client.get(url).content.decode()  # with a draft, it is shown

@@ -15,7 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.messaging import actions, rules, selectors
-from portal.messaging.access import access_draft, access_folder, access_message, access_thread, patient_of
+from portal.messaging.access import (
+    access_draft,
+    access_folder,
+    access_message,
+    access_thread,
+    access_thread_page,
+    patient_of,
+)
 from portal.messaging.actions import Refused
 from portal.messaging.attachments import blocking
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
@@ -275,7 +282,7 @@ def remove_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
 def thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     user = user_of(request)
     patient_of(user)
-    found = access_thread(user, thread_id)
+    found = access_thread_page(user, thread_id)
     return _thread_page(request, found, ReplyForm(initial={"send_token": uuid.uuid4()}))
 
 
@@ -350,7 +357,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         # It closed while she typed: what she wrote goes on, as a new message.
         return redirect("messaging:open_draft", draft.pk)
     return _thread_page(
-        request, access_thread(user, thread_id), form, refusals=refusals, status=400, send_token=token
+        request, access_thread_page(user, thread_id), form, refusals=refusals, status=400, send_token=token
     )
 
 

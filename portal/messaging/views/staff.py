@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from portal.clinics.selectors import teams_of_staff
 from portal.messaging import actions, selectors
-from portal.messaging.access import access_team_inbox, access_thread, staff_of
+from portal.messaging.access import access_team_inbox, access_thread, access_thread_page, staff_of
 from portal.messaging.actions import Refused
 from portal.messaging.attachments import blocking
 from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
@@ -97,7 +97,7 @@ def _thread_page(
     send_token: uuid.UUID | None = None,
 ) -> HttpResponse:
     user = user_of(request)
-    found = access_thread(user, thread_id)
+    found = access_thread_page(user, thread_id)
     view = selectors.thread_view(user, found)
     actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
     signature = selectors.signature_of(user)
