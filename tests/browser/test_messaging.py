@@ -8,57 +8,22 @@ messaging page on the way passes axe-core and raises no CSP error.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from conftest import PASSWORD, finish_first_steps, totp_now
 from portal.accounts.models import User
 from portal.messaging import actions
 from portal.messaging.actions import Where
+from portal.messaging.tests.smtp import Inbox, smtp
 from portal.vault.testing import isolated_vault
 from tests.browser.conftest import assert_accessible, assert_no_csp_errors
 
 pytestmark = pytest.mark.django_db(transaction=True)
-__all__ = ["isolated_vault"]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, email.message.EmailMessage)
-        self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Inbox]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = (
-        "127.0.0.1",
-        port,
-        False,
-        5,
-    )
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
+__all__ = ["isolated_vault", "smtp"]
 
 
 def sign_in(page: Page, base: str, user: User) -> None:
