@@ -368,6 +368,11 @@ def _delete_files(names: list[str]) -> None:
 # Sending ------------------------------------------------------------------------------------------
 
 
+def has_draft(*, by: Where, send_token: uuid.UUID) -> bool:
+    """Whether this user's form (its token) has been saved as a draft already."""
+    return Draft.objects.filter(send_token=send_token, author=by.user).exists()
+
+
 def already_sent(*, by: Where, send_token: uuid.UUID) -> Message | None:
     """The message this form already sent, if its Send was pressed before (double submit)."""
     message = Message.objects.filter(send_token=send_token).select_related("thread").first()

@@ -428,3 +428,15 @@ def test_two_reply_drafts_of_one_conversation_each_open_from_the_drafts_list(
     for draft, text in ((older, "First tab words"), (newer, "Second tab words")):
         page = client.get(f"/messages/drafts/{draft.pk}/", follow=True).content.decode()
         assert text in page and f'value="{draft.send_token}"' in page
+
+
+def test_send_on_an_empty_form_names_what_is_missing_and_leaves_no_empty_draft(
+    world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
+) -> None:
+    response = signed_in(paula).post(
+        "/messages/new/", {"send_token": str(uuid.uuid4()), "subject": " ", "body": "", "action": "send"}
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Enter a subject." in html and "Enter your message." in html
+    assert not Draft.objects.exists()

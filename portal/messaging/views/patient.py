@@ -184,6 +184,16 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
     by = where(request)
     token = send_token_of(request)
     form = ComposeForm(request.POST, teams=teams)
+    typed = any(str(request.POST.get(name, "")).strip() for name in ("subject", "body"))
+    if not typed and not request.FILES and not actions.has_draft(by=by, send_token=token):
+        # Send on an empty form: say what is missing, keep no empty draft in the Drafts list.
+        form.is_valid()
+        return render(
+            request,
+            "messaging/compose.html",
+            _mailbox(request, form=form, draft=None, refusals=[], current="new"),
+            status=400,
+        )
     try:
         draft = actions.check_save_draft(
             by=by,
