@@ -278,6 +278,33 @@ def do_request_password_reset(*, username: str, client_address: str | None) -> N
         audit.record("password_reset_requested", actor_id=user.pk, client_address=client_address)
 
 
+def do_invite_staff(*, user: User) -> None:
+    """A new staff account's first e-mail: who made it and how to choose a password.
+
+    The same single-use link as a reset, valid for PORTAL_EMAIL_LINK_HOURS, but
+    words that fit a first visit rather than "someone asked to reset".
+    """
+    with transaction.atomic():
+        hours = settings.PORTAL_EMAIL_LINK_HOURS
+        token = links.issue_link(
+            user=user,
+            purpose=EmailLink.Purpose.PASSWORD_RESET,
+            email=user.contact_email,
+            lifetime=timedelta(hours=hours),
+        )
+        queue_email(
+            template="staff_welcome",
+            to=user.contact_email,
+            context={
+                "path": f"/account/password-reset/{token}/",
+                "hours": hours,
+                "username": user.username,
+                "help_desk": settings.PORTAL_HELP_DESK_PHONE,
+            },
+        )
+        audit.record("staff_invited", actor_id=user.pk, object_type="user", object_id=user.pk)
+
+
 LINKS_PER_HOUR = 5
 
 

@@ -34,6 +34,10 @@ def test_create_staff_sends_a_link_and_forces_a_second_step(
     assert user.staff_record is not None
     assert list(user.staff_record.care_teams.all()) == [world["blue"]]
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ngo@staff.example.mil"]
+    welcome = mail.outbox[0]
+    assert welcome.subject.endswith("staff account is ready")
+    assert "made a staff account for you" in welcome.body and "nurse.ngo" in welcome.body
+    assert "asked to reset" not in welcome.body and "authenticator app" in welcome.body
     path = re.search(r"/account/password-reset/[^/\s]+/", mail.outbox[0].body)
     assert path is not None
     new_password = "a staff password of my own"

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from portal.accounts.actions import do_request_password_reset
+from portal.accounts.actions import do_invite_staff
 from portal.accounts.models import User
 from portal.clinics.models import CareTeam, StaffMember, TeamMembership
 
@@ -47,5 +47,5 @@ class Command(BaseCommand):
                 role=options["role"],
             )
             TeamMembership.objects.bulk_create(TeamMembership(staff_member=staff, care_team=t) for t in teams)
-            do_request_password_reset(username=user.username, client_address=None)
+            do_invite_staff(user=user)
         self.stdout.write(f"Created {user.username}; a link to choose a password went to {user.email}.")
