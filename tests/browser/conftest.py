@@ -40,12 +40,35 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+def _settled(page: Page) -> None:
+    """Leave the page and wait for what leaving sends (the draft's last save, a beacon) to be
+    answered, so no request is still writing while the test's database is emptied."""
+    in_flight: set[object] = set()
+
+    # Plain functions: Playwright cannot take a bound builtin such as set.add as a handler.
+    def sent(request: object) -> None:
+        in_flight.add(request)
+
+    def answered(request: object) -> None:
+        in_flight.discard(request)
+
+    page.on("request", sent)
+    page.on("requestfinished", answered)
+    page.on("requestfailed", answered)
+    page.goto("about:blank")
+    for _ in range(50):
+        if not in_flight:
+            break
+        page.wait_for_timeout(100)
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    _settled(page)
     context.close()
 
 
@@ -56,6 +79,7 @@ def phone(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    _settled(page)
     context.close()
 
 
