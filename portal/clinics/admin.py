@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 
 from portal.clinics.models import (
     CareTeam,
@@ -64,8 +66,30 @@ class MembershipInline(OperatorPermissions, admin.TabularInline[TeamMembership, 
     autocomplete_fields = ["care_team"]
 
 
+class CareTeamForm(forms.ModelForm[CareTeam]):
+    class Meta:
+        model = CareTeam
+        fields = ["clinic", "name", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk and self.instance.is_active and data.get("is_active") is False:
+            # Nobody can open a switched-off team's conversations: none may be left waiting.
+            from portal.messaging.selectors import open_thread_count
+
+            waiting = open_thread_count(self.instance)
+            if waiting:
+                raise forms.ValidationError(
+                    f"{self.instance.name} still has {waiting} open conversation{pluralize(waiting)}. "
+                    "Before switching the team off, its staff move them to another team of the clinic "
+                    "(Move, on the conversation's page) or mark them completed."
+                )
+        return data
+
+
 @admin.register(CareTeam, site=portal_admin_site)
 class CareTeamAdmin(OperatorPermissions, admin.ModelAdmin[CareTeam]):
+    form = CareTeamForm
     list_display = ["name", "clinic", "is_active"]
     list_filter = ["clinic", "is_active"]
     search_fields = ["name"]

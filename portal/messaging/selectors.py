@@ -436,6 +436,11 @@ def reassign_targets(thread: Thread) -> list[CareTeam]:
     )
 
 
+def open_thread_count(team: CareTeam) -> int:
+    """Conversations of the team not marked completed (for the operator console: no names, no text)."""
+    return Thread.objects.filter(care_team=team, status=Thread.Status.OPEN).count()
+
+
 def waiting_count(user: User, team: CareTeam) -> int:
     return threads_visible_to(user).filter(care_team=team, waiting_since__isnull=False).count()
 

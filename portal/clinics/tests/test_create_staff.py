@@ -76,3 +76,28 @@ def test_operator_console_refuses_clinical_staff(client: Client, dr_diaz: User) 
     response = client.get("/operator/clinics/staffmember/", follow=True)
     assert response.status_code == 403
     assert b"Adams" not in response.content
+
+
+def test_a_team_with_open_conversations_cannot_be_switched_off(
+    client: Client, admin_adams: User, world: dict[str, Any], paula: User
+) -> None:
+    """Switched off, Team Blue's threads would be readable by no one: the console says why it refuses."""
+    from conftest import finish_first_steps, make_staff
+    from portal.clinics.models import CareTeam
+    from portal.messaging.actions import Where, check_complete
+    from portal.messaging.tests.helpers import patient_writes
+
+    message = patient_writes(paula, world["blue"], subject="Waiting")
+    finish_first_steps(admin_adams)
+    sign_in(client, admin_adams)
+    team = world["blue"]
+    url = f"/operator/clinics/careteam/{team.pk}/change/"
+    data = {"name": team.name, "clinic": team.clinic_id}  # is_active left out: unticked
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Team Blue still has 1 open conversation." in response.content.decode()
+    assert CareTeam.objects.get(pk=team.pk).is_active
+    nurse = make_staff(username="nurse.blue", first="Bo", last="Lu", role="nurse", teams=[team])
+    check_complete(by=Where(nurse), thread_id=message.thread.pk)
+    assert client.post(url, data).status_code == 302
+    assert not CareTeam.objects.get(pk=team.pk).is_active
