@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -172,6 +172,43 @@ def draft_view(user: User, draft: Draft) -> DraftView:
 def folders_of(user: User) -> list[Folder]:
     # Few rows; sorted here, the same way on every database (case does not matter).
     return sorted(Folder.objects.filter(patient=patient_of(user)), key=lambda f: (f.name.casefold(), f.pk))
+
+
+@dataclass(frozen=True)
+class FolderRow:
+    pk: int
+    name: str = field(repr=False)  # a folder's name can say what it holds
+    unread: int = 0
+
+
+def mailbox_sidebar(user: User) -> tuple[int, list[FolderRow]]:
+    """The Inbox's unread count and each folder with its own, in one query (every mailbox
+    page shows them): the folder rows and the per-box counts of unread conversations, as
+    one UNION ALL."""
+    patient = patient_of(user)
+    folders = Folder.objects.filter(patient=patient).values_list(
+        "pk", "name", Value(-1, output_field=IntegerField())
+    )
+    counts = (
+        Thread.objects.filter(
+            patient=patient,
+            patient_unread__gt=0,
+            location__in=(Thread.Location.INBOX, Thread.Location.FOLDER),
+        )
+        .values_list("folder_id", "location")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    inbox, names, unread = 0, {}, {}
+    for key, text, n in folders.union(counts, all=True):
+        if n < 0:
+            names[key] = text
+        elif text == Thread.Location.INBOX:
+            inbox += n
+        else:
+            unread[key] = n
+    rows = [FolderRow(pk, name, unread.get(pk, 0)) for pk, name in names.items()]
+    return inbox, sorted(rows, key=lambda row: (row.name.casefold(), row.pk))
 
 
 def unread_by_box(user: User) -> dict[str, int]:

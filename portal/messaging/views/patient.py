@@ -39,9 +39,8 @@ from portal.messaging.views.common import (
 
 def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
     user = user_of(request)
-    unread = selectors.unread_by_box(user)
-    folders = [(folder, unread.get(str(folder.pk), 0)) for folder in selectors.folders_of(user)]
-    return {"folders": folders, "unread": unread.get("inbox", 0), **context}
+    unread, folders = selectors.mailbox_sidebar(user)
+    return {"folders": [(folder, folder.unread) for folder in folders], "unread": unread, **context}
 
 
 def _box(request: HttpRequest, box: str, *, title: str, folder: Any = None) -> HttpResponse:
