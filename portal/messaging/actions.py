@@ -285,8 +285,7 @@ def _seal_attachment(
     by: Where,
     patient_id: int,
     upload: Upload,
-    draft: Draft | None = None,
-    message: Message | None = None,
+    draft: Draft,
 ) -> Attachment:
     """Store one screened file, name and content sealed under the patient's key, and audit it.
 
@@ -296,8 +295,7 @@ def _seal_attachment(
     attachment = Attachment(
         patient_id=patient_id,
         draft=draft,
-        message=message,
-        content_type=sniff(upload.content) or "application/octet-stream",
+        content_type=upload.content_type or sniff(upload.content) or "application/octet-stream",
         size=len(upload.content),
         uploaded_by=by.user,
     )
@@ -310,16 +308,13 @@ def _seal_attachment(
         # No row names the file: delete it now, even if the caller goes on and commits.
         discard_stored_file(attachment.storage_name)
         raise
-    owner = (
-        {"draft": draft.pk} if draft is not None else {"message": message.pk if message is not None else 0}
-    )
     _audit(
         "attachment.added",
         by=by,
         patient_id=patient_id,
         object_type="attachment",
         object_id=attachment.pk,
-        **owner,
+        draft=draft.pk,
     )
     return attachment
 
@@ -615,15 +610,16 @@ def do_open_thread(*, by: Where, thread: Thread, shown: list[Message] | None = N
         else:
             unread = thread.messages.filter(author_kind=other_side, read_by_team_at__isnull=True)
             marks = {"read_by_team_at": now, "read_by_team_member": staff_of(by.user)}
-        if shown is not None:
+        if shown is None:
+            unread.update(**marks)
+        else:
             field = "read_by_patient_at" if patient_side else "read_by_team_at"
             fresh = [m for m in shown if m.author_kind == other_side and getattr(m, field) is None]
-            unread = unread.filter(pk__in=[m.pk for m in fresh]) if fresh else unread.none()
+            if fresh:
+                unread.filter(pk__in=[m.pk for m in fresh]).update(**marks)
             for message in fresh:
                 for name, value in marks.items():
                     setattr(message, name, value)
-        if shown is None or fresh:
-            unread.update(**marks)
         if patient_side and thread.patient_unread:
             Thread.objects.filter(pk=thread.pk).update(patient_unread=0)
             thread.patient_unread = 0

@@ -29,6 +29,7 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 class Upload:
     name: str = field(repr=False)
     content: bytes = field(repr=False)
+    content_type: str = ""  # set by `screen` for the files it accepts (sniffed once)
 
 
 @dataclass(frozen=True)
@@ -278,27 +279,29 @@ def screen(uploads: list[Upload], *, kept: list[tuple[int, str]]) -> tuple[list[
     total = sum(size for size, _ in kept)
     digests = {digest for _, digest in kept}
     for upload in uploads:
-        reason = _reason(upload, count=count, total=total, digests=digests)
+        content_type = sniff(upload.content)
+        digest = hashlib.sha256(upload.content).hexdigest()
+        reason = _reason(upload, content_type, digest, count=count, total=total, digests=digests)
         if reason is None:
             reason = scan(upload.content)
         if reason is not None:
             refused.append(Refusal(upload.name, reason, duplicate=reason == DUPLICATE))
             continue
-        content_type = sniff(upload.content)
-        name = named_for(upload.name, content_type) if content_type else None
+        assert content_type is not None  # _reason refuses what sniff does not know
+        name = named_for(upload.name, content_type)
         if name is None:
             refused.append(Refusal(upload.name, _wrong_ending(upload.name)))
             continue
-        accepted.append(Upload(name, upload.content))
+        accepted.append(Upload(name, upload.content, content_type))
         count += 1
         total += len(upload.content)
-        digests.add(hashlib.sha256(upload.content).hexdigest())
+        digests.add(digest)
     return accepted, refused
 
 
-def _reason(upload: Upload, *, count: int, total: int, digests: set[str]) -> str | None:  # noqa: PLR0911
-    import hashlib
-
+def _reason(  # noqa: PLR0911 - one answer per limit
+    upload: Upload, content_type: str | None, digest: str, *, count: int, total: int, digests: set[str]
+) -> str | None:
     size = len(upload.content)
     if count >= settings.PORTAL_ATTACHMENT_MAX_FILES:
         return (
@@ -315,7 +318,6 @@ def _reason(upload: Upload, *, count: int, total: int, digests: set[str]) -> str
             f"all files together may be up to {megabytes(settings.PORTAL_ATTACHMENT_MAX_TOTAL_BYTES)}; "
             "this one would go over. Send it in another message."
         )
-    content_type = sniff(upload.content)
     if content_type is None:
         return f"this kind of file cannot be sent. Send a {ACCEPTED_KINDS} file."
     pixels = image_pixels(content_type, upload.content)
@@ -323,7 +325,7 @@ def _reason(upload: Upload, *, count: int, total: int, digests: set[str]) -> str
         pixels is None or pixels > settings.PORTAL_ATTACHMENT_MAX_PIXELS
     ):
         return "the picture is too large (too many pixels) or damaged. Send a smaller picture."
-    if hashlib.sha256(upload.content).hexdigest() in digests:
+    if digest in digests:
         return DUPLICATE
     return None
 

@@ -1,7 +1,9 @@
 """Reads of secure messaging, always scoped to the acting user, with text decrypted.
 
 Lists use keyset pagination on (last_message_at, id): page 1,000 costs what
-page 1 costs. A `Cursor` is the position after the last row shown.
+page 1 costs. A `Cursor` is the position after the last row shown. Decrypted
+text stays out of the dataclasses' repr (`field(repr=False)`): a repr in a log
+line or a traceback must never carry what a patient wrote.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from portal.messaging.models import Attachment, Draft, Folder, InternalNote, Mes
 from portal.vault.crypto import CiphertextRejected, Keyring, keyring
 
 PAGE_SIZE = 10
-# Decrypted text is kept out of these dataclasses' repr (field(repr=False)): a repr in a
-# log line or a traceback must never carry what a patient wrote.
 UNREADABLE = "[This text cannot be shown. The portal team has been told.]"
 
 T = TypeVar("T")
@@ -169,11 +169,6 @@ def draft_view(user: User, draft: Draft) -> DraftView:
     return DraftView(draft, _open(ring, draft, "subject"), _open(ring, draft, "body"), attachments)
 
 
-def folders_of(user: User) -> list[Folder]:
-    # Few rows; sorted here, the same way on every database (case does not matter).
-    return sorted(Folder.objects.filter(patient=patient_of(user)), key=lambda f: (f.name.casefold(), f.pk))
-
-
 @dataclass(frozen=True)
 class FolderRow:
     pk: int
@@ -209,23 +204,6 @@ def mailbox_sidebar(user: User) -> tuple[int, list[FolderRow]]:
             unread[key] = n
     rows = [FolderRow(pk, name, unread.get(pk, 0)) for pk, name in names.items()]
     return inbox, sorted(rows, key=lambda row: (row.name.casefold(), row.pk))
-
-
-def unread_by_box(user: User) -> dict[str, int]:
-    """Unread conversations per place, in one query: "inbox", and each folder by its id as text."""
-    patient = user.patient_record
-    if patient is None:
-        return {}
-    rows = (
-        Thread.objects.filter(patient=patient, patient_unread__gt=0)
-        .exclude(location=Thread.Location.TRASH)
-        .values_list("location", "folder_id")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    return {
-        (str(folder) if location == Thread.Location.FOLDER else location): n for location, folder, n in rows
-    }
 
 
 def unread_count(user: User) -> int:
