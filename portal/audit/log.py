@@ -94,45 +94,77 @@ def record(
         client_address=_check_address(client_address),
         details=_check_details(details or {}),
     )
+    if connection.vendor == "postgresql":
+        _append_postgresql(event)
+        return event
     with transaction.atomic(savepoint=not transaction.get_connection().in_atomic_block):
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        if head is None:
-            head, _ = AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-            head = AuditChainHead.objects.select_for_update().get(pk=1)
+        head = _locked_head()
         event.previous_hash = head.last_hash
         event.row_hash = compute_hash(event)
-        if connection.vendor == "postgresql":
-            event.pk = _insert_and_move_head(event)
-            event._state.adding, event._state.db = False, connection.alias
-        else:
-            event.save(force_insert=True)
-            head.last_event_id = event.pk
-            head.last_hash = event.row_hash
-            head.save(update_fields=["last_event_id", "last_hash"])
+        event.save(force_insert=True)
+        head.last_event_id = event.pk
+        head.last_hash = event.row_hash
+        head.save(update_fields=["last_event_id", "last_hash"])
     return event
 
 
-def _insert_and_move_head(event: AuditEvent) -> int:
-    """PostgreSQL: write the event and move the chain head in one statement (one round trip
-    fewer on every audited request). Django builds the INSERT, so values are prepared as
-    `save()` would; the head row is already locked by the caller."""
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+def _locked_head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def _append_postgresql(event: AuditEvent) -> None:
+    """PostgreSQL: lock the chain head, write the event and move the head in one statement.
+
+    One round trip, and outside a transaction no BEGIN and COMMIT either: the
+    statement is atomic by itself. The previous hash is only known once the head
+    is locked, so the database finishes the row hash: the canonical form ends
+    with the previous hash (its keys are sorted and "previous_hash" comes last),
+    so Python sends everything before it and `sha256()` hashes prefix, previous
+    hash and closing. `compute_hash` gives the same digest when the chain is verified.
+    Django prepares the values as `save()` would.
+    """
+    event.previous_hash = ""
+    canonical = _canonical(event).decode()
+    closing = '"}'
+    if not canonical.endswith('"previous_hash":""}'):
+        raise RuntimeError("the canonical form of an audit event no longer ends with the previous hash")
+    prefix = canonical[: -len(closing)]
+    fields = [
+        f for f in AuditEvent._meta.concrete_fields if f.attname not in ("id", "previous_hash", "row_hash")
+    ]
     query = InsertQuery(AuditEvent)
     query.insert_values(fields, [event])
-    [(insert, params)] = query.get_compiler(connection=connection).as_sql()
-    head = AuditChainHead._meta.db_table
+    compiler = query.get_compiler(connection=connection)
+    values = [compiler.prepare_value(f, compiler.pre_save_val(f, event)) for f in fields]
+    [placeholders], [params] = compiler.assemble_as_sql(fields, [values])
+    quote = connection.ops.quote_name
+    table, head = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
+    columns = ", ".join(quote(f.get_attname_column()[1] or f.attname) for f in fields)
+    # Table and column names come from the models; every value is a parameter.
+    sql = (
+        f"WITH head AS (SELECT last_hash FROM {head} WHERE id = 1 FOR UPDATE), "  # noqa: S608
+        f"event AS (INSERT INTO {table} ({columns}, previous_hash, row_hash) "
+        f"SELECT {', '.join(placeholders)}, head.last_hash, "
+        "encode(sha256(convert_to(%s || head.last_hash || %s, 'UTF8')), 'hex') FROM head "
+        "RETURNING id, previous_hash, row_hash) "
+        f"UPDATE {head} SET last_event_id = event.id, last_hash = event.row_hash FROM event "
+        f"WHERE {head}.id = 1 RETURNING event.id, event.previous_hash, event.row_hash"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH event AS ({insert} RETURNING id) "  # noqa: S608 - Django's own SQL, values as params
-            f"UPDATE {connection.ops.quote_name(head)} "
-            "SET last_event_id = (SELECT id FROM event), last_hash = %s WHERE id = 1 "
-            "RETURNING last_event_id",
-            [*params, event.row_hash],
-        )
+        cursor.execute(sql, [*params, prefix, closing])
         row = cursor.fetchone()
+        if row is None:  # a new database: the chain has no head yet
+            AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
+            cursor.execute(sql, [*params, prefix, closing])
+            row = cursor.fetchone()
     if row is None:
         raise RuntimeError("the audit chain head is missing")
-    return int(row[0])
+    event.pk, event.previous_hash, event.row_hash = int(row[0]), row[1], row[2]
+    event._state.adding, event._state.db = False, connection.alias
 
 
 @dataclass(frozen=True)

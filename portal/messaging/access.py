@@ -12,12 +12,16 @@ side's, nor a colleague's.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404
 
 from portal.accounts.models import User
 from portal.clinics.models import CareTeam, Patient, StaffMember
 from portal.messaging.models import Attachment, Draft, Folder, Message, Thread, ThreadEvent
+from portal.vault.crypto import Keyring
+from portal.vault.models import DataKey
 
 
 def patient_of(user: User) -> Patient:
@@ -48,20 +52,32 @@ def threads_visible_to(user: User) -> QuerySet[Thread]:
 
 
 def access_thread_page(user: User, thread_id: int) -> Thread:
-    """`access_thread` for the thread page, which also learns in the same query whether the
-    thread has events this side sees and whether `user` has a draft in it (most have neither,
-    and then the page asks no more)."""
-    events = ThreadEvent.objects.filter(thread=OuterRef("pk"))
-    if user.is_patient:
-        events = events.filter(kind=ThreadEvent.Kind.MOVED)
-    drafts = Draft.objects.filter(thread=OuterRef("pk"), author_id=user.pk)
-    return access_thread(
-        user, thread_id, annotate={"has_events": Exists(events), "has_own_draft": Exists(drafts)}
-    )
+    """`access_thread` for the thread page, which also learns in the same query whether `user`
+    has a draft in it, whether it has events staff see (most have neither, and then the page
+    asks no more), and the patient's data keys (as `thread.keyring`)."""
+    annotate = {"has_own_draft": Exists(Draft.objects.filter(thread=OuterRef("pk"), author_id=user.pk))}
+    if not user.is_patient:
+        # The patient sees only moves, which the thread row records (`moved_at`); staff see every event.
+        annotate["has_events"] = Exists(ThreadEvent.objects.filter(thread=OuterRef("pk")))
+    return access_thread(user, thread_id, annotate=annotate, with_keys=True)
+
+
+# The patient's data keys ride along with the thread: one row per key version (nearly always one).
+_KEY_COLUMNS = {
+    "key_pk": F("patient__data_keys__id"),
+    "key_version": F("patient__data_keys__version"),
+    "key_wrapped": F("patient__data_keys__wrapped_key"),
+    "key_kek_id": F("patient__data_keys__kek_id"),
+}
 
 
 def access_thread(
-    user: User, thread_id: int, *, lock: bool = False, annotate: dict[str, Exists] | None = None
+    user: User,
+    thread_id: int,
+    *,
+    lock: bool = False,
+    annotate: dict[str, Exists] | None = None,
+    with_keys: bool = False,
 ) -> Thread:
     """Return the thread if `user` is its patient or on its care team; Http404 otherwise."""
     patient = user.patient_record if user.is_authenticated and user.is_active else None
@@ -77,12 +93,27 @@ def access_thread(
         query = query.select_for_update(of=("self",))
     if annotate:
         query = query.annotate(**annotate)
-    try:
-        thread = query.get()
-    except Thread.DoesNotExist:
-        raise Http404 from None
+    if with_keys:
+        query = query.annotate(**_KEY_COLUMNS)
+    rows: list[Any] = list(query)  # one per data key version with `with_keys`, else at most one
+    if not rows:
+        raise Http404
+    thread: Thread = rows[0]
     if patient is not None:
         thread.patient = patient
+    if with_keys:
+        keys = [
+            DataKey(
+                pk=row.key_pk,
+                patient_id=thread.patient_id,
+                version=row.key_version,
+                wrapped_key=row.key_wrapped,
+                kek_id=row.key_kek_id,
+            )
+            for row in rows
+            if row.key_pk is not None
+        ]
+        thread.keyring = Keyring(thread.patient_id, keys)  # type: ignore[attr-defined]
     return thread
 
 

@@ -427,6 +427,15 @@ def do_send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | No
         return earlier
 
 
+def _hand_files_to(message: Message, draft: Draft) -> int:
+    """The draft's files become the sent message's; the message keeps how many (it never changes)."""
+    moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
+    if moved:
+        Message.objects.filter(pk=message.pk).update(file_count=moved)
+        message.file_count = moved
+    return moved
+
+
 def _send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
     ring = keyring(draft.patient_id)
     now = timezone.now()
@@ -454,7 +463,7 @@ def _send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None
     )
     ring.seal_text(message, "body", body)
     message.save(force_insert=True)
-    moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
+    moved = _hand_files_to(message, draft)
     thread.last_message_at = now
     thread.waiting_since = thread.waiting_since or now
     thread.status = Thread.Status.OPEN
@@ -563,7 +572,7 @@ def _staff_reply(*, by: Where, staff: StaffMember, thread: Thread, body: str, dr
     )
     ring.seal_text(message, "body", body)
     message.save(force_insert=True)
-    moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
+    moved = _hand_files_to(message, draft)
     draft.delete()
     thread.messages.filter(author_kind=Message.Author.PATIENT, answered_at__isnull=True).update(
         answered_at=now
@@ -603,20 +612,26 @@ def do_open_thread(*, by: Where, thread: Thread, shown: list[Message] | None = N
     now = timezone.now()
     patient_side = by.user.is_patient
     other_side = Message.Author.STAFF if patient_side else Message.Author.PATIENT
+    field = "read_by_patient_at" if patient_side else "read_by_team_at"
+    fresh = (
+        None
+        if shown is None
+        else [m for m in shown if m.author_kind == other_side and getattr(m, field) is None]
+    )
+    if fresh == [] and not (patient_side and thread.patient_unread):
+        # Most openings: nothing new to mark, only the read to record (one statement).
+        _audit("thread.read", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk)
+        return
     with transaction.atomic():
+        unread = thread.messages.filter(author_kind=other_side, **{f"{field}__isnull": True})
         if patient_side:
-            unread = thread.messages.filter(author_kind=other_side, read_by_patient_at__isnull=True)
             marks: dict[str, object] = {"read_by_patient_at": now}
         else:
-            unread = thread.messages.filter(author_kind=other_side, read_by_team_at__isnull=True)
             marks = {"read_by_team_at": now, "read_by_team_member": staff_of(by.user)}
-        if shown is None:
+        if fresh is None:
             unread.update(**marks)
-        else:
-            field = "read_by_patient_at" if patient_side else "read_by_team_at"
-            fresh = [m for m in shown if m.author_kind == other_side and getattr(m, field) is None]
-            if fresh:
-                unread.filter(pk__in=[m.pk for m in fresh]).update(**marks)
+        elif fresh:
+            unread.filter(pk__in=[m.pk for m in fresh]).update(**marks)
             for message in fresh:
                 for name, value in marks.items():
                     setattr(message, name, value)
@@ -841,11 +856,11 @@ def check_reassign(*, by: Where, thread_id: int, team_id: int) -> Thread:
         if team is None or team.pk == thread.care_team_id:
             raise Refused("Choose another care team of this clinic.", field="team")
         old_team_id = thread.care_team_id
-        thread.care_team, thread.assigned_to = team, None
-        thread.save(update_fields=["care_team", "assigned_to"])
-        ThreadEvent.objects.create(
+        moved = ThreadEvent.objects.create(
             thread=thread, kind=ThreadEvent.Kind.MOVED, by=staff, from_team_id=old_team_id, to_team=team
         )
+        thread.care_team, thread.assigned_to, thread.moved_at = team, None, moved.at
+        thread.save(update_fields=["care_team", "assigned_to", "moved_at"])
         _audit(
             "thread.reassigned",
             by=by,

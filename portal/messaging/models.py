@@ -71,6 +71,9 @@ class Thread(models.Model):
         Folder, on_delete=models.PROTECT, null=True, blank=True, related_name="threads"
     )
     patient_unread = models.PositiveIntegerField(default=0)
+    # When the care team last handed it to another team (the patient's page says so); kept on
+    # the row so that opening a thread asks nothing more when, as nearly always, it never moved.
+    moved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -112,6 +115,9 @@ class Message(models.Model):
         StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     answered_at = models.DateTimeField(null=True, blank=True)
+    # How many files were sent with it: written once at send (a sent message never changes), so
+    # a thread page asks for files only when some message has them.
+    file_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [

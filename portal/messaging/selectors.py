@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, IntegerField, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -256,6 +256,7 @@ _MESSAGE_COLUMNS = (
     "read_by_patient_at",
     "read_by_team_at",
     "answered_at",
+    "file_count",
     "author__kind",
     *(f"author__staff_member__{name}" for name in _PEOPLE),
     *(f"read_by_team_member__{name}" for name in _PEOPLE),
@@ -267,18 +268,16 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
 
     Patients never get internal notes, nor who on the team moved or assigned it.
     """
-    ring = keyring(thread.patient_id)
+    ring = getattr(thread, "keyring", None) or keyring(thread.patient_id)
     staff_side = user.is_staff_member
     # Only the columns the page shows: a thread page is opened all day long.
     # A thread is short: its rows are put in order here rather than by the database.
     messages = sorted(
-        thread.messages.select_related("author__staff_member", "read_by_team_member")
-        .only(*_MESSAGE_COLUMNS)
-        .annotate(has_files=Exists(Attachment.objects.filter(message=OuterRef("pk")))),
+        thread.messages.select_related("author__staff_member", "read_by_team_member").only(*_MESSAGE_COLUMNS),
         key=lambda m: (m.sent_at, m.pk),
     )
     files: dict[int, list[tuple[Attachment, str]]] = {}
-    with_files = [m.pk for m in messages if m.has_files]  # most threads have none: no query then
+    with_files = [m.pk for m in messages if m.file_count]  # most threads have none: no query then
     attachments = Attachment.objects.filter(message__in=with_files) if with_files else []
     for attachment in sorted(attachments, key=lambda a: a.pk):
         assert attachment.message_id is not None
@@ -295,7 +294,9 @@ def thread_view(user: User, thread: Thread) -> ThreadView:
         for m in messages
     ]
     # Known already when the thread came through access_thread_page: then no query for none.
-    events = thread.events.all() if getattr(thread, "has_events", True) else ThreadEvent.objects.none()
+    # (A patient sees only moves, which the thread row records.)
+    has_events = getattr(thread, "has_events", True) if staff_side else thread.moved_at is not None
+    events = thread.events.all() if has_events else ThreadEvent.objects.none()
     if staff_side:
         events = events.select_related("by", "assignee", "to_team")
         notes = thread.internal_notes.select_related("author")

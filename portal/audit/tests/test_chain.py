@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from io import StringIO
@@ -80,6 +81,40 @@ def test_an_untouched_log_verifies_intact() -> None:
     _events(5)
     assert verify_chain() == (5, None)
     assert _verify() == "Audit chain intact: 5 events verified.\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_at_once_keep_one_unbroken_chain() -> None:
+    """Eight requests audit at the same moment, in and out of their own transactions: every
+    event is written once, each follows exactly one other, and the log verifies."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database is one connection, shared by every thread")
+    start, errors = threading.Barrier(8), []
+
+    def writer(number: int) -> None:
+        try:
+            start.wait()
+            for n in range(25):
+                if n % 2:
+                    with transaction.atomic():
+                        record("record.viewed", actor_id=number, object_type="note", object_id=n)
+                else:
+                    record("record.viewed", actor_id=number, object_type="note", object_id=n)
+        except Exception as error:  # noqa: BLE001 - reported below, in the test's own thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=(number,)) for number in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert AuditEvent.objects.count() == 200
+    previous = list(AuditEvent.objects.values_list("previous_hash", flat=True))
+    assert len(set(previous)) == 200  # no two events claim the same predecessor
+    assert verify_chain() == (200, None)
 
 
 def test_verification_walks_the_log_in_batches() -> None:

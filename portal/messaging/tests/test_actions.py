@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from importlib import import_module
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.http import Http404
 from django.utils import timezone
 
@@ -19,9 +21,10 @@ from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.messaging import actions
 from portal.messaging.actions import Refused, Where
+from portal.messaging.attachments import Upload
 from portal.messaging.models import Draft, Message, Thread, ThreadEvent
 from portal.messaging.selectors import thread_view
-from portal.messaging.tests.helpers import patient_replies, patient_writes, staff_replies
+from portal.messaging.tests.helpers import PDF, PNG_1x1, patient_replies, patient_writes, staff_replies
 
 pytestmark = pytest.mark.django_db
 
@@ -221,6 +224,30 @@ def test_reassign_within_the_clinic_moves_access(
     actions.check_add_note(by=Where(nurse_nolan), thread_id=thread.pk, body="mine now")
     events = [e for e in thread_view(paula, Thread.objects.get(pk=thread.pk)).entries if e.kind == "event"]
     assert len(events) == 1 and events[0].event is not None and events[0].event.kind == ThreadEvent.Kind.MOVED
+
+
+def test_a_sent_message_counts_its_files_and_a_move_is_kept_on_the_thread(
+    world: dict[str, Any], paula: User, dr_diaz: User
+) -> None:
+    """The thread page asks for files and moves only when the rows say there are some; the
+    migration that added those columns fills them for conversations written before it."""
+    with_files = patient_writes(paula, world["blue"], files=[Upload("a.png", PNG_1x1), Upload("b.pdf", PDF)])
+    plain = patient_replies(paula, with_files.thread_id)
+    staff_replies(dr_diaz, with_files.thread_id)
+    actions.check_reassign(by=Where(dr_diaz), thread_id=with_files.thread_id, team_id=world["gold"].pk)
+    moved = ThreadEvent.objects.get(thread_id=with_files.thread_id, kind=ThreadEvent.Kind.MOVED)
+    assert Message.objects.get(pk=with_files.pk).file_count == 2
+    assert Message.objects.get(pk=plain.pk).file_count == 0
+    assert Thread.objects.get(pk=with_files.thread_id).moved_at == moved.at
+    view = thread_view(paula, Thread.objects.get(pk=with_files.thread_id))
+    assert [len(e.attachments) for e in view.entries if e.kind == "message"] == [2, 0, 0]
+
+    Message.objects.update(file_count=0)
+    Thread.objects.update(moved_at=None)
+    import_module("portal.messaging.migrations.0004_thread_moved_at_message_file_count").fill(apps, None)
+    assert Message.objects.get(pk=with_files.pk).file_count == 2
+    assert Message.objects.get(pk=plain.pk).file_count == 0
+    assert Thread.objects.get(pk=with_files.thread_id).moved_at == moved.at
 
 
 def test_complete_clears_waiting_and_a_patient_reply_reopens(
