@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from portal.clinics.models import CareTeam, StaffMember
+from portal.core import widgets
 from portal.messaging.actions import BODY_MAX, SUBJECT_MAX
 from portal.messaging.models import Category, NotificationPreference
 
@@ -41,14 +42,14 @@ class ComposeForm(forms.Form):
     body = forms.CharField(
         label="Message",
         max_length=BODY_MAX,
-        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 10}),
+        widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 10}),
         help_text=f"Up to {BODY_MAX:,} characters.",
         error_messages={
             "required": "Enter your message.",
             "max_length": f"Shorten the message to {BODY_MAX:,} characters or fewer.",
         },
     )
-    send_token = forms.UUIDField(widget=forms.HiddenInput)
+    send_token = forms.UUIDField(widget=widgets.HiddenInput)
 
     def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -69,13 +70,13 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label="Your reply",
         max_length=BODY_MAX,
-        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 6}),
+        widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 6}),
         error_messages={
             "required": "Enter your reply.",
             "max_length": f"Shorten the reply to {BODY_MAX:,} characters or fewer.",
         },
     )
-    send_token = forms.UUIDField(widget=forms.HiddenInput)
+    send_token = forms.UUIDField(widget=widgets.HiddenInput)
 
 
 class StaffReplyForm(ReplyForm):
@@ -88,7 +89,7 @@ class SignatureForm(forms.Form):
         required=False,
         max_length=500,
         help_text="For example your name, role and clinic phone. Leave empty to have none.",
-        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
+        widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
         error_messages={"max_length": "Shorten the signature to 500 characters or fewer."},
     )
 
@@ -97,7 +98,7 @@ class NoteForm(forms.Form):
     note = forms.CharField(
         label="Internal note",
         help_text="Only your care team sees this note. The patient never does.",
-        widget=forms.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
+        widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
         error_messages={"required": "Enter the note."},
     )
 

@@ -120,25 +120,28 @@ class LocalKeyFileProvider(KeyProvider):
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         kek_id = "kek-1"
         state = {"current": kek_id, "keys": {kek_id: _b64(AESGCM.generate_key(bit_length=256))}}
+        temporary = self._written(state)
         try:
-            # O_EXCL: two processes starting at once agree on one key file.
-            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # A hard link appears whole or not at all, and only if no file is there yet: two
+            # processes starting at once agree on one key file, and neither reads it half written.
+            os.link(temporary, self.path)
         except FileExistsError:
-            return
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+            pass
+        finally:
+            temporary.unlink()
 
     def _write(self, state: dict[str, Any]) -> None:
+        os.replace(self._written(state), self.path)
+
+    def _written(self, state: dict[str, Any]) -> Path:
+        """`state` in a new file (mode 0600) beside the key file, on disk before it is used."""
         temporary = self.path.with_name(self.path.name + f".{secrets.token_hex(4)}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             json.dump(state, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
-        self._stamp = None
+        return temporary
 
 
 def _new_kek_id(state: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from portal.audit.models import AuditEvent
 from portal.vault.crypto import Binding, CiphertextRejected, keyring, unwrapped_keys
 from portal.vault.files import read_file, store_file, transaction_with_files
 from portal.vault.models import DataKey
+from portal.vault.providers import LocalKeyFileProvider
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +109,37 @@ def test_key_file_is_made_at_first_use_readable_by_the_owner_only(paula: User, i
     keyring(patient_id(paula)).seal(HERE, b"x")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text())["current"] == "kek-1"
+
+
+def test_first_uses_at_once_agree_on_one_key_file(tmp_path: Path) -> None:
+    """Eight requests of a new portal wrap at the same moment (eight providers, as eight
+    processes): none reads the key file half written, all wrap under the one key it holds,
+    and no temporary file is left beside it."""
+    path = tmp_path / "keys" / "kek.json"
+    providers = [LocalKeyFileProvider(path) for _ in range(8)]
+    start, results, errors = threading.Barrier(8), [], []
+
+    def first_use(provider: LocalKeyFileProvider) -> None:
+        try:
+            start.wait()
+            kek_id, wrapped = provider.wrap(b"k" * 32, context=b"c")
+            results.append((kek_id, providers[0].unwrap(kek_id, wrapped, context=b"c")))
+        except Exception as error:  # noqa: BLE001 - reported below, in the test's own thread
+            errors.append(error)
+
+    for _ in range(20):  # a fresh portal each round
+        path.unlink(missing_ok=True)
+        for provider in providers:
+            provider._stamp = None
+        threads = [threading.Thread(target=first_use, args=(p,)) for p in providers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert results == [("kek-1", b"k" * 32)] * 160
+    assert sorted(p.name for p in path.parent.iterdir()) == ["kek.json"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_data_keys_unwrap_again_in_a_fresh_process(paula: User) -> None:
