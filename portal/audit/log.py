@@ -29,7 +29,7 @@ def _canonical(event: AuditEvent) -> bytes:
         "object_type": event.object_type,
         "object_id": event.object_id,
         "outcome": event.outcome,
-        "client_address": event.client_address,
+        "client_address": _hashed_address(event.client_address),
         "details": event.details,
         "previous_hash": event.previous_hash,
     }
@@ -55,13 +55,25 @@ def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_address(address: str | None) -> str | None:
-    # The canonical form is what the database gives back, so it is what the hash covers.
+    """The address as the event keeps it: an IPv4 client seen by a dual-stack server as
+    ::ffff:a.b.c.d is kept as a.b.c.d; a zone (fe80::1%eth0) is refused (no database keeps it)."""
     if address is None:
         return None
     try:
-        return str(ipaddress.ip_address(address))
+        ip = ipaddress.ip_address(address)
     except ValueError:
         raise ValueError("audit client address must be an IP address") from None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.scope_id:
+            raise ValueError("audit client address must not name a zone")
+        ip = ip.ipv4_mapped or ip
+    return str(ip)
+
+
+def _hashed_address(address: str | None) -> str | None:
+    # Each database spells some IPv6 addresses its own way (PostgreSQL writes ::1.2.3.4 where
+    # Python writes ::102:304); the hash covers one spelling, whichever the row comes back in.
+    return None if address is None else str(ipaddress.ip_address(address))
 
 
 def record(

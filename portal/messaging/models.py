@@ -115,8 +115,8 @@ class Message(models.Model):
         StaffMember, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     answered_at = models.DateTimeField(null=True, blank=True)
-    # How many files were sent with it: written once at send (a sent message never changes), so
-    # a thread page asks for files only when some message has them.
+    # How many files were sent with it: written once at send (`actions._hand_files_to`; a sent
+    # message never changes), so a thread page asks for files only when some message has them.
     file_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -143,7 +143,9 @@ class InternalNote(models.Model):
 
 
 class ThreadEvent(models.Model):
-    """Things that happened to a thread besides messages: assignment, completion, a move."""
+    """Things that happened to a thread besides messages: assignment, completion, a move.
+
+    Whoever writes a MOVED event also sets `Thread.moved_at` (only `check_reassign` does)."""
 
     class Kind(models.TextChoices):
         ASSIGNED = "assigned", "Assigned"

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -112,9 +113,19 @@ class LocalKeyFileProvider(KeyProvider):
         stat = self.path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
-            self._state = json.loads(self.path.read_text())
+            self._state = self._read()
             self._stamp = stamp
         return self._state
+
+    def _read(self) -> dict[str, Any]:
+        for _ in range(100):
+            try:
+                return dict(json.loads(self.path.read_text()))
+            except json.JSONDecodeError:
+                # Only where the file system has no hard links: another process made the
+                # file an instant ago and is still writing it.
+                time.sleep(0.01)
+        return dict(json.loads(self.path.read_text()))
 
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,21 +138,50 @@ class LocalKeyFileProvider(KeyProvider):
             os.link(temporary, self.path)
         except FileExistsError:
             pass
+        except OSError:
+            # No hard links here (some network and FUSE file systems): take the name, then fill it.
+            self._create_in_place(state)
         finally:
-            temporary.unlink()
+            temporary.unlink(missing_ok=True)
+        _sync_directory(self.path.parent)
+
+    def _create_in_place(self, state: dict[str, Any]) -> None:
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
 
     def _write(self, state: dict[str, Any]) -> None:
         os.replace(self._written(state), self.path)
+        _sync_directory(self.path.parent)
 
     def _written(self, state: dict[str, Any]) -> Path:
         """`state` in a new file (mode 0600) beside the key file, on disk before it is used."""
         temporary = self.path.with_name(self.path.name + f".{secrets.token_hex(4)}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(state, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # never leave a copy of the keys behind
+            raise
         return temporary
+
+
+def _sync_directory(path: Path) -> None:
+    """Make a new or replaced name in `path` survive a power cut (data keys wrapped under it
+    may already be committed)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _new_kek_id(state: dict[str, Any]) -> str:

@@ -137,9 +137,29 @@ def test_an_ipv6_address_in_any_spelling_verifies() -> None:
     assert verify_chain() == (1, None)
 
 
+@pytest.mark.parametrize(
+    ("seen", "kept"),
+    [
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # an IPv4 client of a server listening on IPv6 too
+        ("::192.0.2.7", None),  # spelled differently by PostgreSQL and by Python
+        ("64:ff9b::192.0.2.7", None),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+    ],
+)
+def test_addresses_each_database_spells_its_own_way_verify(seen: str, kept: str | None) -> None:
+    """Whatever spelling the database gives the address back in, the chain verifies."""
+    event = record("sign_in.succeeded", client_address=seen)
+    stored = AuditEvent.objects.get(pk=event.pk).client_address
+    if kept is not None:
+        assert stored == kept
+    assert verify_chain() == (1, None)
+
+
 def test_a_malformed_client_address_is_refused() -> None:
     with pytest.raises(ValueError, match="client address"):
         record("sign_in.failed", client_address="not-an-address")
+    with pytest.raises(ValueError, match="zone"):
+        record("sign_in.failed", client_address="fe80::1%eth0")
     assert AuditEvent.objects.count() == 0
 
 

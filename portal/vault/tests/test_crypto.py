@@ -6,6 +6,7 @@ Paula and Eve are patients; each has a data key of her own.
 from __future__ import annotations
 
 import json
+import os
 import stat
 import threading
 from pathlib import Path
@@ -111,10 +112,19 @@ def test_key_file_is_made_at_first_use_readable_by_the_owner_only(paula: User, i
     assert json.loads(path.read_text())["current"] == "kek-1"
 
 
-def test_first_uses_at_once_agree_on_one_key_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_first_uses_at_once_agree_on_one_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hard_links: bool
+) -> None:
     """Eight requests of a new portal wrap at the same moment (eight providers, as eight
     processes): none reads the key file half written, all wrap under the one key it holds,
-    and no temporary file is left beside it."""
+    and no temporary file is left beside it; also where the file system has no hard links."""
+    if not hard_links:
+
+        def no_link(*args: object) -> None:
+            raise PermissionError("this file system has no hard links")
+
+        monkeypatch.setattr(os, "link", no_link)
     path = tmp_path / "keys" / "kek.json"
     providers = [LocalKeyFileProvider(path) for _ in range(8)]
     start, results, errors = threading.Barrier(8), [], []
