@@ -155,7 +155,7 @@ def _append_postgresql(event: AuditEvent) -> None:
     [placeholders], [params] = compiler.assemble_as_sql(fields, [values])
     quote = connection.ops.quote_name
     table, head = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
-    columns = ", ".join(quote(f.get_attname_column()[1] or f.attname) for f in fields)
+    columns = ", ".join(quote(f.column) for f in fields if f.column)  # concrete fields: each has one
     # Table and column names come from the models; every value is a parameter.
     sql = (
         f"WITH head AS (SELECT last_hash FROM {head} WHERE id = 1 FOR UPDATE), "  # noqa: S608

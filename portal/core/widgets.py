@@ -35,15 +35,9 @@ class HiddenInput(forms.HiddenInput):
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
-        if widget["value"] is None:
-            return format_html(
-                '<input type="hidden" name="{}"{}>', widget["name"], _attributes(widget["attrs"])
-            )
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
         return format_html(
-            '<input type="hidden" name="{}" value="{}"{}>',
-            widget["name"],
-            widget["value"],
-            _attributes(widget["attrs"]),
+            '<input type="hidden" name="{}"{}{}>', widget["name"], shown, _attributes(widget["attrs"])
         )
 
 

@@ -118,14 +118,16 @@ class LocalKeyFileProvider(KeyProvider):
         return self._state
 
     def _read(self) -> dict[str, Any]:
-        for _ in range(100):
+        for attempt in range(100):
             try:
                 return dict(json.loads(self.path.read_text()))
             except json.JSONDecodeError:
                 # Only where the file system has no hard links: another process made the
                 # file an instant ago and is still writing it.
+                if attempt == 99:
+                    raise
                 time.sleep(0.01)
-        return dict(json.loads(self.path.read_text()))
+        raise AssertionError("unreachable")
 
     def _create(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -150,10 +152,7 @@ class LocalKeyFileProvider(KeyProvider):
             descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             return
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _dump(descriptor, state)
 
     def _write(self, state: dict[str, Any]) -> None:
         os.replace(self._written(state), self.path)
@@ -164,14 +163,19 @@ class LocalKeyFileProvider(KeyProvider):
         temporary = self.path.with_name(self.path.name + f".{secrets.token_hex(4)}.tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(descriptor, "w") as handle:
-                json.dump(state, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _dump(descriptor, state)
         except BaseException:
             temporary.unlink(missing_ok=True)  # never leave a copy of the keys behind
             raise
         return temporary
+
+
+def _dump(descriptor: int, state: dict[str, Any]) -> None:
+    """Write `state` to the open file and make it reach the disk."""
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _sync_directory(path: Path) -> None:
