@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +22,8 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.accounts.actions import current_terms
 from portal.accounts.models import TermsAcceptance, User
+from portal.accounts.selectors import current_terms
 from portal.clinics.models import (
     CareTeam,
     Clinic,
@@ -188,3 +189,52 @@ def signed_in(client: Client) -> Callable[[User], Client]:
         return client
 
     return _sign_in
+
+
+class SideChannels:
+    """Every place health information must never reach, searched for synthetic markers.
+
+    Made by the `side_channels` fixture, which captures every log record (SQL
+    with its parameters included) from the test's start. `scan(markers)` then
+    searches those records, every table of the database (task payloads and
+    decoded sessions included), every cache, the e-mails sent (Django's test
+    outbox, decoded part by part), the files under the given folders, and the
+    cookies of the given clients; it returns what it found, each naming its place.
+    """
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    def scan(
+        self,
+        markers: list[str],
+        *,
+        clients: dict[str, Client] | None = None,
+        folders: tuple[Path, ...] = (),
+        also: dict[str, Any] | None = None,
+    ) -> list[Any]:
+        from django.core import mail
+
+        from portal.core.tests.plaintext_scan import PlaintextScan
+
+        scan = PlaintextScan(markers)
+        scan.log_records(self._log.records)
+        scan.database()
+        scan.caches()
+        scan.emails(getattr(mail, "outbox", []))
+        for folder in folders:
+            scan.directory(folder)
+        for label, client in (clients or {}).items():
+            scan.cookies(client, label)
+        for place, value in (also or {}).items():
+            scan.value(place, value)
+        return scan.findings
+
+
+@pytest.fixture
+def side_channels(db: Any) -> Any:
+    """Any domain's test: type markers into the portal, then `side_channels.scan(markers) == []`."""
+    from portal.core.tests.plaintext_scan import every_log_record
+
+    with every_log_record() as log:
+        yield SideChannels(log)

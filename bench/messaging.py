@@ -99,8 +99,8 @@ def seed_world() -> tuple[list[CareTeam], User, Patient]:
         user=user,
     )
     PatientCareTeam.objects.create(patient=patient, care_team=teams[0])
-    from portal.accounts.actions import current_terms
     from portal.accounts.models import TermsAcceptance
+    from portal.accounts.selectors import current_terms
 
     terms = current_terms()
     if terms is not None:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from portal.accounts.views.signin import sign_out
 from portal.core.admin import portal_admin_site
 
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     path("messages/", include("portal.messaging.urls")),
     path("staff/messages/", include("portal.messaging.staff_urls")),
     path("staff/", include("portal.clinics.urls")),
+    # Sign out the portal's way: audited, and back to the portal's sign-in page.
+    path("operator/logout/", sign_out),
     path("operator/", portal_admin_site.urls),
 ]
 

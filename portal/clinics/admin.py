@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.template.defaultfilters import pluralize
 
 from portal.clinics.models import (
     CareTeam,
@@ -18,6 +17,7 @@ from portal.clinics.models import (
     StaffMember,
     TeamMembership,
 )
+from portal.clinics.open_work import open_work_of
 from portal.core.admin import portal_admin_site
 
 
@@ -74,16 +74,10 @@ class CareTeamForm(forms.ModelForm[CareTeam]):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if self.instance.pk and self.instance.is_active and data.get("is_active") is False:
-            # Nobody can open a switched-off team's conversations: none may be left waiting.
-            from portal.messaging.selectors import open_thread_count
-
-            waiting = open_thread_count(self.instance)
-            if waiting:
-                raise forms.ValidationError(
-                    f"{self.instance.name} still has {waiting} open conversation{pluralize(waiting)}. "
-                    "Before switching the team off, its staff move them to another team of the clinic "
-                    "(Move, on the conversation's page) or mark them completed."
-                )
+            # Nobody can open a switched-off team's work: none may be left waiting.
+            reasons = open_work_of(self.instance)
+            if reasons:
+                raise forms.ValidationError(reasons)
         return data
 
 

@@ -55,13 +55,8 @@ class PortalAdminSite(OTPAdminSite):
         # The portal's own page audits the change and signs out the other sessions.
         return redirect("accounts:change_password")
 
-    def logout(  # type: ignore[override]
-        self, request: HttpRequest, extra_context: dict[str, object] | None = None
-    ) -> HttpResponse:
-        # Sign out the portal's way: audited, and back to the portal's sign-in page.
-        from portal.accounts.views.signin import sign_out
-
-        return sign_out(request)
+    # The console's "Log out" is routed to the portal's own sign-out (audited, back to the
+    # portal's sign-in page) by portal/urls.py, which sits above both.
 
 
 portal_admin_site = PortalAdminSite(name="operator")

@@ -18,24 +18,10 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import Http404
 
 from portal.accounts.models import User
-from portal.clinics.models import CareTeam, Patient, StaffMember
+from portal.clinics.access import teams_of
 from portal.messaging.models import Attachment, Draft, Folder, Message, Thread, ThreadEvent
 from portal.vault.crypto import Keyring
 from portal.vault.models import DataKey
-
-
-def patient_of(user: User) -> Patient:
-    patient = user.patient_record if user.is_authenticated and user.is_active else None
-    if patient is None:
-        raise Http404
-    return patient
-
-
-def staff_of(user: User) -> StaffMember:
-    staff = user.staff_record if user.is_authenticated and user.is_active else None
-    if staff is None:
-        raise Http404
-    return staff
 
 
 def threads_visible_to(user: User) -> QuerySet[Thread]:
@@ -45,9 +31,7 @@ def threads_visible_to(user: User) -> QuerySet[Thread]:
     if user.is_patient:
         return Thread.objects.filter(patient__user=user)
     if user.is_staff_member:
-        return Thread.objects.filter(
-            care_team__is_active=True, care_team__memberships__staff_member__user=user
-        ).distinct()
+        return Thread.objects.filter(care_team__in=teams_of(user))
     return Thread.objects.none()
 
 
@@ -174,27 +158,3 @@ def access_folder(user: User, folder_id: int) -> Folder:
     if folder is None:
         raise Http404
     return folder
-
-
-def access_team_to_write(user: User, team_id: int) -> CareTeam:
-    """A care team this patient may message now."""
-    team = (
-        CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
-        .select_related("clinic")
-        .first()
-    )
-    if team is None or not user.is_patient:
-        raise Http404
-    return team
-
-
-def access_team_inbox(user: User, team_id: int) -> CareTeam:
-    """A care team whose message pool this staff member works now."""
-    team = (
-        CareTeam.objects.filter(pk=team_id, is_active=True, memberships__staff_member__user=user)
-        .select_related("clinic")
-        .first()
-    )
-    if team is None or not user.is_staff_member:
-        raise Http404
-    return team

@@ -6,3 +6,9 @@ class MessagingConfig(AppConfig):
     label = "messaging"
     verbose_name = "Secure messaging"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portal.clinics.open_work import register_open_work_check
+        from portal.messaging.selectors import open_conversations_note
+
+        register_open_work_check(open_conversations_note)

@@ -7,8 +7,8 @@ from django import forms
 
 from portal.clinics.models import CareTeam, StaffMember
 from portal.core import widgets
-from portal.messaging.actions import BODY_MAX, SUBJECT_MAX
 from portal.messaging.models import Category, NotificationPreference
+from portal.messaging.rules import BODY_MAX, SUBJECT_MAX
 
 CHOOSE = [("", "- Select -")]
 

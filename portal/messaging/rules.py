@@ -1,13 +1,22 @@
-"""Time rules of secure messaging: the reply window and when a thread is overdue."""
+"""Rules of secure messaging: lengths and names, the reply window, and when a thread is overdue."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from portal.messaging.models import Thread
+
+# Lengths a patient or staff member may write, and what a folder may be called.
+SUBJECT_MAX = 50
+BODY_MAX = 10_000
+NOTE_MAX = 10_000
+# Letters of any alphabet ("Médecine", "Ōshima"), digits and spaces; no punctuation or symbols.
+FOLDER_NAME = re.compile(r"^[^\W_]+( [^\W_]+)*$")
+FOLDER_NAME_MAX = 50
 
 
 def reply_window_closes_at(thread: Thread) -> datetime:

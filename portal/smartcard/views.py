@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.accounts import actions as account_actions
+from portal.accounts import selectors as account_selectors
 from portal.accounts import sessions
 from portal.accounts.models import User
 from portal.accounts.views.common import client_address, safe_next
@@ -84,7 +84,7 @@ def _proved_with_password(request: HttpRequest, user: User) -> bool:
     """Linking needs the proof of a password sign-in (with the second step where the person has one)."""
     if request.session.get(CARD_FINGERPRINT):
         return False
-    if account_actions.has_second_factor(user) or account_actions.second_factor_required(user):
+    if account_selectors.has_second_factor(user) or account_selectors.second_factor_required(user):
         return bool(user.is_verified())  # type: ignore[attr-defined]
     return True
 

@@ -16,8 +16,8 @@ from playwright.sync_api import Page, expect
 
 from conftest import PASSWORD, finish_first_steps, totp_now
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.tests.smtp import Inbox, smtp
 from portal.vault.testing import isolated_vault
 from tests.browser.conftest import assert_accessible, assert_no_csp_errors
@@ -52,8 +52,8 @@ def test_patient_and_nurse_talk_with_an_attachment(  # noqa: PLR0915, PLR0917 - 
 ) -> None:
     finish_first_steps(paula)
     finish_first_steps(dr_diaz)
-    actions.check_set_notifications(by=Where(dr_diaz), frequency="each")
-    actions.check_create_folder(by=Where(paula), name="Knee")
+    actions.check_set_notifications(by=Actor(dr_diaz), frequency="each")
+    actions.check_create_folder(by=Actor(paula), name="Knee")
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     base = live_server.url
@@ -161,7 +161,7 @@ def test_a_staff_reply_saves_itself_comes_back_and_keeps_its_good_files(  # noqa
     finish_first_steps(paula)
     finish_first_steps(dr_diaz)
     thread = patient_writes(paula, world["blue"], subject="Knee x-ray report", body="Is my knee fine?").thread
-    actions.check_save_signature(by=Where(dr_diaz), text="Dr. Dana Diaz, Team Blue")
+    actions.check_save_signature(by=Actor(dr_diaz), text="Dr. Dana Diaz, Team Blue")
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     base = live_server.url

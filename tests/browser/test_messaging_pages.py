@@ -18,8 +18,8 @@ from playwright.sync_api import Page, expect
 
 from conftest import finish_first_steps, make_staff
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.models import Thread
 from portal.messaging.tests.helpers import patient_writes
 from portal.vault.testing import isolated_vault
@@ -34,13 +34,13 @@ def test_the_remaining_messaging_pages_pass_axe(  # noqa: PLR0917 - pytest fixtu
     page: Page, live_server: Any, world: dict[str, Any], paula: User, isolated_vault: Path
 ) -> None:
     finish_first_steps(paula)
-    folder = actions.check_create_folder(by=Where(paula), name="Knee")
+    folder = actions.check_create_folder(by=Actor(paula), name="Knee")
     filed = patient_writes(paula, world["blue"], subject="Filed away")
-    actions.check_move_thread(by=Where(paula), thread_id=filed.thread.pk, destination=str(folder.pk))
+    actions.check_move_thread(by=Actor(paula), thread_id=filed.thread.pk, destination=str(folder.pk))
     old = patient_writes(paula, world["blue"], subject="Long ago")
     Thread.objects.filter(pk=old.thread.pk).update(last_message_at=timezone.now() - timedelta(days=60))
     actions.check_save_draft(
-        by=Where(paula), send_token=uuid.uuid4(), care_team_id=world["blue"].pk, thread_id=None,
+        by=Actor(paula), send_token=uuid.uuid4(), care_team_id=world["blue"].pk, thread_id=None,
         category="general", subject="Unsent", body="Not sent yet",
     )  # fmt: skip
     base = live_server.url

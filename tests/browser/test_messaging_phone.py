@@ -83,15 +83,15 @@ def test_a_closed_conversation_on_a_phone_offers_the_unsent_reply_as_a_new_messa
 
     from django.utils import timezone
 
+    from portal.core.acting import Actor
     from portal.messaging import actions
-    from portal.messaging.actions import Where
     from portal.messaging.models import Thread
     from portal.messaging.tests.helpers import patient_writes
 
     finish_first_steps(paula)
     thread = patient_writes(paula, world["blue"], subject="Knee brace").thread
     actions.check_save_draft(
-        by=Where(paula), send_token=uuid.uuid4(), care_team_id=None, thread_id=thread.pk,
+        by=Actor(paula), send_token=uuid.uuid4(), care_team_id=None, thread_id=thread.pk,
         category="", subject="", body="The brace rubs at the back",
     )  # fmt: skip
     Thread.objects.filter(pk=thread.pk).update(last_message_at=timezone.now() - timedelta(days=50))

@@ -17,8 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import PASSWORD, finish_first_steps, sign_in
-from portal.accounts.actions import current_terms
 from portal.accounts.models import TermsAcceptance, TermsVersion, User
+from portal.accounts.selectors import current_terms
 from portal.accounts.tests.helpers import actions, audit_text, last_link, page_text
 from portal.audit.models import AuditEvent
 from portal.clinics.models import Patient

@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from conftest import PASSWORD, finish_first_steps
-from portal.accounts.actions import current_terms
 from portal.accounts.models import SignInThrottle, User
+from portal.accounts.selectors import current_terms
 from portal.accounts.tests.helpers import actions, age_session, audit_text, last_link
 from portal.accounts.views.signin import WRONG_CREDENTIALS
 from portal.audit.models import AuditEvent

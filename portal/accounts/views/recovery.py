@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from portal.accounts import actions
+from portal.accounts import actions, selectors
 from portal.accounts.forms import PasswordResetRequestForm, SetPasswordForm
 from portal.accounts.links import LinkInvalid
 from portal.accounts.views.common import client_address
@@ -55,7 +55,7 @@ def password_reset(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(
             request,
             "Your password is changed and every other session is signed out. Sign in with your new password"
-            + (" and your authenticator app." if actions.has_second_factor(user) else "."),
+            + (" and your authenticator app." if selectors.has_second_factor(user) else "."),
         )
         return redirect("accounts:sign_in")
     return render(request, "accounts/password_reset.html", {"form": form}, status=400 if form.errors else 200)

@@ -7,13 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.accounts import actions, throttle
+from portal.accounts import actions, selectors, throttle
 from portal.accounts.actions import RegistrationNoMatch
 from portal.accounts.forms import NewAccountForm, RegisterIdentityForm
 from portal.accounts.links import LinkInvalid
-from portal.accounts.models import User
 from portal.accounts.views.common import client_address
-from portal.clinics.models import Patient
 
 NO_MATCH = (
     "We could not match those details to a patient record. Check your DoD ID number, date of "
@@ -64,7 +62,7 @@ def register_account(request: HttpRequest) -> HttpResponse:
     matched = request.session.get(REGISTRATION_PATIENT) or {}
     fresh = int(time.time()) - int(matched.get("at", 0)) <= REGISTRATION_STEP_SECONDS
     patient_id = matched.get("patient_id")
-    patient = Patient.objects.filter(pk=patient_id).first() if fresh and patient_id else None
+    patient = selectors.patient_being_registered(patient_id) if fresh and patient_id else None
     if patient is None:
         # A match is good for a few minutes only: on a shared computer the next
         # person must not find someone else's record waiting.
@@ -111,7 +109,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def resend_confirmation(request: HttpRequest) -> HttpResponse:
-    user = User.objects.filter(pk=request.session.get("portal_unconfirmed_user") or 0).first()
+    user = selectors.unconfirmed_account(request.session.get("portal_unconfirmed_user"))
     if user is not None:
         actions.do_resend_registration_link(user=user, client_address=client_address(request))
     messages.success(request, "We sent a new confirmation link. It works once, for 24 hours.")
@@ -122,7 +120,7 @@ def resend_confirmation(request: HttpRequest) -> HttpResponse:
 def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button; only the POST uses the link (mail scanners follow GET links)."""
     try:
-        link = actions.peek_email_link(token)
+        link = selectors.peek_email_link(token)
     except LinkInvalid as invalid:
         return render(
             request, "accounts/link_problem.html", {"problem": LINK_PROBLEMS[invalid.reason]}, status=410

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.accounts import actions, sessions
+from portal.accounts import actions, selectors, sessions
 from portal.accounts.forms import ChangePasswordForm, TotpConfirmForm
 from portal.accounts.models import User
 from portal.accounts.selectors import security_summary
@@ -58,12 +58,8 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         else:
             user.refresh_from_db()
             if pending:
-                from django_otp.plugins.otp_totp.models import TOTPDevice
-
                 next_url = (request.session.get(sessions.PENDING) or {}).get("next") or ""
-                sessions.start_session(
-                    request, user, device=TOTPDevice.objects.get(user=user, confirmed=True)
-                )
+                sessions.start_session(request, user, device=selectors.confirmed_totp_device(user))
                 actions.do_record_sign_in(
                     user=user, method="password+totp_setup", client_address=client_address(request)
                 )
@@ -115,7 +111,7 @@ def security(request: HttpRequest) -> HttpResponse:
 @require_POST
 def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not actions.has_second_factor(user):
+    if not selectors.has_second_factor(user):
         return redirect("accounts:security")
     codes = actions.do_regenerate_recovery_codes(user=user, client_address=client_address(request))
     sessions.keep_current_session(request, user)
@@ -127,7 +123,7 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
 @require_POST
 def remove_second_factor(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if actions.second_factor_required(user):
+    if selectors.second_factor_required(user):
         messages.error(
             request, "Your account must keep a second sign-in step. To change phones, set up the new one."
         )

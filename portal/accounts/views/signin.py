@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.accounts import actions, sessions
+from portal.accounts import actions, selectors, sessions
 from portal.accounts.actions import SignInRefused
 from portal.accounts.forms import SecondFactorForm, SignInForm
 from portal.accounts.models import User
@@ -69,10 +69,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 
 def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
-    if actions.has_second_factor(user):
+    if selectors.has_second_factor(user):
         sessions.set_pending(request, user, next_url=next_url, step="verify")
         return redirect("accounts:second_factor")
-    if actions.second_factor_required(user):
+    if selectors.second_factor_required(user):
         sessions.set_pending(request, user, next_url=next_url, step="setup")
         messages.info(
             request, "Your account needs a second sign-in step. Set up an authenticator app to continue."

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_http_methods
 
-from portal.accounts import actions, sessions
+from portal.accounts import actions, selectors, sessions
 from portal.accounts.forms import ContactForm
 from portal.accounts.models import User
 from portal.accounts.selectors import STEP_URLS, pending_first_steps
@@ -29,7 +29,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if patient is None:
         return redirect("core:home")
     editing = request.GET.get("edit") == "1" or request.POST.get("action") == "save"
-    initial = {"email": actions.pending_email(user) or patient.email, "mobile_phone": patient.mobile_phone}
+    initial = {"email": selectors.pending_email(user) or patient.email, "mobile_phone": patient.mobile_phone}
     form = ContactForm(request.POST if request.POST.get("action") == "save" else None, initial=initial)
     if request.method == "POST" and request.POST.get("action") == "confirm":
         actions.do_verify_contact(user=user, client_address=client_address(request))
@@ -55,7 +55,12 @@ def contact(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/contact.html",
-        {"patient": patient, "form": form, "editing": editing, "pending_email": actions.pending_email(user)},
+        {
+            "patient": patient,
+            "form": form,
+            "editing": editing,
+            "pending_email": selectors.pending_email(user),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -64,7 +69,7 @@ def contact(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def terms(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    current = actions.current_terms()
+    current = selectors.current_terms()
     if current is None:
         return redirect(next_step_or_home(request))
     error = None

@@ -84,7 +84,8 @@ def test_a_team_with_open_conversations_cannot_be_switched_off(
     """Switched off, Team Blue's threads would be readable by no one: the console says why it refuses."""
     from conftest import finish_first_steps, make_staff
     from portal.clinics.models import CareTeam
-    from portal.messaging.actions import Where, check_complete
+    from portal.core.acting import Actor
+    from portal.messaging.actions import check_complete
     from portal.messaging.tests.helpers import patient_writes
 
     message = patient_writes(paula, world["blue"], subject="Waiting")
@@ -98,6 +99,6 @@ def test_a_team_with_open_conversations_cannot_be_switched_off(
     assert "Team Blue still has 1 open conversation." in response.content.decode()
     assert CareTeam.objects.get(pk=team.pk).is_active
     nurse = make_staff(username="nurse.blue", first="Bo", last="Lu", role="nurse", teams=[team])
-    check_complete(by=Where(nurse), thread_id=message.thread.pk)
+    check_complete(by=Actor(nurse), thread_id=message.thread.pk)
     assert client.post(url, data).status_code == 302
     assert not CareTeam.objects.get(pk=team.pk).is_active

@@ -6,8 +6,8 @@ import uuid
 
 from portal.accounts.models import User
 from portal.clinics.models import CareTeam
+from portal.core.acting import Actor
 from portal.messaging.actions import (
-    Where,
     check_attach_files,
     check_save_draft,
     check_save_staff_draft,
@@ -33,7 +33,7 @@ def patient_writes(
     files: list[Upload] | None = None,
     category: str = Category.MEDICATION,
 ) -> Message:
-    by = Where(patient)
+    by = Actor(patient)
     draft = check_save_draft(
         by=by,
         send_token=uuid.uuid4(),
@@ -49,7 +49,7 @@ def patient_writes(
 
 
 def patient_replies(patient: User, thread_id: int, *, body: str = "Thank you.") -> Message:
-    by = Where(patient)
+    by = Actor(patient)
     draft = check_save_draft(
         by=by,
         send_token=uuid.uuid4(),
@@ -63,7 +63,7 @@ def patient_replies(patient: User, thread_id: int, *, body: str = "Thank you.") 
 
 
 def staff_replies(staff: User, thread_id: int, *, body: str = "Yes, it is ready.") -> Message:
-    return check_staff_reply(by=Where(staff), thread_id=thread_id, body=body, send_token=uuid.uuid4())
+    return check_staff_reply(by=Actor(staff), thread_id=thread_id, body=body, send_token=uuid.uuid4())
 
 
 def staff_drafts(
@@ -75,7 +75,7 @@ def staff_drafts(
     sign: bool = False,
 ) -> Draft:
     """A care team reply typed and autosaved (with its files) but not sent."""
-    by = Where(staff)
+    by = Actor(staff)
     draft = check_save_staff_draft(
         by=by, send_token=uuid.uuid4(), thread_id=thread_id, body=body, add_signature=sign
     )

@@ -15,17 +15,17 @@ import pytest
 from django.http import Http404
 
 from portal.accounts.models import User
+from portal.clinics.access import access_team_inbox, access_team_to_write
 from portal.clinics.models import TeamMembership
+from portal.core.acting import Actor
 from portal.messaging.access import (
     access_attachment,
     access_draft,
     access_folder,
     access_message,
-    access_team_inbox,
-    access_team_to_write,
     access_thread,
 )
-from portal.messaging.actions import Where, check_create_folder, check_save_draft
+from portal.messaging.actions import check_create_folder, check_save_draft
 from portal.messaging.attachments import Upload
 from portal.messaging.tests.helpers import PDF, patient_writes
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 def paulas(world: dict[str, Any], paula: User) -> dict[str, Any]:
     message = patient_writes(paula, world["blue"], files=[Upload("result.pdf", PDF)])
     draft = check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=uuid.uuid4(),
         care_team_id=world["blue"].pk,
         thread_id=None,
@@ -44,7 +44,7 @@ def paulas(world: dict[str, Any], paula: User) -> dict[str, Any]:
         subject="unsent",
         body="unsent",
     )
-    folder = check_create_folder(by=Where(paula), name="Knee")
+    folder = check_create_folder(by=Actor(paula), name="Knee")
     return {
         "thread": message.thread.pk,
         "message": message.pk,
@@ -100,7 +100,7 @@ def test_draft_attachment_is_only_for_its_author(world: dict[str, Any], paula: U
     from portal.messaging.actions import check_attach_files
 
     draft = check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=uuid.uuid4(),
         care_team_id=world["blue"].pk,
         thread_id=None,
@@ -108,7 +108,7 @@ def test_draft_attachment_is_only_for_its_author(world: dict[str, Any], paula: U
         subject="s",
         body="b",
     )
-    check_attach_files(by=Where(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF)])
+    check_attach_files(by=Actor(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF)])
     attachment = draft.attachments.get()
     assert access_attachment(paula, attachment.pk) == attachment
     with pytest.raises(Http404):
@@ -185,7 +185,7 @@ def test_staff_never_reach_a_patients_draft_even_their_own_thread(
     from portal.messaging.actions import check_attach_files
 
     draft = check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=uuid.uuid4(),
         care_team_id=None,
         thread_id=diaz_draft["thread"],
@@ -193,7 +193,7 @@ def test_staff_never_reach_a_patients_draft_even_their_own_thread(
         subject="",
         body="my half reply",
     )
-    check_attach_files(by=Where(paula), draft_id=draft.pk, uploads=[Upload("mine.pdf", PDF)])
+    check_attach_files(by=Actor(paula), draft_id=draft.pk, uploads=[Upload("mine.pdf", PDF)])
     with pytest.raises(Http404):
         access_draft(dr_diaz, draft.pk)
     with pytest.raises(Http404):

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor, Refused
 from portal.messaging import actions
-from portal.messaging.actions import Refused, Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Draft, Message, Thread, ThreadEvent
 from portal.messaging.selectors import thread_view
@@ -44,7 +44,7 @@ def test_sending_starts_a_thread_with_the_chosen_team(world: dict[str, Any], pau
 
 def test_double_submit_of_send_creates_one_message(world: dict[str, Any], paula: User) -> None:
     """Pressing Send twice on the same form (same token) sends one message and returns it both times."""
-    by = Where(paula)
+    by = Actor(paula)
     token = uuid.uuid4()
     draft = actions.check_save_draft(
         by=by,
@@ -64,10 +64,10 @@ def test_someone_elses_form_token_is_not_found(world: dict[str, Any], paula: Use
     """Eve replaying the token of Paula's compose form reaches nothing of Paula's."""
     message = patient_writes(paula, world["blue"])
     with pytest.raises(Http404):
-        actions.already_sent(by=Where(eve), send_token=message.send_token)
+        actions.already_sent(by=Actor(eve), send_token=message.send_token)
     token = uuid.uuid4()
     actions.check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=token,
         care_team_id=world["blue"].pk,
         thread_id=None,
@@ -77,7 +77,7 @@ def test_someone_elses_form_token_is_not_found(world: dict[str, Any], paula: Use
     )
     with pytest.raises(Http404):
         actions.check_save_draft(
-            by=Where(eve),
+            by=Actor(eve),
             send_token=token,
             care_team_id=world["gold"].pk,
             thread_id=None,
@@ -92,7 +92,7 @@ def test_forged_team_is_refused(world: dict[str, Any], paula: User) -> None:
     for team in ("gold", "im"):
         with pytest.raises(Http404):
             actions.check_save_draft(
-                by=Where(paula),
+                by=Actor(paula),
                 send_token=uuid.uuid4(),
                 care_team_id=world[team].pk,
                 thread_id=None,
@@ -123,7 +123,7 @@ def test_send_refuses_bad_input_and_keeps_the_draft(
     world: dict[str, Any], paula: User, subject: str, body: str, field: str
 ) -> None:
     """A missing or too-long subject or message is refused by field; the draft stays to be fixed."""
-    by = Where(paula)
+    by = Actor(paula)
     draft = actions.check_save_draft(
         by=by,
         send_token=uuid.uuid4(),
@@ -163,7 +163,7 @@ def test_staff_double_submit_sends_once(world: dict[str, Any], paula: User, dr_d
     thread = patient_writes(paula, world["blue"]).thread
     token = uuid.uuid4()
     for _ in range(2):
-        actions.check_staff_reply(by=Where(dr_diaz), thread_id=thread.pk, body="once", send_token=token)
+        actions.check_staff_reply(by=Actor(dr_diaz), thread_id=thread.pk, body="once", send_token=token)
     assert thread.messages.filter(author_kind="staff").count() == 1
 
 
@@ -172,7 +172,7 @@ def test_staff_of_another_team_cannot_reply_assign_note_or_move(
 ) -> None:
     """Nurse Nolan (Team Gold) gets not found for every team action on Paula's Team Blue thread."""
     thread = patient_writes(paula, world["blue"]).thread
-    by = Where(nurse_nolan)
+    by = Actor(nurse_nolan)
     attempts = [
         lambda: actions.check_staff_reply(by=by, thread_id=thread.pk, body="x", send_token=uuid.uuid4()),
         lambda: actions.check_add_note(by=by, thread_id=thread.pk, body="x"),
@@ -190,7 +190,7 @@ def test_internal_note_is_never_shown_to_the_patient(
 ) -> None:
     """Dr. Diaz's note is in the team's view of the thread and absent from Paula's."""
     thread = patient_writes(paula, world["blue"]).thread
-    actions.check_add_note(by=Where(dr_diaz), thread_id=thread.pk, body="Check her last A1c first")
+    actions.check_add_note(by=Actor(dr_diaz), thread_id=thread.pk, body="Check her last A1c first")
     staff_texts = [e.text for e in thread_view(dr_diaz, thread).entries]
     patient_texts = [e.text for e in thread_view(paula, thread).entries]
     assert "Check her last A1c first" in staff_texts
@@ -203,10 +203,10 @@ def test_assign_only_to_a_member_of_the_team(
 ) -> None:
     """Dr. Diaz can assign to himself; not to Nurse Nolan, who is not on Team Blue."""
     thread = patient_writes(paula, world["blue"]).thread
-    actions.check_assign(by=Where(dr_diaz), thread_id=thread.pk, assignee_id=dr_diaz.staff_member.pk)
+    actions.check_assign(by=Actor(dr_diaz), thread_id=thread.pk, assignee_id=dr_diaz.staff_member.pk)
     assert Thread.objects.get(pk=thread.pk).assigned_to == dr_diaz.staff_member
     with pytest.raises(Refused):
-        actions.check_assign(by=Where(dr_diaz), thread_id=thread.pk, assignee_id=nurse_nolan.staff_member.pk)
+        actions.check_assign(by=Actor(dr_diaz), thread_id=thread.pk, assignee_id=nurse_nolan.staff_member.pk)
     assert AuditEvent.objects.filter(action="messaging.thread.assigned").count() == 1
 
 
@@ -217,11 +217,11 @@ def test_reassign_within_the_clinic_moves_access(
     Paula is told it moved, not why; IM Team (another clinic) is refused."""
     thread = patient_writes(paula, world["blue"]).thread
     with pytest.raises(Refused):
-        actions.check_reassign(by=Where(dr_diaz), thread_id=thread.pk, team_id=world["im"].pk)
-    actions.check_reassign(by=Where(dr_diaz), thread_id=thread.pk, team_id=world["gold"].pk)
+        actions.check_reassign(by=Actor(dr_diaz), thread_id=thread.pk, team_id=world["im"].pk)
+    actions.check_reassign(by=Actor(dr_diaz), thread_id=thread.pk, team_id=world["gold"].pk)
     with pytest.raises(Http404):
-        actions.check_add_note(by=Where(dr_diaz), thread_id=thread.pk, body="x")
-    actions.check_add_note(by=Where(nurse_nolan), thread_id=thread.pk, body="mine now")
+        actions.check_add_note(by=Actor(dr_diaz), thread_id=thread.pk, body="x")
+    actions.check_add_note(by=Actor(nurse_nolan), thread_id=thread.pk, body="mine now")
     events = [e for e in thread_view(paula, Thread.objects.get(pk=thread.pk)).entries if e.kind == "event"]
     assert len(events) == 1 and events[0].event is not None and events[0].event.kind == ThreadEvent.Kind.MOVED
 
@@ -234,7 +234,7 @@ def test_a_sent_message_counts_its_files_and_a_move_is_kept_on_the_thread(
     with_files = patient_writes(paula, world["blue"], files=[Upload("a.png", PNG_1x1), Upload("b.pdf", PDF)])
     plain = patient_replies(paula, with_files.thread_id)
     staff_replies(dr_diaz, with_files.thread_id)
-    actions.check_reassign(by=Where(dr_diaz), thread_id=with_files.thread_id, team_id=world["gold"].pk)
+    actions.check_reassign(by=Actor(dr_diaz), thread_id=with_files.thread_id, team_id=world["gold"].pk)
     moved = ThreadEvent.objects.get(thread_id=with_files.thread_id, kind=ThreadEvent.Kind.MOVED)
     assert Message.objects.get(pk=with_files.pk).file_count == 2
     assert Message.objects.get(pk=plain.pk).file_count == 0
@@ -254,7 +254,7 @@ def test_complete_clears_waiting_and_a_patient_reply_reopens(
     world: dict[str, Any], paula: User, dr_diaz: User
 ) -> None:
     thread = patient_writes(paula, world["blue"]).thread
-    actions.check_complete(by=Where(dr_diaz), thread_id=thread.pk)
+    actions.check_complete(by=Actor(dr_diaz), thread_id=thread.pk)
     thread.refresh_from_db()
     assert thread.status == "completed" and thread.waiting_since is None
     patient_replies(paula, thread.pk)
@@ -265,9 +265,9 @@ def test_complete_clears_waiting_and_a_patient_reply_reopens(
 def test_trash_hides_and_restore_brings_back(world: dict[str, Any], paula: User) -> None:
     """Moving to Trash keeps every message; moving back restores the thread to the Inbox."""
     thread = patient_writes(paula, world["blue"]).thread
-    actions.check_move_thread(by=Where(paula), thread_id=thread.pk, destination="trash")
+    actions.check_move_thread(by=Actor(paula), thread_id=thread.pk, destination="trash")
     assert Thread.objects.get(pk=thread.pk).location == "trash" and thread.messages.count() == 1
-    actions.check_move_thread(by=Where(paula), thread_id=thread.pk, destination="inbox")
+    actions.check_move_thread(by=Actor(paula), thread_id=thread.pk, destination="inbox")
     assert Thread.objects.get(pk=thread.pk).location == "inbox"
     assert AuditEvent.objects.filter(action="messaging.thread.moved").count() == 2
 
@@ -275,7 +275,7 @@ def test_trash_hides_and_restore_brings_back(world: dict[str, Any], paula: User)
 def test_folders_are_named_simply_unique_and_removed_only_when_empty(
     world: dict[str, Any], paula: User, eve: User
 ) -> None:
-    by = Where(paula)
+    by = Actor(paula)
     folder = actions.check_create_folder(by=by, name="Knee surgery")
     for bad in ("", "knee SURGERY", "<script>", "x" * 51, "knee_surgery", "A+B"):
         with pytest.raises(Refused):
@@ -284,34 +284,34 @@ def test_folders_are_named_simply_unique_and_removed_only_when_empty(
     with pytest.raises(Refused, match="already have a folder"):
         actions.check_create_folder(by=by, name="MÉDECINE GÉNÉRALE")
     assert actions.check_create_folder(by=by, name="x" * 50).name == "x" * 50
-    actions.check_create_folder(by=Where(eve), name="Knee surgery")  # unique per patient only
+    actions.check_create_folder(by=Actor(eve), name="Knee surgery")  # unique per patient only
     thread = patient_writes(paula, world["blue"]).thread
     actions.check_move_thread(by=by, thread_id=thread.pk, destination=str(folder.pk))
     with pytest.raises(Refused, match="empty"):
         actions.check_delete_folder(by=by, folder_id=folder.pk)
     with pytest.raises(Http404):
-        actions.check_move_thread(by=Where(eve), thread_id=thread.pk, destination="trash")
+        actions.check_move_thread(by=Actor(eve), thread_id=thread.pk, destination="trash")
     actions.check_move_thread(by=by, thread_id=thread.pk, destination="inbox")
     actions.check_delete_folder(by=by, folder_id=folder.pk)
 
 
 def test_eve_cannot_move_into_or_delete_paulas_folder(world: dict[str, Any], paula: User, eve: User) -> None:
-    folder = actions.check_create_folder(by=Where(paula), name="Mine")
+    folder = actions.check_create_folder(by=Actor(paula), name="Mine")
     thread = patient_writes(eve, world["gold"]).thread
     with pytest.raises(Http404):
-        actions.check_move_thread(by=Where(eve), thread_id=thread.pk, destination=str(folder.pk))
+        actions.check_move_thread(by=Actor(eve), thread_id=thread.pk, destination=str(folder.pk))
     with pytest.raises(Http404):
-        actions.check_delete_folder(by=Where(eve), folder_id=folder.pk)
+        actions.check_delete_folder(by=Actor(eve), folder_id=folder.pk)
 
 
 def test_open_marks_read_and_mark_unread_undoes_it(world: dict[str, Any], paula: User, dr_diaz: User) -> None:
     thread = patient_writes(paula, world["blue"]).thread
     answer = staff_replies(dr_diaz, thread.pk)
     thread.refresh_from_db()
-    actions.do_open_thread(by=Where(paula), thread=thread)
+    actions.do_open_thread(by=Actor(paula), thread=thread)
     answer.refresh_from_db()
     assert answer.read_by_patient_at is not None and Thread.objects.get(pk=thread.pk).patient_unread == 0
-    actions.check_mark_unread(by=Where(paula), thread_id=thread.pk)
+    actions.check_mark_unread(by=Actor(paula), thread_id=thread.pk)
     answer.refresh_from_db()
     assert answer.read_by_patient_at is None and Thread.objects.get(pk=thread.pk).patient_unread == 1
     assert AuditEvent.objects.filter(action="messaging.thread.read").count() == 1

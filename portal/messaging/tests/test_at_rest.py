@@ -11,12 +11,13 @@ from django.db import connection
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Message, Thread
-from portal.messaging.selectors import UNREADABLE, reply_draft, thread_view
+from portal.messaging.selectors import reply_draft, thread_view
 from portal.messaging.tests.helpers import patient_writes, staff_drafts, staff_replies
+from portal.vault.reading import UNREADABLE
 
 SUBJECT = "Zanzibar rash question"
 BODY = "Quetiapine made the rash on my elbow worse"
@@ -69,7 +70,7 @@ def test_no_plaintext_in_the_database_or_the_file_store(
         paula, world["blue"], subject=SUBJECT, body=BODY, files=[Upload(FILE_NAME, FILE_TEXT)]
     )
     staff_replies(dr_diaz, message.thread.pk, body=REPLY)
-    actions.check_add_note(by=Where(dr_diaz), thread_id=message.thread.pk, body=NOTE)
+    actions.check_add_note(by=Actor(dr_diaz), thread_id=message.thread.pk, body=NOTE)
     staff_drafts(
         dr_diaz, message.thread.pk, body=STAFF_DRAFT, files=[Upload(STAFF_FILE_NAME, STAFF_FILE_TEXT)]
     )
@@ -120,3 +121,20 @@ def test_subject_copied_to_another_patients_thread_is_refused(
     eves = patient_writes(eve, world["gold"], subject="Eve")
     Thread.objects.filter(pk=eves.thread.pk).update(subject=Thread.objects.get(pk=paulas.thread.pk).subject)
     assert thread_view(eve, Thread.objects.get(pk=eves.thread.pk)).subject == UNREADABLE
+
+
+@pytest.mark.django_db
+def test_a_conversation_through_the_pages_leaves_no_plaintext_behind(
+    world: dict[str, Any], paula: User, dr_diaz: User, side_channels: Any, signed_in: Any
+) -> None:
+    """Paula writes and Dr. Diaz answers; the shared side-channel scan finds neither's words anywhere."""
+    from portal.messaging.tests.helpers import patient_writes, staff_replies
+
+    subject, body, answer = "zqxw-sub-b1", "zqxw-body-b2 my ankle", "zqxw-answer-b3 ice it"
+    message = patient_writes(paula, world["blue"], subject=subject, body=body)
+    staff_replies(dr_diaz, message.thread.pk, body=answer)
+    client = signed_in(paula)
+    assert answer in client.get(f"/messages/threads/{message.thread.pk}/").content.decode()
+    assert (
+        side_channels.scan(["zqxw-sub-b1", "zqxw-body-b2", "zqxw-answer-b3"], clients={"Paula": client}) == []
+    )

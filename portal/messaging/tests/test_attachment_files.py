@@ -16,8 +16,8 @@ import pytest
 from django.db import IntegrityError, connection
 
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Attachment, Draft
 from portal.messaging.selectors import draft_view
@@ -66,7 +66,7 @@ def stored_files(vault: Path) -> set[Path]:
 
 def paulas_draft(world: dict[str, Any], paula: User) -> Draft:
     return actions.check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=uuid.uuid4(),
         care_team_id=world["blue"].pk,
         thread_id=None,
@@ -84,7 +84,7 @@ def test_a_row_the_database_refuses_leaves_no_file(
     draft = paulas_draft(world, paula)
     refuse_attachment_rows(0)
     with pytest.raises(IntegrityError):
-        actions.check_attach_files(by=Where(paula), draft_id=draft.pk, uploads=[Upload("lab.pdf", PDF)])
+        actions.check_attach_files(by=Actor(paula), draft_id=draft.pk, uploads=[Upload("lab.pdf", PDF)])
     assert stored_files(isolated_vault) == set()
     assert not Attachment.objects.exists()
     assert draft_view(paula, Draft.objects.get(pk=draft.pk)).body == "Words Paula typed"
@@ -98,14 +98,14 @@ def test_a_later_refusal_in_the_same_transaction_removes_the_files_before_it(
     Neither new file stays; the file attached earlier (committed) is untouched."""
     draft = paulas_draft(world, paula)
     actions.check_attach_files(
-        by=Where(paula), draft_id=draft.pk, uploads=[Upload("earlier.txt", b"earlier")]
+        by=Actor(paula), draft_id=draft.pk, uploads=[Upload("earlier.txt", b"earlier")]
     )
     before = stored_files(isolated_vault)
     assert len(before) == 1
     refuse_attachment_rows(1)
     with pytest.raises(IntegrityError):
         actions.check_attach_files(
-            by=Where(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF), Upload("b.png", PNG_1x1)]
+            by=Actor(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF), Upload("b.png", PNG_1x1)]
         )
     assert stored_files(isolated_vault) == before
     assert Attachment.objects.count() == 1
@@ -120,7 +120,7 @@ def test_a_real_rollback_removes_the_files_written_in_it(
     refuse_attachment_rows(1)
     with pytest.raises(IntegrityError):
         actions.check_attach_files(
-            by=Where(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF), Upload("b.png", PNG_1x1)]
+            by=Actor(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF), Upload("b.png", PNG_1x1)]
         )
     assert stored_files(isolated_vault) == set()
     assert not Attachment.objects.exists()
@@ -148,7 +148,7 @@ def test_an_error_after_the_rows_are_saved_removes_their_files(
     monkeypatch.setattr(log, "record", failing_record)
     with pytest.raises(RuntimeError, match="audit log"):
         actions.check_attach_files(
-            by=Where(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF), Upload("b.png", PNG_1x1)]
+            by=Actor(paula), draft_id=draft.pk, uploads=[Upload("a.pdf", PDF), Upload("b.png", PNG_1x1)]
         )
     assert len(seen) == 2
     assert stored_files(isolated_vault) == set()
@@ -160,15 +160,16 @@ def test_a_caller_that_carries_on_after_a_refused_row_keeps_no_file(
     world: dict[str, Any], paula: User, isolated_vault: Path, refuse_attachment_rows: Callable[[int], None]
 ) -> None:
     """Even when the refused row's error is caught and the transaction then commits, its file is gone."""
+    from portal.messaging.actions import drafts
     from portal.vault.crypto import keyring
     from portal.vault.files import transaction_with_files
 
     draft = paulas_draft(world, paula)
     refuse_attachment_rows(0)
     with transaction_with_files(), pytest.raises(IntegrityError):
-        actions._seal_attachment(
+        drafts._seal_attachment(
             keyring(draft.patient_id),
-            by=Where(paula),
+            by=Actor(paula),
             patient_id=draft.patient_id,
             upload=Upload("lab.pdf", PDF),
             draft=draft,

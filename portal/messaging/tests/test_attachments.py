@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.messaging import actions, attachments
-from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload, screen, sniff
 from portal.messaging.models import Attachment, Draft, Message
 from portal.messaging.tests import office
@@ -381,7 +381,7 @@ def test_download_is_an_attachment_with_safe_headers(
 
 def test_a_failed_send_keeps_the_draft_and_its_files(world: dict[str, Any], paula: User) -> None:
     """When Send is refused (no message), the draft and its attachment are still there."""
-    by = Where(paula)
+    by = Actor(paula)
     draft = actions.check_save_draft(
         by=by,
         send_token=uuid.uuid4(),
@@ -434,7 +434,7 @@ def test_after_a_refusal_the_page_lists_the_files_of_the_form_just_sent(
     """Another reply draft in the same thread does not take the place of the one just posted."""
     thread = patient_writes(paula, world["blue"]).thread
     older = actions.check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=uuid.uuid4(),
         care_team_id=None,
         thread_id=thread.pk,
@@ -442,7 +442,7 @@ def test_after_a_refusal_the_page_lists_the_files_of_the_form_just_sent(
         subject="",
         body="older",
     )
-    actions.check_attach_files(by=Where(paula), draft_id=older.pk, uploads=[Upload("older.txt", b"older")])
+    actions.check_attach_files(by=Actor(paula), draft_id=older.pk, uploads=[Upload("older.txt", b"older")])
     # Saved by an app server whose clock runs a minute ahead: "latest" would pick the wrong draft.
     Draft.objects.filter(pk=older.pk).update(updated_at=timezone.now() + timedelta(minutes=1))
     client = signed_in(paula)

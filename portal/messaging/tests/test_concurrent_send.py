@@ -23,8 +23,8 @@ from django.http import Http404
 from django.test import Client
 
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload, blocking
 from portal.messaging.models import Attachment, Draft, Message
 from portal.vault.testing import isolated_vault
@@ -37,7 +37,7 @@ def test_two_sends_of_one_form_interleaved_step_by_step(
     world: dict[str, Any], paula: User, isolated_vault: Path
 ) -> None:
     """A saves, B saves, A attaches, B attaches, A sends, B goes on: B finds A's message."""
-    by, token = Where(paula), uuid.uuid4()
+    by, token = Actor(paula), uuid.uuid4()
     form = {
         "care_team_id": world["blue"].pk,
         "thread_id": None,

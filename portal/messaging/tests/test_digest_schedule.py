@@ -22,10 +22,10 @@ from django.core import mail
 from django.core.management import call_command
 
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.core.management.commands import portal_run
 from portal.core.models import DailyRun, OutgoingEmail
 from portal.messaging import actions, notifications
-from portal.messaging.actions import Where
 from portal.messaging.models import MessageNotice, Thread
 from portal.messaging.tests.helpers import patient_writes, staff_replies
 from portal.messaging.tests.smtp import Inbox, smtp
@@ -45,8 +45,8 @@ def at(day: datetime, clock: str) -> datetime:
 @pytest.fixture
 def both_chose_the_digest(world: dict[str, Any], paula: User, dr_diaz: User) -> Callable[[str], None]:
     """Returns `exchange(clock)`: Paula writes and Dr. Diaz answers, on Monday at `clock`."""
-    actions.check_set_notifications(by=Where(paula), frequency="digest")
-    actions.check_set_notifications(by=Where(dr_diaz), frequency="digest")
+    actions.check_set_notifications(by=Actor(paula), frequency="digest")
+    actions.check_set_notifications(by=Actor(dr_diaz), frequency="digest")
     threads: list[Thread] = []
 
     def exchange(clock: str) -> None:

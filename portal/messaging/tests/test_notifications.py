@@ -14,9 +14,9 @@ from django.core import mail
 from django.core.management import call_command
 
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.core.models import OutgoingEmail
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.models import MessageNotice
 from portal.messaging.tests.helpers import patient_writes, staff_replies
 
@@ -49,14 +49,14 @@ def test_staff_opt_in_gets_a_notice_for_their_team(
     world: dict[str, Any], paula: User, dr_diaz: User, nurse_nolan: User
 ) -> None:
     """Opted in, Dr. Diaz hears of Paula's message to Team Blue; Nurse Nolan (Team Gold) does not."""
-    actions.check_set_notifications(by=Where(dr_diaz), frequency="each")
-    actions.check_set_notifications(by=Where(nurse_nolan), frequency="each")
+    actions.check_set_notifications(by=Actor(dr_diaz), frequency="each")
+    actions.check_set_notifications(by=Actor(nurse_nolan), frequency="each")
     patient_writes(paula, world["blue"])
     assert [m.to for m in mail.outbox] == [["dr.diaz@staff.example.mil"]]
 
 
 def test_none_means_no_email(world: dict[str, Any], paula: User, dr_diaz: User) -> None:
-    actions.check_set_notifications(by=Where(paula), frequency="none")
+    actions.check_set_notifications(by=Actor(paula), frequency="none")
     thread = patient_writes(paula, world["blue"]).thread
     staff_replies(dr_diaz, thread.pk)
     assert mail.outbox == []
@@ -66,7 +66,7 @@ def test_digest_gathers_messages_into_one_email_once(
     world: dict[str, Any], paula: User, dr_diaz: User
 ) -> None:
     """With the daily digest, three replies give one e-mail when the digest runs, and none the second run."""
-    actions.check_set_notifications(by=Where(paula), frequency="digest")
+    actions.check_set_notifications(by=Actor(paula), frequency="digest")
     thread = patient_writes(paula, world["blue"]).thread
     for _ in range(3):
         staff_replies(dr_diaz, thread.pk)

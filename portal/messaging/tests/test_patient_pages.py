@@ -17,8 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Draft, Message, Thread
 from portal.messaging.tests.helpers import PDF, patient_writes, staff_replies
@@ -33,7 +33,7 @@ def paulas(world: dict[str, Any], paula: User, dr_diaz: User) -> dict[str, int]:
     )
     staff_replies(dr_diaz, message.thread.pk, body="Come in Monday")
     draft = actions.check_save_draft(
-        by=Where(paula),
+        by=Actor(paula),
         send_token=uuid.uuid4(),
         care_team_id=world["blue"].pk,
         thread_id=None,
@@ -42,10 +42,10 @@ def paulas(world: dict[str, Any], paula: User, dr_diaz: User) -> dict[str, int]:
         body="not done",
     )
     draft_file = actions.check_attach_files(
-        by=Where(paula), draft_id=draft.pk, uploads=[Upload("d.pdf", PDF)]
+        by=Actor(paula), draft_id=draft.pk, uploads=[Upload("d.pdf", PDF)]
     )
     assert not draft_file
-    folder = actions.check_create_folder(by=Where(paula), name="Knee")
+    folder = actions.check_create_folder(by=Actor(paula), name="Knee")
     return {
         "thread": message.thread.pk,
         "message": message.pk,
@@ -368,9 +368,9 @@ def test_unread_counts_belong_to_the_box_the_conversation_is_in(
 
     from portal.messaging.tests.helpers import patient_writes, staff_replies
 
-    folder = actions.check_create_folder(by=Where(paula), name="Knee")
+    folder = actions.check_create_folder(by=Actor(paula), name="Knee")
     message = patient_writes(paula, world["blue"], subject="Knee")
-    actions.check_move_thread(by=Where(paula), thread_id=message.thread.pk, destination=str(folder.pk))
+    actions.check_move_thread(by=Actor(paula), thread_id=message.thread.pk, destination=str(folder.pk))
     staff_replies(dr_diaz, message.thread.pk)
     html = signed_in(paula).get("/messages/sent/").content.decode()
     badges = dict(
@@ -385,7 +385,7 @@ def test_a_reply_draft_of_a_closed_conversation_becomes_a_new_message_with_its_f
     """Paula left a reply with a file; 50 days on, the thread page offers it, and it opens as a new message."""
     from portal.messaging.tests.helpers import PDF
 
-    by = Where(paula)
+    by = Actor(paula)
     draft = actions.check_save_draft(
         by=by, send_token=uuid.uuid4(), care_team_id=None, thread_id=paulas["thread"],
         category="", subject="", body="The swelling is back",
@@ -416,7 +416,7 @@ def test_two_reply_drafts_of_one_conversation_each_open_from_the_drafts_list(
     paulas: dict[str, int], signed_in: Callable[[User], Client], paula: User
 ) -> None:
     """Two tabs made two drafts: the Drafts list opens each one, not only the newest."""
-    by = Where(paula)
+    by = Actor(paula)
     older, newer = (
         actions.check_save_draft(
             by=by, send_token=uuid.uuid4(), care_team_id=None, thread_id=paulas["thread"],

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.models import Message
 from portal.messaging.selectors import SearchQuery, search_messages
 from portal.messaging.tests.helpers import patient_replies, patient_writes, staff_replies
@@ -95,7 +95,7 @@ def test_status_goes_sent_read_answered(
     message = patient_writes(paula, world["blue"], subject="Status check")
     client = signed_in(paula)
     assert "Sent, not read yet" in client.get("/messages/sent/").content.decode()
-    actions.do_open_thread(by=Where(dr_diaz), thread=message.thread)
+    actions.do_open_thread(by=Actor(dr_diaz), thread=message.thread)
     assert "Read by your care team" in client.get("/messages/sent/").content.decode()
     staff_replies(dr_diaz, message.thread.pk)
     answered = client.get("/messages/sent/").content.decode()
@@ -108,7 +108,7 @@ def test_plain_text_download_of_a_thread(
     """The whole conversation as a .txt attachment, without the team's internal notes."""
     message = patient_writes(paula, world["blue"], subject="Text copy", body="first line")
     staff_replies(dr_diaz, message.thread.pk, body="the answer")
-    actions.check_add_note(by=Where(dr_diaz), thread_id=message.thread.pk, body="secret note")
+    actions.check_add_note(by=Actor(dr_diaz), thread_id=message.thread.pk, body="secret note")
     response = signed_in(paula).get(f"/messages/threads/{message.thread.pk}/conversation.txt")
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert response["Content-Disposition"].startswith("attachment;")
@@ -202,8 +202,9 @@ def test_a_later_inbox_page_seeks_in_the_index_rather_than_walking_earlier_rows(
     world: dict[str, Any], paula: User
 ) -> None:
     """Keyset paging: the page after a cursor is a range search on (patient, box, time, id)."""
+    from portal.core.paging import Cursor
+    from portal.core.paging import after as _after
     from portal.messaging.models import Thread
-    from portal.messaging.selectors import Cursor, _after
 
     patient_writes(paula, world["blue"])
     thread = Thread.objects.get(patient__user=paula)
@@ -272,7 +273,7 @@ def test_a_thread_page_without_events_or_drafts_asks_for_neither(
     asked = {q["sql"].split('"')[1] for q in plain.captured_queries if q["sql"].startswith("SELECT ")}
     assert asked.isdisjoint({"messaging_threadevent", "messaging_draft", "messaging_attachment"}), asked
     actions.check_save_draft(
-        by=Where(paula), send_token=uuid.uuid4(), care_team_id=None, thread_id=message.thread.pk,
+        by=Actor(paula), send_token=uuid.uuid4(), care_team_id=None, thread_id=message.thread.pk,
         category="", subject="", body="Half a reply",
     )  # fmt: skip
     assert "Half a reply" in client.get(url).content.decode()  # with a draft, it is shown

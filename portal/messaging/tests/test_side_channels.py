@@ -54,12 +54,12 @@ from conftest import finish_first_steps, sign_in
 from portal.accounts.models import User
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.core.mail import deliver_email, queue_email
 from portal.core.models import OutgoingEmail
+from portal.core.tests.plaintext_scan import Finding, PlaintextScan, every_log_record
 from portal.messaging import actions
-from portal.messaging.actions import Where
 from portal.messaging.models import Attachment, Draft, InternalNote, Message, Thread
-from portal.messaging.tests.plaintext_scan import Finding, PlaintextScan, every_log_record
 from portal.messaging.tests.smtp import Inbox, smtp
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,7 +146,7 @@ def use_messaging(world: dict[str, Any], paula: User, dr_diaz: User, eve: User) 
     """Everything Paula and Dr. Diaz do, as requests; returns their browsers (test clients)."""
     for person in (paula, dr_diaz, eve):
         finish_first_steps(person)
-    actions.check_set_notifications(by=Where(dr_diaz), frequency="each")
+    actions.check_set_notifications(by=Actor(dr_diaz), frequency="each")
     patient, staff, other = Client(), Client(), Client()
     assert sign_in(patient, paula).status_code == 302
     assert sign_in(staff, dr_diaz).status_code == 302

@@ -20,12 +20,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.clinics.models import TeamMembership
+from portal.core.acting import Actor, Refused
 from portal.messaging import actions
-from portal.messaging.actions import Refused, Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Attachment, Draft, Message, Thread
-from portal.messaging.selectors import UNREADABLE, draft_view, reply_draft, thread_view
+from portal.messaging.selectors import draft_view, reply_draft, thread_view
 from portal.messaging.tests.helpers import PDF, PNG_1x1, patient_writes, staff_drafts
+from portal.vault.reading import UNREADABLE
 
 pytestmark = pytest.mark.django_db
 
@@ -167,9 +168,9 @@ def test_double_submit_sends_once_and_no_draft_comes_back(
 
 def test_sending_the_same_draft_again_returns_the_first_message(thread: Thread, dr_diaz: User) -> None:
     draft = staff_drafts(dr_diaz, thread.pk, body="Answer")
-    first = actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=draft.pk)
+    first = actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=draft.pk)
     again = actions.check_staff_reply(
-        by=Where(dr_diaz), thread_id=thread.pk, body="Answer", send_token=draft.send_token
+        by=Actor(dr_diaz), thread_id=thread.pk, body="Answer", send_token=draft.send_token
     )
     assert first == again and thread.messages.filter(author_kind="staff").count() == 1
 
@@ -204,32 +205,32 @@ def test_a_failed_send_loses_nothing(
 
     monkeypatch.setattr(notifications, "notify_new_message", broken)
     with pytest.raises(RuntimeError):
-        actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=draft.pk)
+        actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=draft.pk)
     assert not thread.messages.filter(author_kind="staff").exists()
     kept = Draft.objects.get(pk=draft.pk)
     assert draft_view(dr_diaz, kept).body == "Important answer"
     assert kept.attachments.count() == 1
     assert len([p for p in (isolated_vault / "vault-files").rglob("*") if p.is_file()]) == 1
     monkeypatch.undo()
-    sent = actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=draft.pk)
+    sent = actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=draft.pk)
     assert sent.attachments.count() == 1
 
 
 def test_the_saved_signature_is_added_from_the_draft(thread: Thread, dr_diaz: User) -> None:
-    actions.check_save_signature(by=Where(dr_diaz), text="Dr. Dana Diaz, Team Blue")
+    actions.check_save_signature(by=Actor(dr_diaz), text="Dr. Dana Diaz, Team Blue")
     signed = staff_drafts(dr_diaz, thread.pk, body="Signed", sign=True)
     plain = staff_drafts(dr_diaz, thread.pk, body="Plain")
-    actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=signed.pk)
-    actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=plain.pk)
+    actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=signed.pk)
+    actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=plain.pk)
     texts = [e.text for e in thread_view(dr_diaz, Thread.objects.get(pk=thread.pk)).entries][1:]
     assert texts == ["Signed\n\nDr. Dana Diaz, Team Blue", "Plain"]
 
 
 def test_a_signature_that_makes_the_reply_too_long_says_so(thread: Thread, dr_diaz: User) -> None:
-    actions.check_save_signature(by=Where(dr_diaz), text="Dr. Dana Diaz")
+    actions.check_save_signature(by=Actor(dr_diaz), text="Dr. Dana Diaz")
     draft = staff_drafts(dr_diaz, thread.pk, body="x" * 9_995, sign=True)
     with pytest.raises(Refused, match="With your signature the reply is over 10,000 characters"):
-        actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=draft.pk)
+        actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=draft.pk)
     assert Draft.objects.filter(pk=draft.pk).exists()
 
 
@@ -297,7 +298,7 @@ def test_a_sent_file_cannot_be_removed_through_the_draft_door(
     thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User
 ) -> None:
     draft = staff_drafts(dr_diaz, thread.pk, files=[Upload("a.pdf", PDF)])
-    message = actions.check_send_staff_draft(by=Where(dr_diaz), draft_id=draft.pk)
+    message = actions.check_send_staff_draft(by=Actor(dr_diaz), draft_id=draft.pk)
     attachment = message.attachments.get()
     client = signed_in(dr_diaz)
     response = client.post(f"/staff/messages/attachments/{attachment.pk}/remove/", follow=True)
@@ -312,7 +313,7 @@ def test_a_sent_file_cannot_be_removed_through_the_draft_door(
 def drafts(thread: Thread, paula: User, dr_diaz: User) -> dict[str, Any]:
     """Dr. Diaz's draft with a file, and Paula's own reply draft with a file, in the same thread."""
     diaz = staff_drafts(dr_diaz, thread.pk, body="Diaz private words", files=[Upload("diaz.pdf", PDF)])
-    by = Where(paula)
+    by = Actor(paula)
     hers = actions.check_save_draft(
         by=by,
         send_token=uuid.uuid4(),

@@ -11,18 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.core.acting import Actor, actor_of
 from portal.messaging import actions, selectors
-from portal.messaging.actions import Where
 from portal.messaging.attachments import Upload
 from portal.messaging.models import Attachment, Draft, Message
 
 
 def user_of(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def where(request: HttpRequest) -> Where:
-    return Where(user_of(request), getattr(request, "client_address", None))
 
 
 def uploads_of(request: HttpRequest, name: str = "attachments") -> list[Upload]:
@@ -47,7 +43,7 @@ def draft_saved(request: HttpRequest, draft: Draft, *, draft_url: str, remove_ur
     Files chosen on the page come at once with the text, so a session that
     ends keeps them too; `remove_url` names the view that removes one again.
     """
-    by = where(request)
+    by = actor_of(request)
     before = {a.pk for a, _ in selectors.draft_view(by.user, draft).attachments}
     refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
     attached = [
@@ -74,7 +70,7 @@ def _file_answer(attachment: Attachment, name: str, *, remove_url: str) -> dict[
     }
 
 
-def sent_meanwhile(by: Where, token: uuid.UUID) -> Message:
+def sent_meanwhile(by: Actor, token: uuid.UUID) -> Message:
     """Inside `except Http404` around attaching and sending: the same form's other Send, in a
     request that ran at the same moment, already sent it (and consumed the draft).
 

@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
+from portal.core.acting import actor_of
 from portal.messaging import actions, selectors
 from portal.messaging.access import access_attachment, access_thread
-from portal.messaging.views.common import user_of, where
+from portal.messaging.views.common import user_of
 
 
 def content_disposition(filename: str) -> str:
@@ -28,7 +29,7 @@ def download_attachment(request: HttpRequest, attachment_id: int) -> HttpRespons
     user = user_of(request)
     attachment = access_attachment(user, attachment_id)
     name, content = selectors.attachment_content(attachment)
-    actions.do_record_download(by=where(request), attachment=attachment)
+    actions.do_record_download(by=actor_of(request), attachment=attachment)
     response = HttpResponse(content, content_type=attachment.content_type)
     response["Content-Disposition"] = content_disposition(name)
     response["X-Content-Type-Options"] = "nosniff"
@@ -42,7 +43,7 @@ def download_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     user = user_of(request)
     thread = access_thread(user, thread_id)
     view = selectors.thread_view(user, thread)
-    actions.do_record_thread_export(by=where(request), thread=thread)
+    actions.do_record_thread_export(by=actor_of(request), thread=thread)
     text = render_to_string("messaging/thread.txt", {"view": view, "staff_side": user.is_staff_member})
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = content_disposition(f"conversation-{thread.pk}.txt")

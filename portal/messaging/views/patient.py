@@ -14,6 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.clinics.access import patient_of
+from portal.core.acting import Refused, actor_of
+from portal.core.paging import Cursor
 from portal.messaging import actions, rules, selectors
 from portal.messaging.access import (
     access_draft,
@@ -21,9 +24,7 @@ from portal.messaging.access import (
     access_message,
     access_thread,
     access_thread_page,
-    patient_of,
 )
-from portal.messaging.actions import Refused
 from portal.messaging.attachments import blocking
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
 from portal.messaging.notifications import frequency_of
@@ -33,7 +34,6 @@ from portal.messaging.views.common import (
     sent_meanwhile,
     uploads_of,
     user_of,
-    where,
 )
 
 
@@ -45,7 +45,7 @@ def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
 
 def _box(request: HttpRequest, box: str, *, title: str, folder: Any = None) -> HttpResponse:
     patient_of(user_of(request))
-    cursor = selectors.Cursor.decode(request.GET.get("after"))
+    cursor = Cursor.decode(request.GET.get("after"))
     page = selectors.patient_threads(user_of(request), box=box, folder=folder, cursor=cursor)
     return render(
         request,
@@ -72,7 +72,7 @@ def folder(request: HttpRequest, folder_id: int) -> HttpResponse:
 
 @login_required
 def sent(request: HttpRequest) -> HttpResponse:
-    cursor = selectors.Cursor.decode(request.GET.get("after"))
+    cursor = Cursor.decode(request.GET.get("after"))
     page = selectors.sent_messages(user_of(request), cursor=cursor)
     return render(request, "messaging/sent.html", _mailbox(request, page=page, current="sent"))
 
@@ -90,7 +90,7 @@ def folders(request: HttpRequest) -> HttpResponse:
     form = FolderForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.check_create_folder(by=where(request), name=form.cleaned_data["name"])
+            actions.check_create_folder(by=actor_of(request), name=form.cleaned_data["name"])
         except Refused as refused:
             form.add_error("name", refused.message)
         else:
@@ -106,7 +106,7 @@ def folders(request: HttpRequest) -> HttpResponse:
 @require_POST
 def remove_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
     try:
-        actions.check_delete_folder(by=where(request), folder_id=folder_id)
+        actions.check_delete_folder(by=actor_of(request), folder_id=folder_id)
     except Refused as refused:
         messages.error(request, refused.message)
     else:
@@ -155,7 +155,7 @@ def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
             # This draft, not another of the same conversation (two tabs make two drafts).
             url = reverse("messaging:thread", args=[draft.thread.pk])
             return redirect(f"{url}?draft={draft.pk}#reply")
-        draft = actions.check_reopen_as_new_message(by=where(request), draft_id=draft.pk)
+        draft = actions.check_reopen_as_new_message(by=actor_of(request), draft_id=draft.pk)
         messages.info(
             request,
             "That conversation no longer takes replies, so your reply is now a new message, "
@@ -180,7 +180,7 @@ def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 
 
 def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
-    by = where(request)
+    by = actor_of(request)
     token = send_token_of(request)
     form = ComposeForm(request.POST, teams=teams)
     typed = any(str(request.POST.get(name, "")).strip() for name in ("subject", "body"))
@@ -237,7 +237,7 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
 @require_POST
 def autosave(request: HttpRequest) -> HttpResponse:
     """The compose and reply pages post here after 10 s idle and when the page is left."""
-    by = where(request)
+    by = actor_of(request)
     token = send_token_of(request)
     thread_raw = str(request.POST.get("thread", ""))
     teams = {t.pk for t in _teams(request)}
@@ -266,7 +266,7 @@ def autosave(request: HttpRequest) -> HttpResponse:
 @require_POST
 def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     patient_of(user_of(request))
-    actions.check_discard_draft(by=where(request), draft_id=draft_id)
+    actions.check_discard_draft(by=actor_of(request), draft_id=draft_id)
     messages.success(request, "The draft was deleted.")
     return redirect("messaging:drafts")
 
@@ -276,7 +276,7 @@ def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 def remove_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     patient_of(user_of(request))
     try:
-        draft = actions.check_remove_attachment(by=where(request), attachment_id=attachment_id)
+        draft = actions.check_remove_attachment(by=actor_of(request), attachment_id=attachment_id)
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect("messaging:inbox")
@@ -306,7 +306,7 @@ def _thread_page(
 ) -> HttpResponse:
     user = user_of(request)
     view = selectors.thread_view(user, found)
-    actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
+    actions.do_open_thread(by=actor_of(request), thread=found, shown=view.messages)
     # After a refused send, the draft of the form just posted (its files are listed to keep or remove);
     # from the Drafts list, the draft chosen there.
     chosen = str(request.GET.get("draft", ""))
@@ -330,7 +330,7 @@ def _thread_page(
 @require_POST
 def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     user = user_of(request)
-    by = where(request)
+    by = actor_of(request)
     found = access_thread(user, thread_id)
     patient_of(user)
     token = send_token_of(request)
@@ -375,7 +375,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
 def move(request: HttpRequest, thread_id: int) -> HttpResponse:
     try:
         moved = actions.check_move_thread(
-            by=where(request), thread_id=thread_id, destination=str(request.POST.get("to", ""))
+            by=actor_of(request), thread_id=thread_id, destination=str(request.POST.get("to", ""))
         )
     except Refused as refused:
         messages.error(request, refused.message)
@@ -392,7 +392,7 @@ def move(request: HttpRequest, thread_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def mark_unread(request: HttpRequest, thread_id: int) -> HttpResponse:
-    actions.check_mark_unread(by=where(request), thread_id=thread_id)
+    actions.check_mark_unread(by=actor_of(request), thread_id=thread_id)
     messages.success(request, "Marked as unread.")
     return redirect("messaging:inbox")
 
@@ -421,7 +421,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         found = selectors.search_messages(user, _search_query(form.cleaned_data), limit=SEARCH_LIMIT + 1)
         rows, more = found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT
-        actions.do_record_search(by=where(request), patient_id=patient.pk, results=len(rows))
+        actions.do_record_search(by=actor_of(request), patient_id=patient.pk, results=len(rows))
     status = 400 if form.errors else 200
     return render(
         request,
@@ -462,7 +462,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if not form.is_valid():
             return HttpResponseBadRequest("Choose one of the options.")
-        actions.check_set_notifications(by=where(request), frequency=form.cleaned_data["frequency"])
+        actions.check_set_notifications(by=actor_of(request), frequency=form.cleaned_data["frequency"])
         messages.success(request, "Your choice was saved.")
         return redirect("messaging:settings")
     template = "messaging/staff/settings.html" if user.is_staff_member else "messaging/settings.html"

@@ -16,10 +16,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from portal.clinics.access import access_team_inbox, staff_of
 from portal.clinics.selectors import teams_of_staff
+from portal.core.acting import Refused, actor_of
+from portal.core.paging import Cursor
 from portal.messaging import actions, selectors
-from portal.messaging.access import access_team_inbox, access_thread, access_thread_page, staff_of
-from portal.messaging.actions import Refused
+from portal.messaging.access import access_thread, access_thread_page
 from portal.messaging.attachments import blocking
 from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
 from portal.messaging.models import Category
@@ -30,7 +32,6 @@ from portal.messaging.views.common import (
     sent_meanwhile,
     uploads_of,
     user_of,
-    where,
 )
 
 
@@ -61,10 +62,10 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         view=view,
         category=category,
         older_than_days=selectors.AGES[age],
-        cursor=selectors.Cursor.decode(request.GET.get("after")),
+        cursor=Cursor.decode(request.GET.get("after")),
     )
     actions.do_record_team_inbox_read(
-        by=where(request), team_id=found.pk, view=view, thread_ids=[row.thread.pk for row in page.rows]
+        by=actor_of(request), team_id=found.pk, view=view, thread_ids=[row.thread.pk for row in page.rows]
     )
     context = {
         "team": found,
@@ -99,7 +100,7 @@ def _thread_page(
     user = user_of(request)
     found = access_thread_page(user, thread_id)
     view = selectors.thread_view(user, found)
-    actions.do_open_thread(by=where(request), thread=found, shown=view.messages)
+    actions.do_open_thread(by=actor_of(request), thread=found, shown=view.messages)
     signature = selectors.signature_of(user)
     # This staff member's own unsent reply (after a refused send, the one just posted).
     reply_draft = selectors.reply_draft(user, found, send_token=send_token)
@@ -140,7 +141,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     user = user_of(request)
     staff_of(user)
     access_thread(user, thread_id)
-    by = where(request)
+    by = actor_of(request)
     token = send_token_of(request)
     form = StaffReplyForm(request.POST)
     try:
@@ -176,7 +177,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
 def autosave(request: HttpRequest, thread_id: int) -> JsonResponse:
     """The reply box posts here after 10 s idle, when the page is hidden or left, and with files
     as soon as they are chosen (so a session that ends keeps them too)."""
-    by = where(request)
+    by = actor_of(request)
     staff_of(by.user)
     form = StaffReplyForm(request.POST)
     try:
@@ -201,7 +202,7 @@ def autosave(request: HttpRequest, thread_id: int) -> JsonResponse:
 @require_POST
 def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     staff_of(user_of(request))
-    draft = actions.check_discard_draft(by=where(request), draft_id=draft_id)
+    draft = actions.check_discard_draft(by=actor_of(request), draft_id=draft_id)
     messages.success(request, "Your draft reply was deleted.")
     return redirect(reverse("messaging_staff:thread", args=[draft.thread_id]) + "#reply")
 
@@ -211,7 +212,7 @@ def discard_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
 def remove_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
     staff_of(user_of(request))
     try:
-        draft = actions.check_remove_attachment(by=where(request), attachment_id=attachment_id)
+        draft = actions.check_remove_attachment(by=actor_of(request), attachment_id=attachment_id)
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect("messaging_staff:teams")
@@ -225,7 +226,7 @@ def note(request: HttpRequest, thread_id: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            actions.check_add_note(by=where(request), thread_id=thread_id, body=form.cleaned_data["note"])
+            actions.check_add_note(by=actor_of(request), thread_id=thread_id, body=form.cleaned_data["note"])
         except Refused as refused:
             form.add_error("note", refused.message)
         else:
@@ -257,7 +258,7 @@ def assign(request: HttpRequest, thread_id: int) -> HttpResponse:
         request,
         thread_id,
         "Assigned.",
-        lambda: actions.check_assign(by=where(request), thread_id=thread_id, assignee_id=assignee),
+        lambda: actions.check_assign(by=actor_of(request), thread_id=thread_id, assignee_id=assignee),
     )
 
 
@@ -268,7 +269,7 @@ def complete(request: HttpRequest, thread_id: int) -> HttpResponse:
         request,
         thread_id,
         "Marked completed.",
-        lambda: actions.check_complete(by=where(request), thread_id=thread_id),
+        lambda: actions.check_complete(by=actor_of(request), thread_id=thread_id),
     )
 
 
@@ -278,7 +279,7 @@ def reassign(request: HttpRequest, thread_id: int) -> HttpResponse:
     team_id = _int(request, "team")
     found = access_thread(user_of(request), thread_id)
     try:
-        actions.check_reassign(by=where(request), thread_id=thread_id, team_id=team_id)
+        actions.check_reassign(by=actor_of(request), thread_id=thread_id, team_id=team_id)
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect("messaging_staff:thread", thread_id)
@@ -293,7 +294,7 @@ def signature(request: HttpRequest) -> HttpResponse:
     form = SignatureForm(request.POST or None, initial={"signature": selectors.signature_of(user)})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.check_save_signature(by=where(request), text=form.cleaned_data["signature"])
+            actions.check_save_signature(by=actor_of(request), text=form.cleaned_data["signature"])
         except Refused as refused:
             form.add_error("signature", refused.message)
         else:

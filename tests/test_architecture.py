@@ -1,9 +1,16 @@
-"""Guards on the code itself: views never query messaging models directly.
+"""Guards on the code itself, for every app: thin views, and layers that only look down.
 
-A ruff rule cannot see that `thread.messages.filter()` is a query (it does not
-know the models), so the guard is this test: it parses the views, forms and
-template tags, and fails on any manager (`Message.objects`) or related manager
-of a messaging model (`thread.messages.filter(...)`, `patient.message_threads.all()`).
+Views never query models. A ruff rule cannot see that `thread.messages.filter()`
+is a query (it does not know the models), so the guard is this test: it parses
+every app's views, forms and template tags, and fails on any manager
+(`Message.objects`) or related manager of a portal model
+(`thread.messages.filter(...)`, `patient.message_threads.all()`). Reads and
+writes go through the app's access.py, selectors.py and actions.py.
+
+Layers: an app imports only from its own layer and the layers below it (see
+the README's Layout section). A base app that imported a domain app, or a
+domain that imported another domain sideways, would tie the house together
+the wrong way round.
 """
 
 from __future__ import annotations
@@ -14,8 +21,19 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 
-APP = Path(__file__).resolve().parent.parent
-THIN = [*sorted((APP / "views").glob("*.py")), APP / "forms.py", *sorted((APP / "templatetags").glob("*.py"))]
+PORTAL = Path(__file__).resolve().parent.parent / "portal"
+APPS = sorted(p.name for p in PORTAL.iterdir() if (p / "apps.py").exists())
+
+
+def thin_files() -> list[Path]:
+    files: list[Path] = []
+    for app in APPS:
+        root = PORTAL / app
+        files += [root / "views.py", root / "forms.py"]
+        files += sorted((root / "views").glob("*.py")) + sorted((root / "templatetags").glob("*.py"))
+    return [f for f in files if f.exists()]
+
+
 MANAGERS = {"objects", "_default_manager", "_base_manager", "raw", "extra"}
 QUERYSET_METHODS = {
     "all", "filter", "exclude", "get", "first", "last", "count", "exists", "create", "update", "delete",
@@ -26,13 +44,13 @@ QUERYSET_METHODS = {
 
 
 def related_managers() -> set[str]:
-    """Names of every related manager that leads to a messaging model (`messages`, `drafts`, ...)."""
+    """Names of every related manager that leads to or from a portal model (`messages`, `drafts`, ...)."""
     names = set()
     for model in apps.get_models():
         for field in model._meta.get_fields():
             reverse = field.auto_created and not field.concrete and field.related_model is not None
-            labels = {model._meta.app_label, getattr(field.related_model, "_meta", model._meta).app_label}
-            if reverse and "messaging" in labels:
+            related = getattr(field.related_model, "__module__", "") or ""
+            if reverse and (model.__module__.startswith("portal.") or related.startswith("portal.")):
                 names.add(field.get_accessor_name())
     return {name for name in names if name and not name.endswith("+")}
 
@@ -54,9 +72,18 @@ def offences_in(source: str, name: str = "<snippet>") -> list[str]:
     return found
 
 
+def test_every_app_is_covered() -> None:
+    assert {"accounts", "clinics", "messaging", "smartcard"} <= set(APPS)
+    assert any(f.parent.name == "views" for f in thin_files())
+
+
 def test_views_forms_and_tags_never_touch_a_manager() -> None:
     """Every read and write in views goes through access.py, actions.py or selectors.py (one door)."""
-    offences = [offence for path in THIN for offence in offences_in(path.read_text(), path.name)]
+    offences = [
+        offence
+        for path in thin_files()
+        for offence in offences_in(path.read_text(), str(path.relative_to(PORTAL)))
+    ]
     assert offences == []
 
 
@@ -69,6 +96,8 @@ def test_views_forms_and_tags_never_touch_a_manager() -> None:
         "request.user.patient.message_threads.count()",
         "found.internal_notes.create(body=b'')",
         "Thread._default_manager.get(pk=1)",
+        "patient.team_links.all()",
+        "user.email_links.filter(purpose=1)",
     ],
 )
 def test_the_guard_sees_each_kind_of_offence(snippet: str) -> None:

@@ -1,0 +1,80 @@
+"""Second factor: adding an authenticator app, recovery codes, removing it."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.accounts.actions.signin import _verify
+from portal.accounts.models import User
+from portal.audit import log as audit
+
+RECOVERY_CODE_COUNT = 10
+
+
+def unconfirmed_totp_device(user: User, device_id: int | None) -> TOTPDevice:
+    """The device this set-up (one session) is adding, or a new one with a fresh key.
+
+    A key shown to one session is never offered to another: someone who learned the
+    password and opened this page must not know the key the owner later confirms."""
+    if device_id is not None:
+        device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+        if device is not None:
+            return device
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def do_confirm_totp(*, user: User, device_id: int, code: str, client_address: str | None) -> list[str] | None:
+    """Confirm the authenticator this set-up added; returns fresh recovery codes, or None
+    if the code is wrong."""
+    device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
+    if device is None or not re.fullmatch(r"\d{6}", code.strip()) or not _verify(device, code.strip()):
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _new_recovery_codes(user)
+    _bump_generation(user)
+    audit.record("second_factor_enabled", actor_id=user.pk, client_address=client_address)
+    return codes
+
+
+@transaction.atomic
+def do_regenerate_recovery_codes(*, user: User, client_address: str | None) -> list[str]:
+    codes = _new_recovery_codes(user)
+    _bump_generation(user)
+    audit.record("recovery_codes_replaced", actor_id=user.pk, client_address=client_address)
+    return codes
+
+
+@transaction.atomic
+def do_remove_second_factor(*, user: User, client_address: str | None) -> None:
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    _bump_generation(user)
+    audit.record("second_factor_removed", actor_id=user.pk, client_address=client_address)
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def _bump_generation(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+
+
+def do_mark_mfa_offered(*, user: User) -> None:
+    user.mfa_offered_at = timezone.now()
+    user.save(update_fields=["mfa_offered_at"])

@@ -1,0 +1,90 @@
+"""The door to a patient, and to care teams: the rule every domain's access builds on.
+
+A patient sees themself. A staff member sees the patients of the care teams
+they belong to *now*: membership is read on every call, so removal from a team
+cuts access at the next request. Everyone else (an administrator, a signed-out
+visitor, a deactivated account) sees nobody. Each door fails closed: a patient
+the user may not see and one that does not exist raise the same Http404.
+
+Proxy access (a parent acting for a child, a caregiver for a parent) will
+plug in here and only here: `patients_visible_to` and `access_patient` are
+the seam, so every domain that builds on them gains it at once.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from portal.accounts.models import User
+from portal.clinics.models import CareTeam, Patient, PatientCareTeam, StaffMember
+
+
+def patient_of(user: User) -> Patient:
+    """The signed-in patient's own record; Http404 for anyone who is not an active patient."""
+    patient = user.patient_record if user.is_authenticated and user.is_active else None
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def staff_of(user: User) -> StaffMember:
+    """The signed-in staff member's record; Http404 for anyone who is not active staff."""
+    staff = user.staff_record if user.is_authenticated and user.is_active else None
+    if staff is None:
+        raise Http404
+    return staff
+
+
+def teams_of(user: User) -> QuerySet[CareTeam]:
+    """The active care teams this staff member belongs to now (none for anyone else)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff_member):
+        return CareTeam.objects.none()
+    return CareTeam.objects.filter(is_active=True, memberships__staff_member__user=user)
+
+
+def patients_visible_to(user: User) -> QuerySet[Patient]:
+    """Every patient `user` may see now. The one definition the other doors build on."""
+    if not (user.is_authenticated and user.is_active):
+        return Patient.objects.none()
+    if user.is_patient:
+        return Patient.objects.filter(user=user)
+    if user.is_staff_member:
+        # A subquery, not a join: a patient on two of the member's teams is listed once.
+        links = PatientCareTeam.objects.filter(care_team__in=teams_of(user)).values("patient_id")
+        return Patient.objects.filter(pk__in=links)
+    return Patient.objects.none()
+
+
+def access_patient(user: User, patient_id: int) -> Patient:
+    """The patient if `user` may see them; Http404 otherwise, as for an id that does not exist."""
+    own = user.patient_record if user.is_authenticated and user.is_active else None
+    if own is not None:
+        # A patient reaches only themself; already loaded with the user, so no query.
+        if own.pk != patient_id:
+            raise Http404
+        return own
+    patient = patients_visible_to(user).filter(pk=patient_id).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def access_team_to_write(user: User, team_id: int) -> CareTeam:
+    """A care team this patient may message now."""
+    team = (
+        CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
+        .select_related("clinic")
+        .first()
+    )
+    if team is None or not user.is_patient:
+        raise Http404
+    return team
+
+
+def access_team_inbox(user: User, team_id: int) -> CareTeam:
+    """A care team whose work (message pool, and later schedules) this staff member does now."""
+    team = teams_of(user).filter(pk=team_id).select_related("clinic").first()
+    if team is None:
+        raise Http404
+    return team

@@ -1,0 +1,308 @@
+"""Drafts and the files on them: saving, reopening, attaching, removing, discarding."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from portal.clinics.access import access_team_to_write, patient_of, staff_of
+from portal.clinics.models import CareTeam
+from portal.core.acting import Actor, Refused
+from portal.messaging import rules
+from portal.messaging.access import access_attachment, access_draft, access_thread
+from portal.messaging.actions._shared import _audit
+from portal.messaging.attachments import Refusal, Upload, safe_name, screen, sniff
+from portal.messaging.models import (
+    Attachment,
+    Category,
+    Draft,
+    Message,
+    Thread,
+)
+from portal.messaging.rules import SUBJECT_MAX
+from portal.vault.crypto import Binding, Keyring, keyring
+from portal.vault.files import (
+    delete_file,
+    discard_stored_file,
+    read_file,
+    store_file,
+    transaction_with_files,
+)
+from portal.vault.reading import read_sealed
+
+
+def has_draft(*, by: Actor, send_token: uuid.UUID) -> bool:
+    """Whether this user's form (its token) has been saved as a draft already."""
+    return Draft.objects.filter(send_token=send_token, author=by.user).exists()
+
+
+def already_sent(*, by: Actor, send_token: uuid.UUID) -> Message | None:
+    """The message this form already sent, if its Send was pressed before (double submit)."""
+    message = Message.objects.filter(send_token=send_token).select_related("thread").first()
+    if message is not None and message.author_id != by.user.pk:
+        raise Http404
+    return message
+
+
+class AlreadySent(Exception):
+    """The form's Send went through before (a double submit): `sent` is the message it made."""
+
+    def __init__(self, sent: Message) -> None:
+        super().__init__("already sent")
+        self.sent = sent
+
+
+def check_save_draft(
+    *,
+    by: Actor,
+    send_token: uuid.UUID,
+    care_team_id: int | None,
+    thread_id: int | None,
+    category: str,
+    subject: str,
+    body: str,
+) -> Draft:
+    """Create or update the patient's draft of the compose form carrying `send_token`."""
+    patient = patient_of(by.user)
+    thread = access_thread(by.user, thread_id) if thread_id is not None else None
+    team = (
+        access_team_to_write(by.user, care_team_id) if care_team_id is not None and thread is None else None
+    )
+    if category and category not in Category.values:
+        category = ""
+    return _save_draft(
+        by=by,
+        send_token=send_token,
+        patient_id=patient.pk,
+        thread=thread,
+        care_team=team if thread is None else None,
+        category=category,
+        subject=subject,
+        body=body,
+    )
+
+
+def check_save_staff_draft(
+    *, by: Actor, send_token: uuid.UUID, thread_id: int, body: str, add_signature: bool
+) -> Draft:
+    """Create or update a care team member's draft reply in a thread of their team.
+
+    Sealed under the thread's patient's key like a patient's draft; only its
+    author ever reaches it (`access_draft`).
+    """
+    staff_of(by.user)
+    thread = access_thread(by.user, thread_id)
+    return _save_draft(
+        by=by,
+        send_token=send_token,
+        patient_id=thread.patient_id,
+        thread=thread,
+        care_team=None,
+        category="",
+        subject="",
+        body=body,
+        add_signature=add_signature,
+    )
+
+
+def _save_draft(
+    *,
+    by: Actor,
+    send_token: uuid.UUID,
+    patient_id: int,
+    thread: Thread | None,
+    care_team: CareTeam | None,
+    category: str,
+    subject: str,
+    body: str,
+    add_signature: bool = False,
+) -> Draft:
+    """One draft per form (its `send_token`), made by the first save and updated by the next ones."""
+    ring = keyring(patient_id)
+    with transaction.atomic():
+        for _attempt in range(2):
+            draft = Draft.objects.select_for_update().filter(send_token=send_token).first()
+            created = draft is None
+            if draft is None:
+                _check_not_sent(by=by, send_token=send_token)
+                draft = Draft(patient_id=patient_id, author=by.user, send_token=send_token, thread=thread)
+            elif (
+                draft.author_id != by.user.pk
+                or draft.patient_id != patient_id
+                or draft.thread_id != (thread.pk if thread is not None else None)
+            ):
+                raise Http404  # someone else's form token, or another conversation's
+            draft.care_team = care_team
+            draft.category = category
+            draft.add_signature = add_signature
+            ring.seal_text(draft, "subject", subject)
+            ring.seal_text(draft, "body", body)
+            draft.updated_at = timezone.now()
+            try:
+                with transaction.atomic():
+                    if created:
+                        draft.save(force_insert=True)
+                    else:
+                        draft.save(update_fields=DRAFT_FIELDS)
+                break
+            except IntegrityError:
+                if not created:
+                    raise
+                # The same form was saved at this moment by another request (autosave and
+                # Send): that request made the row; the next attempt updates it.
+        else:
+            raise Http404
+        _audit(
+            "draft.saved", by=by, patient_id=patient_id, object_type="draft", object_id=draft.pk, new=created
+        )
+    return draft
+
+
+DRAFT_FIELDS = ["care_team", "category", "add_signature", "subject", "body", "updated_at"]
+
+
+def _check_not_sent(*, by: Actor, send_token: uuid.UUID) -> None:
+    # A form whose Send went through has no draft any more; a late autosave or a
+    # second Send must not bring one back.
+    earlier = already_sent(by=by, send_token=send_token)
+    if earlier is not None:
+        raise AlreadySent(earlier)
+
+
+def check_reopen_as_new_message(*, by: Actor, draft_id: int) -> Draft:
+    """A reply draft whose conversation closed (45 days, or its team left) becomes a new message.
+
+    Same words and files; the subject and category of the conversation; its team
+    if the patient may still write to it. Nothing typed is lost to a closed door.
+    """
+    patient_of(by.user)
+    draft = access_draft(by.user, draft_id)
+    thread = draft.thread
+    if thread is None:
+        return draft
+    if rules.reply_refusal(thread) is None:
+        raise Refused("This conversation still takes replies: send your reply there.")
+    try:
+        team: CareTeam | None = access_team_to_write(by.user, thread.care_team_id)
+    except Http404:
+        team = None
+    ring = keyring(draft.patient_id)
+    subject = read_sealed(ring, thread, "subject", unreadable="")[:SUBJECT_MAX]
+    with transaction.atomic():
+        draft = access_draft(by.user, draft_id, lock=True)
+        draft.thread, draft.care_team, draft.category = None, team, thread.category
+        ring.seal_text(draft, "subject", subject)
+        draft.updated_at = timezone.now()
+        draft.save(update_fields=["thread", "care_team", "category", "subject", "updated_at"])
+        _audit(
+            "draft.reopened_as_new",
+            by=by,
+            patient_id=draft.patient_id,
+            object_type="draft",
+            object_id=draft.pk,
+            thread=thread.pk,
+        )
+    return draft
+
+
+def check_attach_files(*, by: Actor, draft_id: int, uploads: list[Upload]) -> list[Refusal]:
+    """Attach what may be attached to the draft; return the refusals, one per refused file."""
+    if not uploads:
+        return []
+    draft = access_draft(by.user, draft_id)
+    ring = keyring(draft.patient_id)
+    with transaction_with_files():
+        # Locked: a Send of the same form in another request waits, and a draft it
+        # consumed meanwhile is not attached to (the view then finds the message).
+        if not Draft.objects.select_for_update().filter(pk=draft.pk).exists():
+            raise Http404
+        kept = [(a.size, _digest(ring, a)) for a in draft.attachments.all()]
+        accepted, refused = screen(uploads, kept=kept)
+        for upload in accepted:
+            _seal_attachment(ring, by=by, patient_id=draft.patient_id, upload=upload, draft=draft)
+    return refused
+
+
+def _seal_attachment(
+    ring: Keyring,
+    *,
+    by: Actor,
+    patient_id: int,
+    upload: Upload,
+    draft: Draft,
+) -> Attachment:
+    """Store one screened file, name and content sealed under the patient's key, and audit it.
+
+    Runs inside `transaction_with_files()`: the file is written first, so a row
+    that is refused, or a transaction that rolls back later, deletes it again.
+    """
+    attachment = Attachment(
+        patient_id=patient_id,
+        draft=draft,
+        content_type=upload.content_type or sniff(upload.content) or "application/octet-stream",
+        size=len(upload.content),
+        uploaded_by=by.user,
+    )
+    ring.seal_text(attachment, "name", safe_name(upload.name))
+    attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
+    try:
+        with transaction.atomic():
+            attachment.save()
+    except BaseException:
+        # No row names the file: delete it now, even if the caller goes on and commits.
+        discard_stored_file(attachment.storage_name)
+        raise
+    _audit(
+        "attachment.added",
+        by=by,
+        patient_id=patient_id,
+        object_type="attachment",
+        object_id=attachment.pk,
+        draft=draft.pk,
+    )
+    return attachment
+
+
+def _digest(ring: Keyring, attachment: Attachment) -> str:
+    content = read_file(ring, Binding.of(attachment, "content"), attachment.storage_name)
+    return hashlib.sha256(content).hexdigest()
+
+
+def check_remove_attachment(*, by: Actor, attachment_id: int) -> Draft:
+    attachment = access_attachment(by.user, attachment_id)
+    if attachment.draft is None or attachment.message_id is not None:
+        raise Refused("A file that was sent stays with its message.")
+    draft = attachment.draft
+    with transaction.atomic():
+        name = attachment.storage_name
+        attachment.delete()
+        _audit(
+            "attachment.removed",
+            by=by,
+            patient_id=draft.patient_id,
+            object_type="attachment",
+            object_id=attachment_id,
+        )
+        transaction.on_commit(lambda: delete_file(name))
+    return draft
+
+
+def check_discard_draft(*, by: Actor, draft_id: int) -> Draft:
+    """Delete the author's draft and its files; return it (no longer saved) for its thread."""
+    draft = access_draft(by.user, draft_id)
+    with transaction.atomic():
+        names = [a.storage_name for a in draft.attachments.all()]
+        draft.attachments.all().delete()
+        _audit("draft.discarded", by=by, patient_id=draft.patient_id, object_type="draft", object_id=draft.pk)
+        draft.delete()
+        transaction.on_commit(lambda: _delete_files(names))
+    return draft
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        delete_file(name)

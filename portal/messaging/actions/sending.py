@@ -1,0 +1,257 @@
+"""Sending: a patient's message or reply, and a care team member's reply."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+
+from portal.clinics.access import access_team_to_write, staff_of
+from portal.clinics.models import StaffMember
+from portal.core.acting import Actor, Refused
+from portal.messaging import notifications, rules
+from portal.messaging.access import access_draft, access_thread
+from portal.messaging.actions._shared import _audit
+from portal.messaging.actions.drafts import (
+    AlreadySent,
+    already_sent,
+    check_attach_files,
+    check_save_staff_draft,
+)
+from portal.messaging.attachments import Refusal, Upload
+from portal.messaging.models import (
+    Attachment,
+    Category,
+    Draft,
+    Message,
+    StaffSignature,
+    Thread,
+)
+from portal.messaging.rules import BODY_MAX, SUBJECT_MAX
+from portal.vault.crypto import keyring
+
+
+def check_send_draft(*, by: Actor, draft_id: int) -> Message:
+    """Send the draft: a new thread with its care team, or a reply in its thread."""
+    draft = access_draft(by.user, draft_id)
+    earlier = already_sent(by=by, send_token=draft.send_token)
+    if earlier is not None:
+        return earlier
+    ring = keyring(draft.patient_id)
+    subject = ring.open_text(draft, "subject").strip()
+    body = ring.open_text(draft, "body").strip()
+    _check_body(body)
+    if draft.thread is not None:
+        thread = access_thread(by.user, draft.thread.pk)
+        refusal = rules.reply_refusal(thread)
+        if refusal is not None:
+            raise Refused(refusal)
+        return do_send(by=by, draft=draft, thread=thread, subject=None, body=body)
+    if draft.care_team is None:
+        raise Refused("Choose the care team to write to.", field="care_team")
+    access_team_to_write(by.user, draft.care_team.pk)
+    if draft.category not in Category.values:
+        raise Refused("Choose what the message is about.", field="category")
+    if not subject:
+        raise Refused("Enter a subject.", field="subject")
+    if len(subject) > SUBJECT_MAX:
+        raise Refused(f"Shorten the subject to {SUBJECT_MAX} characters or fewer.", field="subject")
+    return do_send(by=by, draft=draft, thread=None, subject=subject, body=body)
+
+
+def _check_body(body: str) -> None:
+    if not body:
+        raise Refused("Enter your message.", field="body")
+    if len(body) > BODY_MAX:
+        raise Refused(f"Shorten the message to {BODY_MAX:,} characters or fewer.", field="body")
+
+
+def do_send(*, by: Actor, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
+    try:
+        with transaction.atomic():
+            # The draft first, as saving and attaching lock it before the audit chain:
+            # one order of locks, so two Sends of one form wait for each other, never deadlock.
+            if not Draft.objects.select_for_update().filter(pk=draft.pk).exists():
+                raise Http404  # another Send of this form consumed it a moment ago
+            return _send(by=by, draft=draft, thread=thread, subject=subject, body=body)
+    except (Http404, IntegrityError):
+        # The same Send arrived twice at once: the other request made the message.
+        earlier = already_sent(by=by, send_token=draft.send_token)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _hand_files_to(message: Message, draft: Draft) -> int:
+    """The draft's files become the sent message's; the message keeps how many (it never changes)."""
+    moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
+    if moved:
+        Message.objects.filter(pk=message.pk).update(file_count=moved)
+        message.file_count = moved
+    return moved
+
+
+def _send(*, by: Actor, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
+    ring = keyring(draft.patient_id)
+    now = timezone.now()
+    if thread is None:
+        assert draft.care_team is not None and subject is not None
+        thread = Thread(patient_id=draft.patient_id, care_team=draft.care_team, category=draft.category)
+        ring.seal_text(thread, "subject", subject)
+        thread.save()
+        _audit(
+            "thread.started",
+            by=by,
+            patient_id=thread.patient_id,
+            object_type="thread",
+            object_id=thread.pk,
+            team=thread.care_team_id,
+        )
+    else:
+        thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    message = Message(
+        thread=thread,
+        author_kind=Message.Author.PATIENT,
+        author=by.user,
+        sent_at=now,
+        send_token=draft.send_token,
+    )
+    ring.seal_text(message, "body", body)
+    message.save(force_insert=True)
+    moved = _hand_files_to(message, draft)
+    thread.last_message_at = now
+    thread.waiting_since = thread.waiting_since or now
+    thread.status = Thread.Status.OPEN
+    thread.save(update_fields=["last_message_at", "waiting_since", "status"])
+    draft.delete()
+    _audit(
+        "message.sent",
+        by=by,
+        patient_id=thread.patient_id,
+        object_type="message",
+        object_id=message.pk,
+        thread=thread.pk,
+        attachments=moved,
+    )
+    notifications.notify_new_message(message)
+    return message
+
+
+class FilesRefused(Refused):
+    def __init__(self, refusals: list[Refusal]) -> None:
+        super().__init__("Some files were not attached.", field="attachments")
+        self.refusals = refusals
+
+
+def check_staff_reply(
+    *,
+    by: Actor,
+    thread_id: int,
+    body: str,
+    send_token: uuid.UUID,
+    sign: bool = False,
+    files: list[Upload] | None = None,
+) -> Message:
+    """Draft, attach and send a care team reply in one call; the thread page takes the same steps.
+
+    A refused file raises FilesRefused and sends nothing; the text and the
+    accepted files stay on the draft.
+    """
+    earlier = already_sent(by=by, send_token=send_token)
+    if earlier is not None:
+        return earlier
+    try:
+        draft = check_save_staff_draft(
+            by=by, send_token=send_token, thread_id=thread_id, body=body, add_signature=sign
+        )
+    except AlreadySent as done:
+        return done.sent
+    refused = check_attach_files(by=by, draft_id=draft.pk, uploads=files or [])
+    if refused:
+        raise FilesRefused(refused)
+    return check_send_staff_draft(by=by, draft_id=draft.pk)
+
+
+def check_send_staff_draft(*, by: Actor, draft_id: int) -> Message:
+    """Send a care team member's draft reply: one message however often Send is pressed.
+
+    The draft is locked and consumed in the sending transaction; a refusal or
+    a failure leaves it, its text and its files as they were.
+    """
+    staff = staff_of(by.user)
+    draft = access_draft(by.user, draft_id)
+    token = draft.send_token
+    earlier = already_sent(by=by, send_token=token)
+    if earlier is not None:
+        return earlier
+    assert draft.thread_id is not None  # access_draft lets staff reach only their replies in a thread
+    try:
+        with transaction.atomic():
+            thread = access_thread(by.user, draft.thread_id, lock=True)
+            draft = access_draft(by.user, draft_id, lock=True)  # gone if another Send got here first
+            body = _staff_reply_body(staff, draft)
+            return _staff_reply(by=by, staff=staff, thread=thread, body=body, draft=draft)
+    except (Http404, IntegrityError):
+        # The same Send arrived twice at once: the other request made the message.
+        earlier = already_sent(by=by, send_token=token)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _staff_reply_body(staff: StaffMember, draft: Draft) -> str:
+    body = keyring(draft.patient_id).open_text(draft, "body").strip()
+    _check_body(body)
+    signature = StaffSignature.objects.filter(staff=staff).first() if draft.add_signature else None
+    if signature is None:
+        return body
+    signed = f"{body}\n\n{signature.text}"
+    if len(signed) > BODY_MAX:
+        raise Refused(
+            f"With your signature the reply is over {BODY_MAX:,} characters. "
+            "Shorten the reply, or untick the signature.",
+            field="body",
+        )
+    return signed
+
+
+def _staff_reply(*, by: Actor, staff: StaffMember, thread: Thread, body: str, draft: Draft) -> Message:
+    now = timezone.now()
+    ring = keyring(thread.patient_id)
+    message = Message(
+        thread=thread,
+        author_kind=Message.Author.STAFF,
+        author=by.user,
+        sent_at=now,
+        send_token=draft.send_token,
+    )
+    ring.seal_text(message, "body", body)
+    message.save(force_insert=True)
+    moved = _hand_files_to(message, draft)
+    draft.delete()
+    thread.messages.filter(author_kind=Message.Author.PATIENT, answered_at__isnull=True).update(
+        answered_at=now
+    )
+    thread.messages.filter(author_kind=Message.Author.PATIENT, read_by_team_at__isnull=True).update(
+        read_by_team_at=now, read_by_team_member=staff
+    )
+    thread.last_message_at = now
+    thread.waiting_since = None
+    thread.patient_unread = F("patient_unread") + 1
+    if thread.location == Thread.Location.TRASH:
+        thread.location = Thread.Location.INBOX  # a new answer is never hidden in the Trash
+    thread.save(update_fields=["last_message_at", "waiting_since", "patient_unread", "location"])
+    _audit(
+        "message.sent",
+        by=by,
+        patient_id=thread.patient_id,
+        object_type="message",
+        object_id=message.pk,
+        thread=thread.pk,
+        attachments=moved,
+    )
+    notifications.notify_new_message(message)
+    return message

@@ -1,0 +1,81 @@
+"""Reads of secure messaging (mailbox, threads, search, team), always scoped to the acting user, with text decrypted.
+
+Lists use keyset pagination (`portal.core.paging`) on (last_message_at, id)
+or (sent_at, id): page 1,000 costs what page 1 costs. Decrypted
+text stays out of the dataclasses' repr (`field(repr=False)`): a repr in a log
+line or a traceback must never carry what a patient wrote.
+"""
+
+from portal.messaging.selectors.mailbox import (
+    BOXES,
+    PAGE_SIZE,
+    DraftRow,
+    DraftView,
+    FolderRow,
+    SentRow,
+    ThreadRow,
+    draft_view,
+    drafts_of,
+    mailbox_sidebar,
+    patient_threads,
+    sent_messages,
+    unread_count,
+)
+from portal.messaging.selectors.search import (
+    SearchQuery,
+    search_messages,
+)
+from portal.messaging.selectors.team import (
+    AGES,
+    VIEWS,
+    attachment_content,
+    latest_threads,
+    open_conversations_note,
+    open_thread_count,
+    reassign_targets,
+    reply_draft,
+    signature_of,
+    team_members,
+    team_threads,
+    teams_to_write,
+    waiting_count,
+)
+from portal.messaging.selectors.threads import (
+    Entry,
+    ThreadView,
+    thread_view,
+)
+
+__all__ = [
+    "open_conversations_note",
+    "PAGE_SIZE",
+    "ThreadRow",
+    "patient_threads",
+    "SentRow",
+    "sent_messages",
+    "DraftRow",
+    "drafts_of",
+    "DraftView",
+    "draft_view",
+    "FolderRow",
+    "mailbox_sidebar",
+    "unread_count",
+    "BOXES",
+    "Entry",
+    "ThreadView",
+    "thread_view",
+    "SearchQuery",
+    "search_messages",
+    "team_threads",
+    "team_members",
+    "reassign_targets",
+    "open_thread_count",
+    "waiting_count",
+    "reply_draft",
+    "latest_threads",
+    "attachment_content",
+    "teams_to_write",
+    "signature_of",
+    "VIEWS",
+    "AGES",
+]
