@@ -77,6 +77,21 @@ def test_a_verified_administrator_opens_the_operator_console(
     assert b"Patient Portal operator console" in response.content
 
 
+def test_the_consoles_log_out_is_the_portals_sign_out(
+    signed_in: Callable[[User], Client], admin_adams: User
+) -> None:
+    """Log out in the console signs out the portal's way: audited, and back to the portal's sign-in."""
+    from django.urls import reverse
+
+    from portal.audit.models import AuditEvent
+
+    client = signed_in(admin_adams)
+    response = client.post(reverse("operator:logout"))
+    assert response.status_code == 302 and response["Location"] == "/account/sign-in/"
+    assert AuditEvent.objects.filter(action="sign_out", actor_id=admin_adams.pk).exists()
+    assert client.get("/operator/").status_code == 302
+
+
 def _ends_at(client: Client, path: str) -> tuple[int, str]:
     """Follow redirects (at most five, so a loop fails the test); the final status and path."""
     response = client.get(path)
