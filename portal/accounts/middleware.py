@@ -18,6 +18,7 @@ from portal.accounts import sessions
 from portal.accounts.actions import do_record_sign_out
 from portal.accounts.models import User
 from portal.accounts.selectors import STEP_URLS, pending_first_steps
+from portal.core.acting import Actor
 
 # Polled by the timeout warning: it reports the time left and must not extend it.
 STATUS_PATH = "/account/session/status"
@@ -68,11 +69,7 @@ class SessionPolicyMiddleware:
         return None
 
     def _sign_out(self, request: HttpRequest, user: User, reason: str, text: str) -> HttpResponse:
-        do_record_sign_out(
-            user=user,
-            reason=reason,
-            client_address=getattr(request, "client_address", None),
-        )
+        do_record_sign_out(by=Actor(user, getattr(request, "client_address", None)), reason=reason)
         sessions.end_session(request)
         response: HttpResponse
         if request.path == STATUS_PATH:

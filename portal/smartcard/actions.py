@@ -19,6 +19,7 @@ from portal.accounts.models import User
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
 from portal.clinics.models import Patient
+from portal.core.acting import Actor
 from portal.smartcard.access import access_linked_card
 from portal.smartcard.certificates import CardCertificate
 from portal.smartcard.models import LinkedCard
@@ -158,9 +159,8 @@ def _next_step_for_unlinked(card: ValidatedCard) -> str:
 
 
 @transaction.atomic
-def do_record_card_sign_in(
-    *, user: User, linked: LinkedCard, card: ValidatedCard, source: str, client_address: str | None
-) -> None:
+def do_record_card_sign_in(*, by: Actor, linked: LinkedCard, card: ValidatedCard, source: str) -> None:
+    user, client_address = by.user, by.client_address
     LinkedCard.objects.filter(pk=linked.pk).update(last_used_at=timezone.now())
     _audit_card(
         "card_sign_in",
@@ -172,19 +172,20 @@ def do_record_card_sign_in(
         revocation=card.revocation,
         source=source,
     )
-    account_actions.do_record_sign_in(user=user, method="smart_card", client_address=client_address)
+    account_actions.do_record_sign_in(by=Actor(user, client_address), method="smart_card")
 
 
 # --- Linking and removing ---------------------------------------------------------------
 
 
-def check_link_card(*, user: User, card: ValidatedCard, client_address: str | None) -> None:
+def check_link_card(*, by: Actor, card: ValidatedCard) -> None:
     """A signed-in person may link a card that carries their own DoD ID number.
 
     For a patient that number is on their record. Staff records hold none, so
     the first card a staff member links (after password and second factor)
     sets it, and every later card must carry the same one.
     """
+    user, client_address = by.user, by.client_address
     reason: str | None = None
     patient = user.patient_record
     own_cards = LinkedCard.objects.filter(user=user)
@@ -220,9 +221,10 @@ def _card_name(card: CardCertificate) -> str:
 
 
 @transaction.atomic
-def do_link_card(*, user: User, card: ValidatedCard, client_address: str | None) -> LinkedCard:
+def do_link_card(*, by: Actor, card: ValidatedCard) -> LinkedCard:
+    user, client_address = by.user, by.client_address
     User.objects.select_for_update().filter(pk=user.pk).first()  # one link at a time per person
-    check_link_card(user=user, card=card, client_address=client_address)
+    check_link_card(by=Actor(user, client_address), card=card)
     certificate = card.certificate
     linked = LinkedCard.objects.create(
         user=user,
@@ -248,7 +250,8 @@ def do_link_card(*, user: User, card: ValidatedCard, client_address: str | None)
 
 
 @transaction.atomic
-def do_remove_card(*, user: User, card_id: int, client_address: str | None) -> None:
+def do_remove_card(*, by: Actor, card_id: int) -> None:
+    user, client_address = by.user, by.client_address
     linked = access_linked_card(user, card_id, lock=True)
     audit.record(
         "card_removed",
@@ -325,13 +328,12 @@ def do_register_with_card(
         client_address=client_address,
         details={"method": "smart_card"},
     )
-    linked = do_link_card(user=user, card=card, client_address=client_address)
+    linked = do_link_card(by=Actor(user, client_address), card=card)
     return user, linked
 
 
-def do_record_card_session_ended(
-    *, user: User, reason: str, certificate: CardCertificate | None, client_address: str | None
-) -> None:
+def do_record_card_session_ended(*, by: Actor, reason: str, certificate: CardCertificate | None) -> None:
+    user, client_address = by.user, by.client_address
     _audit_card(
         reason,
         certificate=certificate,

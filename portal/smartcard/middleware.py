@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 
 from portal.accounts import sessions
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.smartcard.actions import do_record_card_session_ended
 from portal.smartcard.certificates import CardCertificate, CertificateUnreadable, describe, load_certificate
 from portal.smartcard.models import LinkedCard
@@ -62,10 +63,7 @@ class CardSessionMiddleware:
         user = request.user
         assert isinstance(user, User)
         do_record_card_session_ended(
-            user=user,
-            reason=reason,
-            certificate=certificate,
-            client_address=getattr(request, "client_address", None),
+            by=Actor(user, getattr(request, "client_address", None)), reason=reason, certificate=certificate
         )
         sessions.end_session(request)
         response = redirect("accounts:sign_in")

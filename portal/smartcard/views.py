@@ -18,6 +18,7 @@ from portal.accounts import selectors as account_selectors
 from portal.accounts import sessions
 from portal.accounts.models import User
 from portal.accounts.views.common import client_address, safe_next
+from portal.core.acting import Actor
 from portal.smartcard import actions
 from portal.smartcard import messages as texts
 from portal.smartcard.access import cards_of
@@ -75,7 +76,7 @@ def card_sign_in(request: HttpRequest) -> HttpResponse:
     sessions.start_session(request, user, device=linked)
     request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
     actions.do_record_card_sign_in(
-        user=user, linked=linked, card=card, source=presented.source, client_address=client_address(request)
+        by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
     )
     return redirect(_main_site(next_url))
 
@@ -104,12 +105,12 @@ def link_card(request: HttpRequest) -> HttpResponse:
     _presented, card = found
     error: str | None = None
     try:
-        actions.check_link_card(user=user, card=card, client_address=client_address(request))
+        actions.check_link_card(by=Actor(user, client_address(request)), card=card)
     except CardLinkRefused as refused:
         error = texts.LINK_REFUSED[refused.reason]
     if request.method == "POST" and error is None:
         try:
-            actions.do_link_card(user=user, card=card, client_address=client_address(request))
+            actions.do_link_card(by=Actor(user, client_address(request)), card=card)
         except CardLinkRefused as refused:
             error = texts.LINK_REFUSED[refused.reason]
         else:
@@ -163,11 +164,7 @@ def register_with_card(request: HttpRequest) -> HttpResponse:
                 sessions.start_session(request, user, device=linked)
                 request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
                 actions.do_record_card_sign_in(
-                    user=user,
-                    linked=linked,
-                    card=card,
-                    source=presented.source,
-                    client_address=client_address(request),
+                    by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
                 )
                 messages.success(request, "Your account is ready. Your card is all you need to sign in.")
                 return redirect(_main_site("/"))
@@ -198,6 +195,6 @@ def linked_cards(request: HttpRequest) -> HttpResponse:
 @require_POST
 def remove_card(request: HttpRequest, card_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    actions.do_remove_card(user=user, card_id=card_id, client_address=client_address(request))
+    actions.do_remove_card(by=Actor(user, client_address(request)), card_id=card_id)
     messages.success(request, "The card is removed from your account. It can no longer sign you in.")
     return redirect("smartcard:cards")

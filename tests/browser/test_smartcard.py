@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from conftest import finish_first_steps
 from portal.accounts.models import User
+from portal.core.acting import Actor
 from portal.smartcard.actions import do_link_card
 from portal.smartcard.testpki import CardPKI
 from portal.smartcard.tests.conftest import card_settings, pki  # noqa: F401 - fixtures
@@ -63,7 +64,7 @@ def test_paula_signs_in_with_her_card_and_manages_it(
 ) -> None:
     web_url, card_url = portal_over_tls
     finish_first_steps(paula)
-    do_link_card(user=paula, card=validate_card(pki.cards["paula"].der), client_address=None)
+    do_link_card(by=Actor(paula, None), card=validate_card(pki.cards["paula"].der))
     page = with_card(browser, pki, "paula", card_url, tmp_path)
     page.goto(f"{web_url}/account/sign-in/")
     page.get_by_role("link", name="Sign in with your CAC/PIV").click()

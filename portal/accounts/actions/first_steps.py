@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from portal.accounts import links
 from portal.accounts.actions.signin import _patient_id
-from portal.accounts.models import EmailLink, TermsAcceptance, TermsVersion, User
+from portal.accounts.models import EmailLink, TermsAcceptance, TermsVersion
 from portal.audit import log as audit
+from portal.core.acting import Actor
 from portal.core.mail import queue_email
 
 
@@ -23,9 +24,8 @@ class ContactChange:
 
 
 @transaction.atomic
-def do_update_contact(
-    *, user: User, email: str, mobile_phone: str, client_address: str | None
-) -> ContactChange:
+def do_update_contact(*, by: Actor, email: str, mobile_phone: str) -> ContactChange:
+    user, client_address = by.user, by.client_address
     patient = user.patient_record
     assert patient is not None, "contact details belong to a patient record"
     email_pending = email.strip().lower() != patient.email.strip().lower()
@@ -60,7 +60,8 @@ def do_update_contact(
 
 
 @transaction.atomic
-def do_verify_contact(*, user: User, client_address: str | None) -> None:
+def do_verify_contact(*, by: Actor) -> None:
+    user, client_address = by.user, by.client_address
     user.contact_verified_at = timezone.now()
     user.save(update_fields=["contact_verified_at"])
     audit.record(
@@ -69,7 +70,8 @@ def do_verify_contact(*, user: User, client_address: str | None) -> None:
 
 
 @transaction.atomic
-def do_accept_terms(*, user: User, terms: TermsVersion, client_address: str | None) -> None:
+def do_accept_terms(*, by: Actor, terms: TermsVersion) -> None:
+    user, client_address = by.user, by.client_address
     TermsAcceptance.objects.get_or_create(user=user, terms=terms, defaults={"client_address": client_address})
     audit.record(
         "terms_accepted",

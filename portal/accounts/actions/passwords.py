@@ -14,11 +14,13 @@ from portal.accounts.models import EmailLink, User
 from portal.accounts.passwords import normalize
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.core.mail import queue_email
 
 
 @transaction.atomic
-def do_change_password(*, user: User, new_password: str, client_address: str | None) -> None:
+def do_change_password(*, by: Actor, new_password: str) -> None:
+    user, client_address = by.user, by.client_address
     user.set_password(normalize(new_password))
     user.save(update_fields=["password"])
     _bump_generation(user)

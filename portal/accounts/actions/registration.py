@@ -19,6 +19,7 @@ from portal.accounts.passwords import normalize
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
 from portal.clinics.models import Patient
+from portal.core.acting import Actor
 from portal.core.mail import queue_email
 
 
@@ -112,7 +113,8 @@ def _send_registration_link(user: User, email: str) -> None:
 
 
 @transaction.atomic
-def do_resend_registration_link(*, user: User, client_address: str | None) -> None:
+def do_resend_registration_link(*, by: Actor) -> None:
+    user, client_address = by.user, by.client_address
     last = user.email_links.filter(purpose=EmailLink.Purpose.REGISTRATION).order_by("-id").first()
     if last is None or user.email_confirmed_at is not None:
         return

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from portal.accounts.actions.signin import _verify
 from portal.accounts.models import User
 from portal.audit import log as audit
+from portal.core.acting import Actor
 
 RECOVERY_CODE_COUNT = 10
 
@@ -31,9 +32,10 @@ def unconfirmed_totp_device(user: User, device_id: int | None) -> TOTPDevice:
 
 
 @transaction.atomic
-def do_confirm_totp(*, user: User, device_id: int, code: str, client_address: str | None) -> list[str] | None:
+def do_confirm_totp(*, by: Actor, device_id: int, code: str) -> list[str] | None:
     """Confirm the authenticator this set-up added; returns fresh recovery codes, or None
     if the code is wrong."""
+    user, client_address = by.user, by.client_address
     device = TOTPDevice.objects.select_for_update().filter(pk=device_id, user=user, confirmed=False).first()
     if device is None or not re.fullmatch(r"\d{6}", code.strip()) or not _verify(device, code.strip()):
         return None
@@ -47,7 +49,8 @@ def do_confirm_totp(*, user: User, device_id: int, code: str, client_address: st
 
 
 @transaction.atomic
-def do_regenerate_recovery_codes(*, user: User, client_address: str | None) -> list[str]:
+def do_regenerate_recovery_codes(*, by: Actor) -> list[str]:
+    user, client_address = by.user, by.client_address
     codes = _new_recovery_codes(user)
     _bump_generation(user)
     audit.record("recovery_codes_replaced", actor_id=user.pk, client_address=client_address)
@@ -55,7 +58,8 @@ def do_regenerate_recovery_codes(*, user: User, client_address: str | None) -> l
 
 
 @transaction.atomic
-def do_remove_second_factor(*, user: User, client_address: str | None) -> None:
+def do_remove_second_factor(*, by: Actor) -> None:
+    user, client_address = by.user, by.client_address
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     _bump_generation(user)

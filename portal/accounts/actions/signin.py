@@ -16,6 +16,7 @@ from portal.accounts.passwords import normalize
 from portal.accounts.selectors import has_second_factor
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 
 
 class SignInRefused(Exception):
@@ -74,9 +75,10 @@ def _record_failure(username: str, client_address: str | None) -> None:
             )
 
 
-def check_second_factor(*, user: User, code: str, client_address: str | None) -> tuple[object, int | None]:
+def check_second_factor(*, by: Actor, code: str) -> tuple[object, int | None]:
     """Verify a TOTP code or a recovery code. Returns the device and, for a recovery
     code, how many remain. Failures count toward the account's lock."""
+    user, client_address = by.user, by.client_address
     hold = throttle.current_hold(user.username, client_address)
     if hold is not None:
         raise SignInRefused(SignInRefused.HELD, hold=hold)
@@ -118,7 +120,8 @@ def _verify(device: TOTPDevice | StaticDevice, token: str) -> bool:
     return bool(device.verify_token(token))
 
 
-def do_record_sign_in(*, user: User, method: str, client_address: str | None) -> None:
+def do_record_sign_in(*, by: Actor, method: str) -> None:
+    user, client_address = by.user, by.client_address
     audit.record(
         "sign_in",
         actor_id=user.pk,
@@ -128,7 +131,8 @@ def do_record_sign_in(*, user: User, method: str, client_address: str | None) ->
     )
 
 
-def do_record_sign_out(*, user: User, reason: str, client_address: str | None) -> None:
+def do_record_sign_out(*, by: Actor, reason: str) -> None:
+    user, client_address = by.user, by.client_address
     audit.record(
         reason,  # sign_out, session_timeout, session_expired, session_revoked
         actor_id=user.pk,

@@ -12,6 +12,7 @@ from portal.accounts.actions import RegistrationNoMatch
 from portal.accounts.forms import NewAccountForm, RegisterIdentityForm
 from portal.accounts.links import LinkInvalid
 from portal.accounts.views.common import client_address
+from portal.core.acting import Actor
 
 NO_MATCH = (
     "We could not match those details to a patient record. Check your DoD ID number, date of "
@@ -111,7 +112,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
 def resend_confirmation(request: HttpRequest) -> HttpResponse:
     user = selectors.unconfirmed_account(request.session.get("portal_unconfirmed_user"))
     if user is not None:
-        actions.do_resend_registration_link(user=user, client_address=client_address(request))
+        actions.do_resend_registration_link(by=Actor(user, client_address(request)))
     messages.success(request, "We sent a new confirmation link. It works once, for 24 hours.")
     return redirect("accounts:sign_in")
 

@@ -15,6 +15,7 @@ from portal.accounts.models import User
 from portal.accounts.selectors import security_summary
 from portal.accounts.views.common import client_address
 from portal.accounts.views.steps import next_step_or_home
+from portal.core.acting import Actor
 
 RECOVERY_CODES = "portal_recovery_codes_to_show"
 SETUP_DEVICE = "portal_authenticator_being_added"
@@ -45,10 +46,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     form = TotpConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         codes = actions.do_confirm_totp(
-            user=user,
-            device_id=device.pk,
-            code=form.cleaned_data["code"],
-            client_address=client_address(request),
+            by=Actor(user, client_address(request)), device_id=device.pk, code=form.cleaned_data["code"]
         )
         if codes is None:
             form.add_error(
@@ -61,7 +59,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                 next_url = (request.session.get(sessions.PENDING) or {}).get("next") or ""
                 sessions.start_session(request, user, device=selectors.confirmed_totp_device(user))
                 actions.do_record_sign_in(
-                    user=user, method="password+totp_setup", client_address=client_address(request)
+                    by=Actor(user, client_address(request)), method="password+totp_setup"
                 )
                 request.session["portal_after_codes"] = next_url
             else:
@@ -113,7 +111,7 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not selectors.has_second_factor(user):
         return redirect("accounts:security")
-    codes = actions.do_regenerate_recovery_codes(user=user, client_address=client_address(request))
+    codes = actions.do_regenerate_recovery_codes(by=Actor(user, client_address(request)))
     sessions.keep_current_session(request, user)
     request.session[RECOVERY_CODES] = codes
     return redirect("accounts:recovery_codes")
@@ -128,7 +126,7 @@ def remove_second_factor(request: HttpRequest) -> HttpResponse:
             request, "Your account must keep a second sign-in step. To change phones, set up the new one."
         )
         return redirect("accounts:security")
-    actions.do_remove_second_factor(user=user, client_address=client_address(request))
+    actions.do_remove_second_factor(by=Actor(user, client_address(request)))
     sessions.keep_current_session(request, user)
     messages.success(request, "The authenticator app is removed. Other sessions were signed out.")
     return redirect("accounts:security")
@@ -141,7 +139,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
     form = ChangePasswordForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         actions.do_change_password(
-            user=user, new_password=form.cleaned_data["password"], client_address=client_address(request)
+            by=Actor(user, client_address(request)), new_password=form.cleaned_data["password"]
         )
         from django.contrib.auth import update_session_auth_hash
 

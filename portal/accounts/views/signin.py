@@ -15,6 +15,7 @@ from portal.accounts.forms import SecondFactorForm, SignInForm
 from portal.accounts.models import User
 from portal.accounts.throttle import Hold
 from portal.accounts.views.common import client_address, safe_next
+from portal.core.acting import Actor
 
 WRONG_CREDENTIALS = "The username or password is not right. Check them and try again."
 
@@ -79,7 +80,7 @@ def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResp
         )
         return redirect("accounts:mfa_setup")
     sessions.start_session(request, user)
-    actions.do_record_sign_in(user=user, method="password", client_address=client_address(request))
+    actions.do_record_sign_in(by=Actor(user, client_address(request)), method="password")
     return redirect(next_url)
 
 
@@ -95,7 +96,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             device, codes_left = actions.check_second_factor(
-                user=user, code=form.cleaned_data["code"], client_address=client_address(request)
+                by=Actor(user, client_address(request)), code=form.cleaned_data["code"]
             )
         except SignInRefused as refused:
             error = (
@@ -106,7 +107,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         else:
             sessions.start_session(request, user, device=device)
             method = "password+recovery_code" if codes_left is not None else "password+totp"
-            actions.do_record_sign_in(user=user, method=method, client_address=client_address(request))
+            actions.do_record_sign_in(by=Actor(user, client_address(request)), method=method)
             if codes_left is not None:
                 messages.warning(
                     request,
@@ -125,9 +126,8 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 def sign_out(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         actions.do_record_sign_out(
-            user=request.user,  # type: ignore[arg-type]
+            by=Actor(request.user, client_address(request)),  # type: ignore[arg-type]
             reason="sign_out",
-            client_address=client_address(request),
         )
     sessions.end_session(request)
     messages.success(request, "You are signed out.")

@@ -11,6 +11,7 @@ from portal.accounts.forms import ContactForm
 from portal.accounts.models import User
 from portal.accounts.selectors import STEP_URLS, pending_first_steps
 from portal.accounts.views.common import client_address
+from portal.core.acting import Actor
 
 
 def next_step_or_home(request: HttpRequest) -> str:
@@ -32,17 +33,16 @@ def contact(request: HttpRequest) -> HttpResponse:
     initial = {"email": selectors.pending_email(user) or patient.email, "mobile_phone": patient.mobile_phone}
     form = ContactForm(request.POST if request.POST.get("action") == "save" else None, initial=initial)
     if request.method == "POST" and request.POST.get("action") == "confirm":
-        actions.do_verify_contact(user=user, client_address=client_address(request))
+        actions.do_verify_contact(by=Actor(user, client_address(request)))
         messages.success(request, "Thank you: your contact information is confirmed.")
         return redirect(next_step_or_home(request))
     if request.method == "POST" and form.is_valid():
         change = actions.do_update_contact(
-            user=user,
+            by=Actor(user, client_address(request)),
             email=form.cleaned_data["email"],
             mobile_phone=form.cleaned_data["mobile_phone"],
-            client_address=client_address(request),
         )
-        actions.do_verify_contact(user=user, client_address=client_address(request))
+        actions.do_verify_contact(by=Actor(user, client_address(request)))
         if change.email_pending:
             messages.info(
                 request,
@@ -75,7 +75,7 @@ def terms(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST":
         if request.POST.get("decision") == "decline":
-            actions.do_record_sign_out(user=user, reason="sign_out", client_address=client_address(request))
+            actions.do_record_sign_out(by=Actor(user, client_address(request)), reason="sign_out")
             sessions.end_session(request)
             messages.info(
                 request, "You need to accept the conditions of use to use the portal. You are signed out."
@@ -86,7 +86,7 @@ def terms(request: HttpRequest) -> HttpResponse:
         elif request.POST.get("accept") != "yes":
             error = "Check the box to say you accept the conditions of use, then choose Continue."
         else:
-            actions.do_accept_terms(user=user, terms=current, client_address=client_address(request))
+            actions.do_accept_terms(by=Actor(user, client_address(request)), terms=current)
             return redirect(next_step_or_home(request))
     return render(
         request, "accounts/terms.html", {"terms": current, "error": error}, status=400 if error else 200

@@ -21,6 +21,7 @@ from conftest import PASSWORD, finish_first_steps, sign_in
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.clinics.models import Patient
+from portal.core.acting import Actor
 from portal.smartcard.models import LinkedCard
 from portal.smartcard.presented import TLS_ENVIRON_KEY
 from portal.smartcard.testpki import CardPKI
@@ -36,7 +37,7 @@ def with_card(pki: CardPKI, name: str) -> dict[str, Any]:
 def link(user: User, pki: CardPKI, name: str) -> LinkedCard:
     from portal.smartcard.actions import do_link_card
 
-    return do_link_card(user=user, card=validate_card(pki.cards[name].der), client_address=None)
+    return do_link_card(by=Actor(user, None), card=validate_card(pki.cards[name].der))
 
 
 def last_event(action: str) -> AuditEvent:

@@ -26,6 +26,7 @@ import pytest
 from conftest import finish_first_steps
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.smartcard.actions import do_link_card
 from portal.smartcard.testpki import CardPKI
 from portal.smartcard.tlsserver import ensure_local_tls
@@ -144,7 +145,7 @@ def card_files(pki: CardPKI, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 @pytest.fixture
 def paula_with_card(paula: User, pki: CardPKI) -> User:
     finish_first_steps(paula)
-    do_link_card(user=paula, card=validate_card(pki.cards["paula"].der), client_address=None)
+    do_link_card(by=Actor(paula, None), card=validate_card(pki.cards["paula"].der))
     return paula
 
 

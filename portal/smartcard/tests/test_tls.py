@@ -22,6 +22,7 @@ from django.core.wsgi import get_wsgi_application
 from conftest import finish_first_steps
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.core.acting import Actor
 from portal.smartcard.actions import do_link_card
 from portal.smartcard.testpki import CardPKI
 from portal.smartcard.tlsserver import Listener, ensure_local_tls, start_listener
@@ -89,7 +90,7 @@ def session_cookie(response: http.client.HTTPResponse) -> str | None:
 @pytest.fixture
 def paula_with_card(paula: User, pki: CardPKI) -> User:
     finish_first_steps(paula)
-    do_link_card(user=paula, card=validate_card(pki.cards["paula"].der), client_address=None)
+    do_link_card(by=Actor(paula, None), card=validate_card(pki.cards["paula"].der))
     return paula
 
 
