@@ -4,6 +4,7 @@ from django.urls import include, path
 from portal.core.admin import portal_admin_site
 
 urlpatterns = [
+    path("", include("portal.home.urls")),
     path("", include("portal.core.urls")),
     path("account/card/", include("portal.smartcard.urls")),
     path("account/", include("portal.accounts.urls")),
