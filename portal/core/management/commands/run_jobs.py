@@ -16,6 +16,7 @@ class Command(BaseCommand):
         "every job that is due runs once and the command exits: run it every minute from cron or "
         "a systemd timer (deploy/systemd/). Each job runs once per period however many hosts do this."
     )
+    verbosity = 1
 
     def add_arguments(self, parser: CommandParser) -> None:
         what = parser.add_mutually_exclusive_group()
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self.verbosity = options["verbosity"]
         if options["force"] and not options["job"]:
             raise CommandError("--force goes with --job NAME")
         if options["list"]:
@@ -61,7 +63,7 @@ class Command(BaseCommand):
         for outcome in outcomes:
             if outcome.error is not None:
                 self.stderr.write(f"{outcome.job} failed: {outcome.result}")
-            elif outcome.ran:
+            elif outcome.ran and self.verbosity >= 1:
                 self.stdout.write(f"{outcome.job}: {outcome.result}")
         failed = [outcome.job for outcome in outcomes if outcome.error is not None]
         if failed:
