@@ -60,9 +60,11 @@ class Supervisor:
             self._spawn(child)
 
     def stop_on_signals(self) -> None:
-        """SIGINT (Ctrl+C), SIGTERM (systemd, kill) and SIGHUP (the terminal closed) stop everything."""
+        """SIGINT (Ctrl+C), SIGTERM (systemd, kill) and SIGHUP (the terminal closed) stop everything;
+        a signal already ignored (SIGHUP under nohup) stays ignored."""
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, lambda signum, frame: self.stopping.set())
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, lambda signum, frame: self.stopping.set())
 
     def watch(self, *, poll_seconds: float = 0.2) -> int:
         """Until told to stop or the web server ends: restart helpers that end. Then stop all."""
