@@ -1,16 +1,23 @@
-# The portal's commands. `make run` starts it with demo data; `make test` runs every test.
+# The portal's commands. `make run` starts it with demo data (gunicorn); `make dev` reloads on
+# code changes; `make test` runs every test.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := portal/static/vendor
 
-.PHONY: run test install assets lint typecheck migrations-check pytest clean outbox demo-code serve-tls
+.PHONY: run dev test install assets lint typecheck migrations-check pytest clean outbox demo-code serve-tls
 
 run: install assets
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_data
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py portal_run
+
+# As `make run`, but Django's development server, reloading on every code change.
+dev: install assets
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py demo_data
+	$(BIN)/python manage.py portal_run --dev
 
 test: install assets lint typecheck migrations-check pytest
 

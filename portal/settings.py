@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portal.vault",
     "portal.messaging",
     "portal.smartcard",
+    "portal.home",
 ]
 
 MIDDLEWARE = [
@@ -150,7 +151,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:sign_in"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "home:home"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -318,7 +319,7 @@ PORTAL_KEY_FILE = Path(read_str("PORTAL_KEY_FILE", str(VAR_DIR / "keys" / "kek.j
 # Secure messaging (portal.messaging).
 PORTAL_MESSAGE_REPLY_DAYS = read_int("PORTAL_MESSAGE_REPLY_DAYS", 45, minimum=1)
 PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS = read_int("PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS", 3, minimum=1)
-# The hour (0-23, portal time zone) from which `portal_run` sends the day's digest e-mails.
+# The hour (0-23, portal time zone) from which the digest job (`run_jobs`) sends the day's e-mails.
 PORTAL_DIGEST_HOUR = read_int("PORTAL_DIGEST_HOUR", 7, minimum=0, maximum=23)
 PORTAL_ATTACHMENT_MAX_FILES = read_int("PORTAL_ATTACHMENT_MAX_FILES", 4, minimum=0)
 PORTAL_ATTACHMENT_MAX_BYTES = read_int("PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 * 1024, minimum=1)

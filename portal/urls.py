@@ -5,6 +5,7 @@ from portal.accounts.views.signin import sign_out
 from portal.core.admin import portal_admin_site
 
 urlpatterns = [
+    path("", include("portal.home.urls")),
     path("", include("portal.core.urls")),
     path("account/card/", include("portal.smartcard.urls")),
     path("account/", include("portal.accounts.urls")),

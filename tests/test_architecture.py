@@ -110,3 +110,61 @@ def test_the_guard_sees_each_kind_of_offence(snippet: str) -> None:
 )
 def test_the_guard_lets_the_django_messages_module_and_plain_lists_be(snippet: str) -> None:
     assert offences_in(snippet) == []
+
+
+# Layers, from the bottom. An app may import from its own layer and any below it.
+LAYERS = [
+    {"audit"},
+    {"core"},
+    {"accounts", "clinics"},  # people: accounts and the patients and teams they belong to
+    {"vault", "smartcard"},
+    {"messaging", "records", "appointments", "medications"},  # the domains: never each other
+    {"home"},  # the home page and the process runner: they gather every domain
+]
+DOMAINS = LAYERS[4]
+
+
+def layer_of(app: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if app in layer)
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """The portal modules `path` imports, except under `if TYPE_CHECKING:` (names for types only)."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+    return [(line, name) for line, name in found if name.startswith("portal.")]
+
+
+def test_every_app_has_a_layer() -> None:
+    for app in APPS:
+        layer_of(app)
+
+
+def test_no_app_imports_from_an_app_above_it_or_a_domain_beside_it() -> None:
+    wrong = []
+    for app in APPS:
+        for path in (PORTAL / app).rglob("*.py"):
+            if "tests" in path.parts or "migrations" in path.parts:
+                continue
+            for line, module in imports_of(path):
+                other = module.split(".")[1]
+                if other == app or other not in {a for layer in LAYERS for a in layer}:
+                    continue
+                above = layer_of(other) > layer_of(app)
+                sideways = app in DOMAINS and other in DOMAINS
+                if above or sideways:
+                    wrong.append(f"{path.relative_to(PORTAL)}:{line} imports {module}")
+    assert wrong == []

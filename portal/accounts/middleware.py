@@ -96,7 +96,7 @@ def _safe_referer_path(request: HttpRequest) -> str:
     if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
         parts = urlsplit(referer)
         return parts.path + (f"?{parts.query}" if parts.query else "")
-    return reverse("core:home")
+    return reverse("home:home")
 
 
 class FirstSignInStepsMiddleware:

@@ -64,3 +64,27 @@ class DailyRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} on {self.day:%Y-%m-%d}"
+
+
+class JobRun(models.Model):
+    """The run record of a job that runs every few minutes (`portal.core.jobs`), one row per job.
+
+    `next_run_at` is the start of the job's next period: a process claims a run by moving
+    it one period on in a single conditional UPDATE, so however many processes (or cron
+    and `portal_run` together) look at the same moment, one of them runs the job in each
+    period. A runner holds the row until `lease_until`, so a slow run is not started twice.
+    """
+
+    job = models.CharField(max_length=60, unique=True)
+    next_run_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A process is running it until then")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=200, blank=True)
+    failed = models.BooleanField(
+        default=False, help_text="The last run raised (its error type is the result)"
+    )
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.job} (next {self.next_run_at:%Y-%m-%d %H:%M})"

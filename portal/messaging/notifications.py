@@ -85,13 +85,17 @@ def send_digests(*, before: datetime | None = None) -> int:
 def send_daily_digest(*, now: datetime | None = None, force: bool = False) -> schedule.Outcome:
     """Today's digest, once a day for the whole portal (`portal.core.schedule`): the notices
     waiting when the day's run started. `force` runs it again for what came since."""
-    return schedule.run_today(
-        DIGEST_JOB, lambda cut_off: f"{send_digests(before=cut_off)} e-mail(s)", now=now, force=force
-    )
+    return schedule.run_today(DIGEST_JOB, digest, now=now, force=force)
+
+
+def digest(cut_off: datetime) -> str:
+    """The day's run of the digest job (registered in `portal.messaging.jobs`)."""
+    return f"{send_digests(before=cut_off)} e-mail(s)"
 
 
 def send_daily_digest_if_due(*, now: datetime | None = None) -> schedule.Outcome | None:
-    """What `manage.py portal_run` calls every minute: today's digest once PORTAL_DIGEST_HOUR has come."""
+    """Today's digest once PORTAL_DIGEST_HOUR has come, as the job registry (`manage.py run_jobs`)
+    runs it every minute."""
     now = now or timezone.now()
     if not schedule.is_due(now, hour=settings.PORTAL_DIGEST_HOUR) or schedule.has_run_today(
         DIGEST_JOB, now=now

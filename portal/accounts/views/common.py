@@ -20,4 +20,4 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str:
         and not candidate.startswith("//")
     ):
         return candidate
-    return resolve_url("core:home")
+    return resolve_url("home:home")

@@ -135,7 +135,7 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
             )
         if request.user.is_authenticated:
             messages.success(request, "Your new e-mail address is confirmed.")
-            return redirect("core:home")
+            return redirect("home:home")
         messages.success(request, "Your e-mail address is confirmed. Sign in to continue.")
         return redirect("accounts:sign_in")
     return render(request, "accounts/confirm_email.html", {"email": link.email, "purpose": link.purpose})

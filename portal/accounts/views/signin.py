@@ -113,7 +113,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                     request,
                     f"You used a recovery code. {codes_left} remain. You can make new ones under Account security.",
                 )
-            return redirect(next_url or "core:home")
+            return redirect(next_url or "home:home")
     return render(
         request,
         "accounts/second_factor.html",

@@ -19,7 +19,7 @@ def next_step_or_home(request: HttpRequest) -> str:
     if steps:
         return resolve_url(STEP_URLS[steps[0]])
     request.session[sessions.FIRST_STEPS_DONE] = True
-    return resolve_url("core:home")
+    return resolve_url("home:home")
 
 
 @login_required
@@ -28,7 +28,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     patient = user.patient_record
     if patient is None:
-        return redirect("core:home")
+        return redirect("home:home")
     editing = request.GET.get("edit") == "1" or request.POST.get("action") == "save"
     initial = {"email": selectors.pending_email(user) or patient.email, "mobile_phone": patient.mobile_phone}
     form = ContactForm(request.POST if request.POST.get("action") == "save" else None, initial=initial)

@@ -1,4 +1,4 @@
-"""The daily digest runs by itself: `portal_run` sends it once a day at PORTAL_DIGEST_HOUR.
+"""The daily digest runs by itself: the periodic jobs send it once a day at PORTAL_DIGEST_HOUR.
 
 Paula and Dr. Diaz both chose the daily digest. Paula writes to Team Blue and
 Dr. Diaz answers, so each has a notice waiting. However many times the digest
@@ -20,11 +20,14 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.core import jobs, schedule
 from portal.core.acting import Actor
-from portal.core.management.commands import portal_run
 from portal.core.models import DailyRun, OutgoingEmail
+from portal.home.management.commands import portal_run
+from portal.home.supervisor import Supervisor
 from portal.messaging import actions, notifications
 from portal.messaging.models import MessageNotice, Thread
 from portal.messaging.tests.helpers import patient_writes, staff_replies
@@ -146,35 +149,39 @@ def test_the_command_runs_once_a_day_unless_forced(
     assert DailyRun.objects.get().runs == 2
 
 
-class StopScheduler(Exception):
-    pass
+class Stopper:
+    """Stands in for the jobs loop's stop event: records each pause, stops after three passes."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    def is_set(self) -> bool:
+        return len(self.pauses) == 3
+
+    def wait(self, timeout: float | None = None) -> bool:
+        assert timeout is not None
+        self.pauses.append(timeout)
+        return self.is_set()
 
 
 def test_portal_run_starts_the_digest_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`manage.py portal_run` starts the web server, the worker, the mail sweeper and the digest schedule."""
-    started: list[tuple[str, Callable[[], None]]] = []
+    """`manage.py portal_run` starts the web server, the worker and the periodic jobs loop, which
+    runs the mail sweeper and the digest schedule."""
+    started: list[tuple[str, list[str]]] = []
 
-    class RecordedThread:
-        def __init__(self, *, target: Callable[[], None], name: str, daemon: bool) -> None:
-            assert daemon
-            self.entry = (name, target)
+    def start(self: Supervisor) -> None:
+        started.extend((child.name, list(child.argv)) for child in self.children)
 
-        def start(self) -> None:
-            started.append(self.entry)
-
-    class Worker:
-        def terminate(self) -> None: ...
-
-        def wait(self, timeout: float) -> None: ...
-
-    monkeypatch.setattr(portal_run.threading, "Thread", RecordedThread)
-    monkeypatch.setattr(portal_run.subprocess, "Popen", lambda *a, **k: Worker())
-    monkeypatch.setattr(portal_run, "call_command", lambda *a, **k: None)
+    monkeypatch.setattr(Supervisor, "start", start)
+    monkeypatch.setattr(Supervisor, "stop_on_signals", lambda self: None)
+    monkeypatch.setattr(Supervisor, "watch", lambda self: 0)
+    monkeypatch.setattr(portal_run, "wait_until_serving", lambda address, supervisor: True)
     call_command("portal_run", stdout=StringIO())
-    assert dict(started) == {
-        "mail-sweeper": portal_run._sweep_mail,
-        "digest-scheduler": portal_run._send_daily_digest,
-    }
+    commands = {name: argv[1:] for name, argv in started}
+    assert commands["web server"][:3] == ["-m", "gunicorn", "portal.wsgi"]
+    assert commands["task worker"][:2] == ["manage.py", "db_worker"]
+    assert commands["periodic jobs"] == ["manage.py", "run_jobs", "--loop"]
+    assert {"core.mail_sweep", notifications.DIGEST_JOB} <= {job.name for job in jobs.registered()}
 
 
 def test_the_schedule_sends_the_digest_through_the_mail_server_and_keeps_going(
@@ -183,30 +190,25 @@ def test_the_schedule_sends_the_digest_through_the_mail_server_and_keeps_going(
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The loop portal_run runs in its thread: due (hour 0), it sends the digests, which
+    """The loop `run_jobs --loop` runs under portal_run: due (hour 0), it sends the digests, which
     reach a real SMTP server; a failing minute is logged and the loop carries on."""
     settings.PORTAL_DIGEST_HOUR = 0
     both_chose_the_digest("00:00")
-    minutes: list[float] = []
     calls = {"n": 0}
-    real = notifications.send_daily_digest_if_due
+    real = schedule.has_run_today
 
-    def flaky(**kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("database is locked")
-        return real(**kwargs)
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if args and args[0] == notifications.DIGEST_JOB:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("database is locked")
+        return real(*args, **kwargs)
 
-    def sleep(seconds: float) -> None:
-        minutes.append(seconds)
-        if len(minutes) == 3:
-            raise StopScheduler
-
-    monkeypatch.setattr(notifications, "send_daily_digest_if_due", flaky)
-    monkeypatch.setattr(portal_run.time, "sleep", sleep)
-    with pytest.raises(StopScheduler):
-        portal_run._send_daily_digest()
-    assert minutes == [60, 60, 60] and calls["n"] == 3
+    monkeypatch.setattr(schedule, "has_run_today", flaky)
+    stopper = Stopper()
+    jobs.run_forever(stop=stopper)
+    assert len(stopper.pauses) == 3 and all(0 < pause <= 60 for pause in stopper.pauses)
+    assert calls["n"] == 3
     assert sorted(m["To"] for m in smtp.messages) == ["dr.diaz@staff.example.mil", "paula@example.com"]
     assert all(m["Subject"] == FIXED for m in smtp.messages)
     assert DailyRun.objects.get().runs == 1
@@ -251,12 +253,11 @@ def test_the_digest_hour_is_read_strictly(value: str | None, answer: str, tmp_pa
 
 
 def test_the_mail_sweeper_survives_a_failed_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Beside the digest thread: one sweep that fails (a locked database) is logged, and the
-    sweeper sweeps again five minutes later instead of dying silently."""
+    """Beside the digest: one sweep that fails (a locked database) is logged, and the loop
+    sweeps again the next minute instead of dying silently."""
     from portal.core import mail as core_mail
 
     sweeps = {"n": 0}
-    pauses: list[float] = []
 
     def requeue_stalled() -> int:
         sweeps["n"] += 1
@@ -264,13 +265,9 @@ def test_the_mail_sweeper_survives_a_failed_sweep(monkeypatch: pytest.MonkeyPatc
             raise RuntimeError("database is locked")
         return 0
 
-    def sleep(seconds: float) -> None:
-        pauses.append(seconds)
-        if len(pauses) == 3:
-            raise StopScheduler
-
     monkeypatch.setattr(core_mail, "requeue_stalled", requeue_stalled)
-    monkeypatch.setattr(portal_run.time, "sleep", sleep)
-    with pytest.raises(StopScheduler):
-        portal_run._sweep_mail()
-    assert pauses == [300, 300, 300] and sweeps["n"] == 2
+    minute = timezone.now().replace(second=0, microsecond=0)
+    sweep = jobs.get("core.mail_sweep")
+    for passes in range(3):
+        jobs.run_due(now=minute + timedelta(minutes=passes), jobs=[sweep])
+    assert sweeps["n"] == 3

@@ -315,7 +315,7 @@ def test_the_test_settings_keep_no_plaintext_in_cached_sessions_or_the_outbox(  
 
 
 class LoggingServerThread(LiveServerThread):
-    """A live server that logs each request line as `manage.py portal_run` (runserver) does."""
+    """A live server that logs each request line as `make dev` (runserver) does."""
 
     def _create_server(self, connections_override: Any = None) -> Any:
         return self.server_class(

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from portal.accounts.models import User
+from portal.accounts.selectors import security_summary
+from portal.clinics.selectors import teams_patient_may_message
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff_member:  # type: ignore[union-attr]
+        return redirect("clinics:landing")
+    user: User = request.user  # type: ignore[assignment]
+    context = {
+        "patient": user.patient_record,
+        "teams": teams_patient_may_message(user),
+        "security": security_summary(user),
+    }
+    return render(request, "home/home.html", context)
