@@ -314,7 +314,7 @@ def _digest(ring: Keyring, attachment: Attachment) -> str:
     before the digest was kept, or whose digest does not open (that refusal is audited)."""
     if attachment.content_digest is not None:
         try:
-            return ring.open(Binding.of(attachment, "content_digest"), attachment.content_digest).hex()
+            return ring.open(Binding.of(attachment, "content_digest"), bytes(attachment.content_digest)).hex()
         except CiphertextRejected:
             pass
     content = read_file(ring, Binding.of(attachment, "content"), attachment.storage_name)
