@@ -38,6 +38,9 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("PORTAL_ENV", "test")
+if "--concurrent" in sys.argv or "--profile-send" in sys.argv:
+    # E-mail goes out from the database queue, as in production: off the request path.
+    os.environ.setdefault("PORTAL_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
 
 import django  # noqa: E402
 
@@ -378,7 +381,20 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument("--concurrent", action="store_true", help="sends per second under gunicorn")
+    parser.add_argument("--profile-send", action="store_true", help="CPU and profile of one send")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--sends", type=int, default=50, help="sends per client (--concurrent)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="at most this long (--concurrent)")
     args = parser.parse_args()
+    if args.concurrent or args.profile_send:
+        from bench.send_load import concurrent, profile_send
+
+        if args.profile_send:
+            profile_send(repeat=args.repeat)
+        if args.concurrent:
+            concurrent(clients=args.clients, sends_each=args.sends, seconds=args.seconds)
+        return
     from django.conf import settings
 
     Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)

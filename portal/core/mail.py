@@ -6,6 +6,7 @@ import logging
 import os
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,17 +31,39 @@ def queue_email(*, template: str, to: str, context: dict[str, Any]) -> OutgoingE
     An e-mail is never sent for a change that was rolled back, and one that fails
     is retried by the queue with back-off (`deliver_email`).
     """
+    return queue_emails(template=template, to=[to], context=context)[0]
+
+
+def queue_emails(*, template: str, to: list[str], context: dict[str, Any]) -> list[OutgoingEmail]:
+    """`queue_email` of one text to several people: rendered once, its rows written in one
+    statement, each delivered on its own (its own task, its own retries) after commit."""
+    if not to:
+        return []
     context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
-    subject = render_to_string(f"email/{template}_subject.txt", context).strip()
-    email = OutgoingEmail.objects.create(
-        template=template,
-        to=to,
-        subject=" ".join(subject.split()),
-        text_body=render_to_string(f"email/{template}_body.txt", context),
-        html_body=render_to_string(f"email/{template}_body.html", context),
+    subject = " ".join(render_to_string(f"email/{template}_subject.txt", context).split())
+    text_body = render_to_string(f"email/{template}_body.txt", context)
+    html_body = render_to_string(f"email/{template}_body.html", context)
+    emails = OutgoingEmail.objects.bulk_create(
+        [
+            OutgoingEmail(
+                template=template, to=address, subject=subject, text_body=text_body, html_body=html_body
+            )
+            for address in to
+        ]
     )
-    transaction.on_commit(lambda: deliver_email.enqueue(email.pk))
-    return email
+    ids = [email.pk for email in emails]
+    transaction.on_commit(lambda: _enqueue(ids))
+    return emails
+
+
+def _enqueue(email_ids: list[int]) -> None:
+    # On the database queue the tasks are rows of the same database: one transaction
+    # writes them all. Any other backend takes them one by one, outside a transaction
+    # (the immediate backend delivers at once, and must not hold a transaction open).
+    batch = len(email_ids) > 1 and type(deliver_email.get_backend()).__module__.startswith("django_tasks_db")
+    with transaction.atomic() if batch else nullcontext():
+        for email_id in email_ids:
+            deliver_email.enqueue(email_id)
 
 
 def backoff(attempts: int) -> timedelta:

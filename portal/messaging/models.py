@@ -209,6 +209,14 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     storage_name = models.CharField(max_length=200, unique=True)
+    # SHA-256 of the file's content, for the duplicate check of a draft's files without
+    # reading them back. Sealed like the name (bound to this row and field, under the
+    # patient's key), never stored plain: a bare digest of a patient's file would confirm
+    # a guessed document to anyone who can read the table. Sealed rather than an HMAC
+    # under a key derived from the data key: the vault's one primitive, no second key to
+    # derive or rotate, and equal files do not show as equal values. Null on rows made
+    # before it was kept: the check then reads the file (`actions.drafts._digest`).
+    content_digest = models.BinaryField(null=True, editable=False)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

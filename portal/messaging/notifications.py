@@ -9,15 +9,16 @@ constraint on MessageNotice makes it one notice per message per person.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.clinics.models import StaffMember
 from portal.core import schedule
-from portal.core.mail import queue_email
+from portal.core.mail import queue_email, queue_emails
 from portal.messaging.models import Message, MessageNotice, NotificationPreference
 
 TEMPLATE = "new_message"
@@ -34,29 +35,61 @@ def frequency_of(user: User) -> str:
 
 
 def notify_new_message(message: Message) -> None:
+    """Notices of a message just sent, in the transaction that made it.
+
+    One query finds who hears of it, how, and who has had its notice already (a
+    second call queues nothing more); the notice e-mail, the same fixed text for
+    everyone, is rendered once; its rows and the notices are one insert each.
+    """
     thread = message.thread
     if message.author_kind == Message.Author.STAFF:
         patient_user = thread.patient.user
-        if patient_user is not None and patient_user.is_active:
-            _notify(message, patient_user, thread.patient.email)
-        return
-    staff = StaffMember.objects.filter(
-        memberships__care_team_id=thread.care_team_id, user__is_active=True
-    ).select_related("user")
-    for member in staff:
-        _notify(message, member.user, member.user.email)
+        if patient_user is None:
+            return
+        # Patients hear of each message unless they choose otherwise.
+        people = User.objects.filter(pk=patient_user.pk, is_active=True)
+        recipients = [
+            (user, thread.patient.email, user.frequency or EACH) for user in _with_choice(people, message)
+        ]
+    else:
+        # Staff opt in: no preference is no e-mail.
+        people = User.objects.filter(
+            is_active=True, staff_member__memberships__care_team_id=thread.care_team_id
+        ).distinct()
+        recipients = [(user, user.email, user.frequency or NONE) for user in _with_choice(people, message)]
+    _notify(message, recipients)
 
 
-def _notify(message: Message, recipient: User, address: str) -> None:
-    frequency = frequency_of(recipient)
-    if frequency == NotificationPreference.Frequency.NONE or not address:
-        return
-    notice, created = MessageNotice.objects.get_or_create(
-        message=message, recipient=recipient, defaults={"digest": frequency == "digest"}
-    )
-    if created and not notice.digest:
-        notice.email = queue_email(template=TEMPLATE, to=address, context={})
-        notice.save(update_fields=["email"])
+EACH = NotificationPreference.Frequency.EACH
+NONE = NotificationPreference.Frequency.NONE
+
+
+def _with_choice(people: QuerySet[User], message: Message) -> list[Any]:
+    """`people` who have no notice of `message` yet, each with the frequency they chose (or None)."""
+    chosen = NotificationPreference.objects.filter(user=OuterRef("pk")).values("frequency")[:1]
+    noticed = MessageNotice.objects.filter(message=message, recipient=OuterRef("pk"))
+    return list(people.annotate(frequency=Subquery(chosen)).exclude(Exists(noticed)))
+
+
+def _notify(message: Message, recipients: list[tuple[User, str, str]]) -> None:
+    notices: list[MessageNotice] = []
+    to_mail: list[tuple[MessageNotice, str]] = []
+    seen: set[int] = set()
+    for user, address, frequency in recipients:
+        if frequency == NONE or not address or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        notice = MessageNotice(
+            message=message, recipient=user, digest=frequency == NotificationPreference.Frequency.DIGEST
+        )
+        notices.append(notice)
+        if not notice.digest:
+            to_mail.append((notice, address))
+    emails = queue_emails(template=TEMPLATE, to=[address for _, address in to_mail], context={})
+    for (notice, _), email in zip(to_mail, emails, strict=True):
+        notice.email = email
+    if notices:
+        MessageNotice.objects.bulk_create(notices)
 
 
 def send_digests(*, before: datetime | None = None) -> int:

@@ -24,7 +24,7 @@ from portal.messaging.models import (
     Thread,
 )
 from portal.messaging.rules import SUBJECT_MAX
-from portal.vault.crypto import Binding, Keyring, keyring
+from portal.vault.crypto import Binding, CiphertextRejected, Keyring, keyring
 from portal.vault.files import (
     delete_file,
     discard_stored_file,
@@ -65,10 +65,19 @@ def check_save_draft(
     category: str,
     subject: str,
     body: str,
+    thread: Thread | None = None,
 ) -> Draft:
-    """Create or update the patient's draft of the compose form carrying `send_token`."""
+    """Create or update the patient's draft of the compose form carrying `send_token`.
+
+    `thread`, when given, is the thread `thread_id` names as `access_thread` gave it to this
+    request (with `with_keys=True` its keys come along): it is not read again. The draft
+    returned carries its keyring, and is what `check_send_draft(saved=...)` takes.
+    """
     patient = patient_of(by.user)
-    thread = access_thread(by.user, thread_id) if thread_id is not None else None
+    if thread is not None and thread.pk != thread_id:
+        raise ValueError("thread is not the one thread_id names")
+    if thread is None and thread_id is not None:
+        thread = access_thread(by.user, thread_id, with_keys=True)
     team = (
         access_team_to_write(by.user, care_team_id) if care_team_id is not None and thread is None else None
     )
@@ -87,15 +96,24 @@ def check_save_draft(
 
 
 def check_save_staff_draft(
-    *, by: Actor, send_token: uuid.UUID, thread_id: int, body: str, add_signature: bool
+    *,
+    by: Actor,
+    send_token: uuid.UUID,
+    thread_id: int,
+    body: str,
+    add_signature: bool,
+    thread: Thread | None = None,
 ) -> Draft:
     """Create or update a care team member's draft reply in a thread of their team.
 
     Sealed under the thread's patient's key like a patient's draft; only its
-    author ever reaches it (`access_draft`).
+    author ever reaches it (`access_draft`). `thread` as in `check_save_draft`.
     """
     staff_of(by.user)
-    thread = access_thread(by.user, thread_id)
+    if thread is not None and thread.pk != thread_id:
+        raise ValueError("thread is not the one thread_id names")
+    if thread is None:
+        thread = access_thread(by.user, thread_id, with_keys=True)
     return _save_draft(
         by=by,
         send_token=send_token,
@@ -121,8 +139,12 @@ def _save_draft(
     body: str,
     add_signature: bool = False,
 ) -> Draft:
-    """One draft per form (its `send_token`), made by the first save and updated by the next ones."""
-    ring = keyring(patient_id)
+    """One draft per form (its `send_token`), made by the first save and updated by the next ones.
+
+    The draft returned carries the keyring (`draft.keyring`) and the thread or team
+    reached in this request, for the attach and send that follow in the same request.
+    """
+    ring = ring_of(thread, patient_id)
     with transaction.atomic():
         for _attempt in range(2):
             draft = Draft.objects.select_for_update().filter(send_token=send_token).first()
@@ -159,7 +181,18 @@ def _save_draft(
         _audit(
             "draft.saved", by=by, patient_id=patient_id, object_type="draft", object_id=draft.pk, new=created
         )
+    draft.keyring = ring  # type: ignore[attr-defined]
+    if thread is not None:
+        draft.thread = thread
     return draft
+
+
+def ring_of(obj: object, patient_id: int) -> Keyring:
+    """The keyring an object read in this request carries (`with_keys=True`), else the patient's."""
+    ring = getattr(obj, "keyring", None)
+    if isinstance(ring, Keyring) and ring.patient_id == patient_id:
+        return ring
+    return keyring(patient_id)
 
 
 DRAFT_FIELDS = ["care_team", "category", "add_signature", "subject", "body", "updated_at"]
@@ -209,12 +242,19 @@ def check_reopen_as_new_message(*, by: Actor, draft_id: int) -> Draft:
     return draft
 
 
-def check_attach_files(*, by: Actor, draft_id: int, uploads: list[Upload]) -> list[Refusal]:
-    """Attach what may be attached to the draft; return the refusals, one per refused file."""
+def check_attach_files(
+    *, by: Actor, draft_id: int, uploads: list[Upload], saved: Draft | None = None
+) -> list[Refusal]:
+    """Attach what may be attached to the draft; return the refusals, one per refused file.
+
+    `saved` is the draft `check_save_draft` returned to this request (not read again)."""
     if not uploads:
         return []
-    draft = access_draft(by.user, draft_id)
-    ring = keyring(draft.patient_id)
+    if saved is not None and saved.pk == draft_id and saved.author_id == by.user.pk:
+        draft = saved
+    else:
+        draft = access_draft(by.user, draft_id)
+    ring = ring_of(draft, draft.patient_id)
     with transaction_with_files():
         # Locked: a Send of the same form in another request waits, and a draft it
         # consumed meanwhile is not attached to (the view then finds the message).
@@ -248,6 +288,8 @@ def _seal_attachment(
         uploaded_by=by.user,
     )
     ring.seal_text(attachment, "name", safe_name(upload.name))
+    digest = hashlib.sha256(upload.content).digest()
+    attachment.content_digest = ring.seal(Binding.of(attachment, "content_digest"), digest)
     attachment.storage_name = store_file(ring, Binding.of(attachment, "content"), upload.content)
     try:
         with transaction.atomic():
@@ -268,6 +310,13 @@ def _seal_attachment(
 
 
 def _digest(ring: Keyring, attachment: Attachment) -> str:
+    """The file's SHA-256 (hex), from its sealed digest; read from the file for rows made
+    before the digest was kept, or whose digest does not open (that refusal is audited)."""
+    if attachment.content_digest is not None:
+        try:
+            return ring.open(Binding.of(attachment, "content_digest"), bytes(attachment.content_digest)).hex()
+        except CiphertextRejected:
+            pass
     content = read_file(ring, Binding.of(attachment, "content"), attachment.storage_name)
     return hashlib.sha256(content).hexdigest()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from portal.messaging.actions.drafts import (
     already_sent,
     check_attach_files,
     check_save_staff_draft,
+    ring_of,
 )
 from portal.messaging.attachments import Refusal, Upload
 from portal.messaging.models import (
@@ -31,35 +33,46 @@ from portal.messaging.models import (
     Thread,
 )
 from portal.messaging.rules import BODY_MAX, SUBJECT_MAX
-from portal.vault.crypto import keyring
+from portal.vault.crypto import Keyring
 
 
-def check_send_draft(*, by: Actor, draft_id: int) -> Message:
-    """Send the draft: a new thread with its care team, or a reply in its thread."""
-    draft = access_draft(by.user, draft_id)
-    earlier = already_sent(by=by, send_token=draft.send_token)
-    if earlier is not None:
-        return earlier
-    ring = keyring(draft.patient_id)
+def check_send_draft(*, by: Actor, draft_id: int, saved: Draft | None = None) -> Message:
+    """Send the draft: a new thread with its care team, or a reply in its thread.
+
+    `saved` is the draft `check_save_draft` returned to this request: it is the
+    author's, not sent (a form's draft exists only until its Send), and its thread
+    or team was reached in this request, so none of that is read again.
+    """
+    fresh = saved is not None and saved.pk == draft_id and saved.author_id == by.user.pk
+    if fresh:
+        assert saved is not None
+        draft = saved
+    else:
+        draft = access_draft(by.user, draft_id)
+        earlier = already_sent(by=by, send_token=draft.send_token)
+        if earlier is not None:
+            return earlier
+    ring = ring_of(draft, draft.patient_id)
     subject = ring.open_text(draft, "subject").strip()
     body = ring.open_text(draft, "body").strip()
     _check_body(body)
     if draft.thread is not None:
-        thread = access_thread(by.user, draft.thread.pk)
+        thread = draft.thread if fresh else access_thread(by.user, draft.thread.pk)
         refusal = rules.reply_refusal(thread)
         if refusal is not None:
             raise Refused(refusal)
-        return do_send(by=by, draft=draft, thread=thread, subject=None, body=body)
+        return do_send(by=by, draft=draft, thread=thread, subject=None, body=body, ring=ring)
     if draft.care_team is None:
         raise Refused("Choose the care team to write to.", field="care_team")
-    access_team_to_write(by.user, draft.care_team.pk)
+    if not fresh:
+        access_team_to_write(by.user, draft.care_team.pk)
     if draft.category not in Category.values:
         raise Refused("Choose what the message is about.", field="category")
     if not subject:
         raise Refused("Enter a subject.", field="subject")
     if len(subject) > SUBJECT_MAX:
         raise Refused(f"Shorten the subject to {SUBJECT_MAX} characters or fewer.", field="subject")
-    return do_send(by=by, draft=draft, thread=None, subject=subject, body=body)
+    return do_send(by=by, draft=draft, thread=None, subject=subject, body=body, ring=ring)
 
 
 def _check_body(body: str) -> None:
@@ -69,14 +82,23 @@ def _check_body(body: str) -> None:
         raise Refused(f"Shorten the message to {BODY_MAX:,} characters or fewer.", field="body")
 
 
-def do_send(*, by: Actor, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
+def do_send(
+    *,
+    by: Actor,
+    draft: Draft,
+    thread: Thread | None,
+    subject: str | None,
+    body: str,
+    ring: Keyring | None = None,
+) -> Message:
+    ring = ring or ring_of(draft, draft.patient_id)
     try:
         with transaction.atomic():
             # The draft first, as saving and attaching lock it before the audit chain:
             # one order of locks, so two Sends of one form wait for each other, never deadlock.
             if not Draft.objects.select_for_update().filter(pk=draft.pk).exists():
                 raise Http404  # another Send of this form consumed it a moment ago
-            return _send(by=by, draft=draft, thread=thread, subject=subject, body=body)
+            return _send(by=by, draft=draft, thread=thread, subject=subject, body=body, ring=ring)
     except (Http404, IntegrityError):
         # The same Send arrived twice at once: the other request made the message.
         earlier = already_sent(by=by, send_token=draft.send_token)
@@ -94,14 +116,22 @@ def _hand_files_to(message: Message, draft: Draft) -> int:
     return moved
 
 
-def _send(*, by: Actor, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
-    ring = keyring(draft.patient_id)
+def _send(
+    *, by: Actor, draft: Draft, thread: Thread | None, subject: str | None, body: str, ring: Keyring
+) -> Message:
     now = timezone.now()
     if thread is None:
         assert draft.care_team is not None and subject is not None
-        thread = Thread(patient_id=draft.patient_id, care_team=draft.care_team, category=draft.category)
+        thread = Thread(
+            patient_id=draft.patient_id,
+            care_team=draft.care_team,
+            category=draft.category,
+            last_message_at=now,
+            waiting_since=now,
+            status=Thread.Status.OPEN,
+        )
         ring.seal_text(thread, "subject", subject)
-        thread.save()
+        thread.save(force_insert=True)
         _audit(
             "thread.started",
             by=by,
@@ -111,7 +141,15 @@ def _send(*, by: Actor, draft: Draft, thread: Thread | None, subject: str | None
             team=thread.care_team_id,
         )
     else:
-        thread = Thread.objects.select_for_update().get(pk=thread.pk)
+        # One statement locks the row and moves it on, from the values it holds now (a care
+        # team reply committed a moment ago may have cleared `waiting_since`).
+        Thread.objects.filter(pk=thread.pk).update(
+            last_message_at=now,
+            waiting_since=Coalesce("waiting_since", Value(now)),
+            status=Thread.Status.OPEN,
+        )
+        thread.last_message_at, thread.status = now, Thread.Status.OPEN
+        thread.waiting_since = thread.waiting_since or now
     message = Message(
         thread=thread,
         author_kind=Message.Author.PATIENT,
@@ -122,10 +160,6 @@ def _send(*, by: Actor, draft: Draft, thread: Thread | None, subject: str | None
     ring.seal_text(message, "body", body)
     message.save(force_insert=True)
     moved = _hand_files_to(message, draft)
-    thread.last_message_at = now
-    thread.waiting_since = thread.waiting_since or now
-    thread.status = Thread.Status.OPEN
-    thread.save(update_fields=["last_message_at", "waiting_since", "status"])
     draft.delete()
     _audit(
         "message.sent",
@@ -160,40 +194,44 @@ def check_staff_reply(
     A refused file raises FilesRefused and sends nothing; the text and the
     accepted files stay on the draft.
     """
-    earlier = already_sent(by=by, send_token=send_token)
-    if earlier is not None:
-        return earlier
     try:
+        # A token whose Send went through has no draft: saving finds its message (AlreadySent).
         draft = check_save_staff_draft(
             by=by, send_token=send_token, thread_id=thread_id, body=body, add_signature=sign
         )
     except AlreadySent as done:
         return done.sent
-    refused = check_attach_files(by=by, draft_id=draft.pk, uploads=files or [])
+    refused = check_attach_files(by=by, draft_id=draft.pk, uploads=files or [], saved=draft)
     if refused:
         raise FilesRefused(refused)
-    return check_send_staff_draft(by=by, draft_id=draft.pk)
+    return check_send_staff_draft(by=by, draft_id=draft.pk, saved=draft)
 
 
-def check_send_staff_draft(*, by: Actor, draft_id: int) -> Message:
+def check_send_staff_draft(*, by: Actor, draft_id: int, saved: Draft | None = None) -> Message:
     """Send a care team member's draft reply: one message however often Send is pressed.
 
     The draft is locked and consumed in the sending transaction; a refusal or
-    a failure leaves it, its text and its files as they were.
+    a failure leaves it, its text and its files as they were. `saved` as in
+    `check_send_draft`.
     """
     staff = staff_of(by.user)
-    draft = access_draft(by.user, draft_id)
+    if saved is not None and saved.pk == draft_id and saved.author_id == by.user.pk:
+        draft = saved
+    else:
+        draft = access_draft(by.user, draft_id)
+        earlier = already_sent(by=by, send_token=draft.send_token)
+        if earlier is not None:
+            return earlier
     token = draft.send_token
-    earlier = already_sent(by=by, send_token=token)
-    if earlier is not None:
-        return earlier
+    ring = ring_of(draft, draft.patient_id)
     assert draft.thread_id is not None  # access_draft lets staff reach only their replies in a thread
     try:
         with transaction.atomic():
             thread = access_thread(by.user, draft.thread_id, lock=True)
-            draft = access_draft(by.user, draft_id, lock=True)  # gone if another Send got here first
-            body = _staff_reply_body(staff, draft)
-            return _staff_reply(by=by, staff=staff, thread=thread, body=body, draft=draft)
+            if not Draft.objects.select_for_update().filter(pk=draft.pk, author=by.user).exists():
+                raise Http404  # another Send of this form consumed it a moment ago
+            body = _staff_reply_body(staff, draft, ring)
+            return _staff_reply(by=by, staff=staff, thread=thread, body=body, draft=draft, ring=ring)
     except (Http404, IntegrityError):
         # The same Send arrived twice at once: the other request made the message.
         earlier = already_sent(by=by, send_token=token)
@@ -202,8 +240,8 @@ def check_send_staff_draft(*, by: Actor, draft_id: int) -> Message:
         return earlier
 
 
-def _staff_reply_body(staff: StaffMember, draft: Draft) -> str:
-    body = keyring(draft.patient_id).open_text(draft, "body").strip()
+def _staff_reply_body(staff: StaffMember, draft: Draft, ring: Keyring) -> str:
+    body = ring.open_text(draft, "body").strip()
     _check_body(body)
     signature = StaffSignature.objects.filter(staff=staff).first() if draft.add_signature else None
     if signature is None:
@@ -218,9 +256,10 @@ def _staff_reply_body(staff: StaffMember, draft: Draft) -> str:
     return signed
 
 
-def _staff_reply(*, by: Actor, staff: StaffMember, thread: Thread, body: str, draft: Draft) -> Message:
+def _staff_reply(
+    *, by: Actor, staff: StaffMember, thread: Thread, body: str, draft: Draft, ring: Keyring
+) -> Message:
     now = timezone.now()
-    ring = keyring(thread.patient_id)
     message = Message(
         thread=thread,
         author_kind=Message.Author.STAFF,

@@ -42,7 +42,9 @@ from portal.messaging.selectors.team import (
 )
 from portal.messaging.selectors.threads import (
     Entry,
+    NewMessageStart,
     ThreadView,
+    new_message_from,
     thread_view,
 )
 
@@ -64,6 +66,8 @@ __all__ = [
     "Entry",
     "ThreadView",
     "thread_view",
+    "new_message_from",
+    "NewMessageStart",
     "SearchQuery",
     "search_messages",
     "team_threads",

@@ -163,3 +163,24 @@ def _author(message: Message, *, staff_side: bool) -> str:
     if message.author_kind == Message.Author.PATIENT:
         return "Patient" if staff_side else "You"
     return getattr(message, "author_name", "") or "Your care team"
+
+
+@dataclass(frozen=True)
+class NewMessageStart:
+    """What "Start a new message" from a conversation fills in: its team, subject and category."""
+
+    care_team_id: int
+    subject: str
+    category: str
+
+
+def new_message_from(user: User, thread_id: int) -> NewMessageStart:
+    """The team, subject and category of a conversation `user` may open, for a new message.
+
+    One query (the thread with its patient's keys); only the subject is opened, never
+    the messages."""
+    from portal.messaging.access import access_thread
+
+    thread = access_thread(user, thread_id, with_keys=True)
+    subject = read_sealed(thread.keyring, thread, "subject", unreadable="")  # type: ignore[attr-defined]
+    return NewMessageStart(care_team_id=thread.care_team_id, subject=subject, category=thread.category)

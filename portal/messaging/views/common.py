@@ -45,7 +45,7 @@ def draft_saved(request: HttpRequest, draft: Draft, *, draft_url: str, remove_ur
     """
     by = actor_of(request)
     before = {a.pk for a, _ in selectors.draft_view(by.user, draft).attachments}
-    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft)
     attached = [
         (a, name) for a, name in selectors.draft_view(by.user, draft).attachments if a.pk not in before
     ]

@@ -133,10 +133,8 @@ def compose(request: HttpRequest) -> HttpResponse:
     from_id = request.GET.get("from", "")
     if from_id.isdigit():
         # "Start a new message" from a closed thread: same team and subject, by thread id only.
-        view = selectors.thread_view(user, access_thread(user, int(from_id)))
-        initial.update(
-            care_team=view.thread.care_team_id, subject=view.subject[:50], category=view.thread.category
-        )
+        start = selectors.new_message_from(user, int(from_id))
+        initial.update(care_team=start.care_team_id, subject=start.subject[:50], category=start.category)
     form = ComposeForm(initial=initial, teams=teams)
     return render(
         request,
@@ -208,10 +206,12 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
         return redirect("messaging:thread", done.sent.thread_id)
     wants_send = request.POST.get("action", "send") == "send"
     try:
-        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+        refusals = actions.check_attach_files(
+            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
+        )
         if form.is_valid() and not blocking(refusals) and wants_send:
             try:
-                message = actions.check_send_draft(by=by, draft_id=draft.pk)
+                message = actions.check_send_draft(by=by, draft_id=draft.pk, saved=draft)
             except Refused as refused:
                 form.add_error(refused.field if refused.field in form.fields else None, refused.message)
             else:
@@ -331,8 +331,8 @@ def _thread_page(
 def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     user = user_of(request)
     by = actor_of(request)
-    found = access_thread(user, thread_id)
     patient_of(user)
+    found = access_thread(user, thread_id, with_keys=True)
     token = send_token_of(request)
     form = ReplyForm(request.POST)
     try:
@@ -341,6 +341,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
             send_token=token,
             care_team_id=None,
             thread_id=found.pk,
+            thread=found,
             category="",
             subject="",
             body=str(request.POST.get("body", "")),
@@ -349,10 +350,12 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         messages.info(request, "This reply was already sent.")
         return redirect("messaging:thread", done.sent.thread_id)
     try:
-        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+        refusals = actions.check_attach_files(
+            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
+        )
         if form.is_valid() and not blocking(refusals):
             try:
-                actions.check_send_draft(by=by, draft_id=draft.pk)
+                actions.check_send_draft(by=by, draft_id=draft.pk, saved=draft)
             except Refused as refused:
                 form.add_error("body" if refused.field == "body" else None, refused.message)
             else:

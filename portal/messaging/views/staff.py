@@ -140,7 +140,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     """Save the reply as a draft, attach its files, then send it; any refusal keeps all of it."""
     user = user_of(request)
     staff_of(user)
-    access_thread(user, thread_id)
+    found = access_thread(user, thread_id, with_keys=True)
     by = actor_of(request)
     token = send_token_of(request)
     form = StaffReplyForm(request.POST)
@@ -149,6 +149,7 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
             by=by,
             send_token=token,
             thread_id=thread_id,
+            thread=found,
             body=str(request.POST.get("body", "")),
             add_signature=bool(form["sign"].data),
         )
@@ -156,10 +157,12 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         messages.info(request, "This reply was already sent.")
         return redirect("messaging_staff:thread", done.sent.thread_id)
     try:
-        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request))
+        refusals = actions.check_attach_files(
+            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
+        )
         if form.is_valid() and not blocking(refusals):
             try:
-                actions.check_send_staff_draft(by=by, draft_id=draft.pk)
+                actions.check_send_staff_draft(by=by, draft_id=draft.pk, saved=draft)
             except Refused as refused:
                 form.add_error("body", refused.message)
             else:

@@ -1,0 +1,212 @@
+"""What one send, autosave or "Start a new message" reads: each thing once, and no file back.
+
+Paula is a patient of Team Blue; Dr. Diaz and Nurse Baker are on Team Blue and both
+chose an e-mail for each new message. Counts are ceilings that hold on SQLite and
+PostgreSQL (PostgreSQL writes an audit event in one statement, SQLite in three); the
+reads that used to repeat are pinned exactly, whatever the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.core.acting import Actor
+from portal.messaging import actions
+from portal.messaging.attachments import Upload
+from portal.messaging.models import Attachment, Draft, Message, MessageNotice, Thread
+from portal.messaging.notifications import set_frequency
+from portal.messaging.tests.helpers import PDF, PNG_1x1, patient_writes, staff_replies
+
+pytestmark = pytest.mark.django_db
+
+
+def ceiling(*, sqlite: int, postgresql: int) -> int:
+    return postgresql if connection.vendor == "postgresql" else sqlite
+
+
+@contextmanager
+def reads() -> Iterator[Callable[[str], int]]:
+    """Count the SELECTs of the block that read from `table` (FROM or JOIN)."""
+    with CaptureQueriesContext(connection) as captured:
+        yield lambda table: sum(
+            1
+            for q in captured.captured_queries
+            if q["sql"].lstrip().upper().startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+        )
+
+
+@pytest.fixture
+def opted_in(dr_diaz: User, nurse_baker: User) -> list[User]:
+    for staff in (dr_diaz, nurse_baker):
+        set_frequency(staff, "each")
+    return [dr_diaz, nurse_baker]
+
+
+@pytest.fixture
+def conversation(world: dict[str, Any], paula: User, dr_diaz: User) -> Thread:
+    thread = patient_writes(paula, world["blue"], subject="Knee pain").thread
+    staff_replies(dr_diaz, thread.pk)
+    return thread
+
+
+def test_a_patient_reply_reads_the_thread_her_keys_and_the_sent_check_once(
+    conversation: Thread,
+    opted_in: list[User],
+    signed_in: Callable[[User], Client],
+    paula: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """Reply POST: the thread once (keys with it), no separate key query, `already_sent` once."""
+    client = signed_in(paula)
+    with django_assert_max_num_queries(ceiling(sqlite=34, postgresql=30)), reads() as count:
+        response = client.post(
+            f"/messages/threads/{conversation.pk}/reply/", {"send_token": str(uuid.uuid4()), "body": "Monday"}
+        )
+    assert response.status_code == 302
+    assert count("messaging_thread") == 1
+    assert count("vault_datakey") == 0  # they came with the thread
+    assert count("messaging_message") == 1  # already_sent, once
+    assert (
+        MessageNotice.objects.filter(message__thread=conversation).count() == 1 + 2
+    )  # her reply to the two who opted in; his to her
+
+
+def test_a_new_message_reads_her_keys_once_and_notices_the_team_in_a_few_statements(
+    world: dict[str, Any],
+    opted_in: list[User],
+    signed_in: Callable[[User], Client],
+    paula: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """New message POST: keys once, `already_sent` once, and a notice per opted-in member."""
+    client = signed_in(paula)
+    form = {
+        "send_token": str(uuid.uuid4()),
+        "care_team": world["blue"].pk,
+        "category": "general",
+        "subject": "Rash",
+        "body": "A rash since Monday",
+        "action": "send",
+    }
+    with django_assert_max_num_queries(ceiling(sqlite=42, postgresql=36)), reads() as count:
+        response = client.post("/messages/new/", form)
+    assert response.status_code == 302
+    assert count("vault_datakey") == 1
+    assert count("messaging_message") == 1
+    assert count("messaging_draft") == 2  # the form's draft, locked when saved and when sent
+    message = Message.objects.get(send_token=form["send_token"])
+    assert sorted(
+        MessageNotice.objects.filter(message=message).values_list("recipient", flat=True)
+    ) == sorted(u.pk for u in opted_in)
+
+
+def test_a_staff_reply_reads_the_thread_and_keys_without_repeating(
+    conversation: Thread,
+    signed_in: Callable[[User], Client],
+    dr_diaz: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """Staff reply POST: the thread read by the view (with keys) and once more under lock; no key query."""
+    client = signed_in(dr_diaz)
+    with django_assert_max_num_queries(ceiling(sqlite=36, postgresql=32)), reads() as count:
+        response = client.post(
+            f"/staff/messages/threads/{conversation.pk}/reply/",
+            {"send_token": str(uuid.uuid4()), "body": "Yes"},
+        )
+    assert response.status_code == 302
+    assert count("messaging_thread") == 2
+    assert count("vault_datakey") == 0
+    assert count("messaging_message") == 1
+
+
+def test_autosave_with_files_on_the_draft_reads_no_file_back(
+    world: dict[str, Any],
+    signed_in: Callable[[User], Client],
+    paula: User,
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The duplicate check takes the sealed digests on the rows: no file is opened, and a duplicate is still refused."""
+    client = signed_in(paula)
+    token = str(uuid.uuid4())
+    form = {"send_token": token, "care_team": world["blue"].pk, "subject": "S", "body": "B"}
+    first = client.post(
+        "/messages/drafts/autosave/", {**form, "attachments": [SimpleUploadedFile("a.pdf", PDF)]}
+    )
+    assert len(first.json()["attached"]) == 1
+    assert Attachment.objects.get().content_digest is not None
+    with (
+        mock.patch("portal.messaging.actions.drafts.read_file", side_effect=AssertionError("file read")),
+        django_assert_max_num_queries(ceiling(sqlite=32, postgresql=28)),
+    ):
+        again = client.post(
+            "/messages/drafts/autosave/",
+            {
+                **form,
+                "attachments": [SimpleUploadedFile("b.png", PNG_1x1), SimpleUploadedFile("copy.pdf", PDF)],
+            },
+        )
+    answer = again.json()
+    assert [f["name"] for f in answer["attached"]] == ["b.png"]
+    assert [r["name"] for r in answer["refused"]] == ["copy.pdf"]
+
+
+def test_a_file_attached_before_digests_were_kept_is_read_for_the_duplicate_check(
+    world: dict[str, Any], paula: User
+) -> None:
+    """A row without a digest (made before the field): the check reads and decrypts its file, as before."""
+    by = Actor(paula)
+    draft = actions.check_save_draft(
+        by=by, send_token=uuid.uuid4(), care_team_id=world["blue"].pk, thread_id=None,
+        category="general", subject="S", body="B",
+    )  # fmt: skip
+    assert not actions.check_attach_files(by=by, draft_id=draft.pk, uploads=[Upload("a.pdf", PDF)])
+    Attachment.objects.update(content_digest=None)
+    from portal.messaging.actions import drafts
+
+    with mock.patch.object(drafts, "read_file", wraps=drafts.read_file) as read:
+        refused = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=[Upload("again.pdf", PDF)])
+    assert read.call_count == 1
+    assert [r.name for r in refused] == ["again.pdf"] and refused[0].duplicate
+    assert Draft.objects.get().attachments.count() == 1
+
+
+def test_start_a_new_message_from_a_closed_conversation_opens_only_its_subject(
+    conversation: Thread, signed_in: Callable[[User], Client], paula: User, django_assert_max_num_queries: Any
+) -> None:
+    """The prefilled compose page reads the thread (keys with it) and none of its messages."""
+    Thread.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now() - timedelta(days=50))
+    client = signed_in(paula)
+    with django_assert_max_num_queries(ceiling(sqlite=12, postgresql=12)), reads() as count:
+        page = client.get(f"/messages/new/?from={conversation.pk}").content.decode()
+    assert 'value="Knee pain"' in page
+    assert count("messaging_message") == 0
+    assert count("vault_datakey") == 0
+
+
+def test_reopening_a_reply_draft_as_a_new_message_reads_no_message(
+    conversation: Thread, paula: User, django_assert_max_num_queries: Any
+) -> None:
+    """check_reopen_as_new_message takes the subject from the thread row: no message is read or opened."""
+    by = Actor(paula)
+    draft = actions.check_save_draft(
+        by=by, send_token=uuid.uuid4(), care_team_id=None, thread_id=conversation.pk,
+        category="", subject="", body="The swelling is back",
+    )  # fmt: skip
+    Thread.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now() - timedelta(days=50))
+    with django_assert_max_num_queries(ceiling(sqlite=11, postgresql=9)), reads() as count:
+        reopened = actions.check_reopen_as_new_message(by=by, draft_id=draft.pk)
+    assert count("messaging_message") == 0
+    assert reopened.thread is None and reopened.care_team_id == conversation.care_team_id
