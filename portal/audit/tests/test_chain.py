@@ -1,4 +1,8 @@
-"""The audit log: hash-chained, append-only, ids only, and checkable by an operator."""
+"""The audit log: hash-chained, append-only, ids only, and checkable by an operator.
+
+Events are chained by the sealer after their transaction commits. Tests here run
+inside one transaction that never commits, so they seal with `seal_pending()`, as
+the periodic job does, before looking at the chain."""
 
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from portal.audit.log import GENESIS_HASH, compute_hash, record, verify_chain
+from portal.audit.log import GENESIS_HASH, compute_hash, record, seal_pending, verify_chain
 from portal.audit.migrations import _append_only
-from portal.audit.models import AuditChainHead, AuditEvent
+from portal.audit.models import AuditChainHead, AuditEvent, AuditSeal, AuditUnsealed
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +27,22 @@ def _events(count: int) -> list[AuditEvent]:
         record("record.viewed", actor_id=10 + n, patient_id=100 + n % 2, object_type="note", object_id=n)
         for n in range(count)
     ]
+
+
+def _sealed_events(count: int) -> list[AuditEvent]:
+    events = _events(count)
+    assert seal_pending() == count
+    return events
+
+
+def _seal(event: AuditEvent) -> AuditSeal:
+    return AuditSeal.objects.get(event_id=event.pk)
+
+
+def _remove(*events: AuditEvent) -> None:
+    """Remove events as one who knows the scheme would: each with its link in the chain."""
+    AuditSeal.objects.filter(event_id__in=[event.pk for event in events]).delete()
+    AuditEvent.objects.filter(pk__in=[event.pk for event in events]).delete()
 
 
 @pytest.fixture
@@ -47,13 +67,13 @@ def _verify() -> str:
 
 
 def test_record_chains_each_row_to_the_one_before() -> None:
-    first, second, third = _events(3)
+    first, second, third = (_seal(event) for event in _sealed_events(3))
     assert first.previous_hash == GENESIS_HASH
     assert second.previous_hash == first.row_hash
     assert third.previous_hash == second.row_hash
     assert len({first.row_hash, second.row_hash, third.row_hash}) == 3
     head = AuditChainHead.objects.get(pk=1)
-    assert (head.last_event_id, head.last_hash) == (third.pk, third.row_hash)
+    assert (head.last_event_id, head.last_hash) == (third.event_id, third.row_hash)
 
 
 def test_the_hash_covers_what_was_stored() -> None:
@@ -67,8 +87,9 @@ def test_the_hash_covers_what_was_stored() -> None:
         client_address="198.51.100.7",
         details={"thread": 9, "attachments": [1, 2], "urgent": False, "draft": None, "code": "reply"},
     )
-    stored = AuditEvent.objects.get(pk=event.pk)
-    assert compute_hash(stored) == stored.row_hash == event.row_hash
+    seal_pending()
+    stored, seal = AuditEvent.objects.get(pk=event.pk), _seal(event)
+    assert compute_hash(stored, seal.previous_hash) == seal.row_hash == compute_hash(event, seal.previous_hash)
     assert stored.object_id == "42"
 
 
@@ -78,7 +99,7 @@ def test_an_empty_log_verifies() -> None:
 
 
 def test_an_untouched_log_verifies_intact() -> None:
-    _events(5)
+    _sealed_events(5)
     assert verify_chain() == (5, None)
     assert _verify() == "Audit chain intact: 5 events verified.\n"
 
@@ -111,14 +132,15 @@ def test_writers_at_once_keep_one_unbroken_chain() -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+    seal_pending()  # the periodic job's turn: whatever the writers' own sealers left
     assert AuditEvent.objects.count() == 200
-    previous = list(AuditEvent.objects.values_list("previous_hash", flat=True))
+    previous = list(AuditSeal.objects.values_list("previous_hash", flat=True))
     assert len(set(previous)) == 200  # no two events claim the same predecessor
     assert verify_chain() == (200, None)
 
 
 def test_verification_walks_the_log_in_batches() -> None:
-    _events(7)
+    _sealed_events(7)
     assert verify_chain(batch_size=2) == (7, None)
 
 
@@ -127,6 +149,7 @@ def test_a_time_in_another_zone_verifies() -> None:
     eastern = timezone(timedelta(hours=-5))
     record("record.viewed", occurred_at=datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=eastern))
     record("record.viewed", occurred_at=datetime(2026, 3, 1, 14, 31, tzinfo=UTC))
+    seal_pending()
     assert verify_chain() == (2, None)
 
 
@@ -134,6 +157,7 @@ def test_an_ipv6_address_in_any_spelling_verifies() -> None:
     """The database stores an IPv6 address in its short form; the hash must cover that form."""
     event = record("sign_in.succeeded", client_address="2001:0DB8:0000:0000:0000:0000:0000:0001")
     assert AuditEvent.objects.get(pk=event.pk).client_address == "2001:db8::1"
+    seal_pending()
     assert verify_chain() == (1, None)
 
 
@@ -152,6 +176,7 @@ def test_addresses_each_database_spells_its_own_way_verify(seen: str, kept: str 
     stored = AuditEvent.objects.get(pk=event.pk).client_address
     if kept is not None:
         assert stored == kept
+    seal_pending()
     assert verify_chain() == (1, None)
 
 
@@ -167,7 +192,7 @@ def test_a_malformed_client_address_is_refused() -> None:
 
 
 def test_a_changed_row_is_named(attacker: None) -> None:
-    events = _events(5)
+    events = _sealed_events(5)
     AuditEvent.objects.filter(pk=events[2].pk).update(patient_id=999)
     checked, broken = verify_chain()
     assert checked == 2
@@ -184,11 +209,12 @@ def test_a_changed_row_is_named(attacker: None) -> None:
 
 def test_a_changed_row_with_a_recomputed_hash_breaks_the_next_row(attacker: None) -> None:
     """Rewriting the row's own hash to match does not help: the next row points at the old one."""
-    events = _events(4)
-    row = AuditEvent.objects.get(pk=events[1].pk)
+    events = _sealed_events(4)
+    row, seal = AuditEvent.objects.get(pk=events[1].pk), _seal(events[1])
     row.action = "record.printed"
-    row.row_hash = compute_hash(row)
-    row.save(update_fields=["action", "row_hash"])
+    row.save(update_fields=["action"])
+    seal.row_hash = compute_hash(row, seal.previous_hash)
+    seal.save(update_fields=["row_hash"])
     checked, broken = verify_chain()
     assert checked == 2
     assert broken is not None and broken.event_id == events[2].pk
@@ -196,8 +222,8 @@ def test_a_changed_row_with_a_recomputed_hash_breaks_the_next_row(attacker: None
 
 
 def test_a_deleted_middle_row_is_named(attacker: None) -> None:
-    events = _events(5)
-    AuditEvent.objects.filter(pk=events[2].pk).delete()
+    events = _sealed_events(5)
+    _remove(events[2])
     checked, broken = verify_chain()
     assert checked == 2
     assert broken is not None and broken.event_id == events[3].pk
@@ -206,8 +232,8 @@ def test_a_deleted_middle_row_is_named(attacker: None) -> None:
 
 
 def test_a_deleted_first_row_is_named(attacker: None) -> None:
-    events = _events(3)
-    AuditEvent.objects.filter(pk=events[0].pk).delete()
+    events = _sealed_events(3)
+    _remove(events[0])
     checked, broken = verify_chain()
     assert checked == 0
     assert broken is not None and broken.event_id == events[1].pk
@@ -215,8 +241,8 @@ def test_a_deleted_first_row_is_named(attacker: None) -> None:
 
 
 def test_deleted_rows_at_the_end_are_found(attacker: None) -> None:
-    events = _events(4)
-    AuditEvent.objects.filter(pk__gte=events[2].pk).delete()
+    events = _sealed_events(4)
+    _remove(events[2], events[3])
     checked, broken = verify_chain()
     assert checked == 2
     assert broken is not None and broken.event_id == events[3].pk
@@ -226,7 +252,7 @@ def test_deleted_rows_at_the_end_are_found(attacker: None) -> None:
 
 
 def test_a_changed_detail_is_found(attacker: None) -> None:
-    events = _events(2)
+    events = _sealed_events(2)
     AuditEvent.objects.filter(pk=events[0].pk).update(details={"thread": 1})
     broken = verify_chain()[1]
     assert broken is not None and broken.event_id == events[0].pk
@@ -247,7 +273,7 @@ def test_the_database_refuses_to_update_an_audit_row() -> None:
 
 
 def test_the_database_refuses_to_delete_an_audit_row() -> None:
-    events = _events(2)
+    events = _sealed_events(2)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=events[0].pk).delete()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -305,6 +331,7 @@ def test_details_refuse_free_text_and_other_types(details: dict[str, object]) ->
     with pytest.raises(ValueError, match="audit detail"):
         record("message.sent", details=details)
     assert AuditEvent.objects.count() == 0
+    assert AuditUnsealed.objects.count() == 0
     assert not AuditChainHead.objects.exclude(last_event_id=0).exists()
 
 
