@@ -277,6 +277,7 @@ class _Walk:
     def __init__(self) -> None:
         self.checked = 0
         self.expected_previous = GENESIS_HASH
+        self.previous_event_id: int | None = None
 
     def advance(self, batch_size: int) -> ChainBreak | None:
         while True:
@@ -292,12 +293,15 @@ class _Walk:
                 broken = self._check(seal, events.get(seal.event_id))
                 if broken is not None:
                     return broken
-                self.expected_previous = seal.row_hash
+                self.expected_previous, self.previous_event_id = seal.row_hash, seal.event_id
                 self.checked += 1
 
     def _check(self, seal: AuditSeal, event: AuditEvent | None) -> ChainBreak | None:
         if seal.seq != self.checked + 1 or seal.previous_hash != self.expected_previous:
-            return ChainBreak(seal.event_id, "does not follow the row before it")
+            before = (
+                "the chain's start" if self.previous_event_id is None else f"event {self.previous_event_id}"
+            )
+            return ChainBreak(seal.event_id, f"does not follow the row before it ({before})")
         if event is None:
             return ChainBreak(seal.event_id, "it was sealed into the chain and has been removed")
         if compute_hash(event, seal.previous_hash) != seal.row_hash:
@@ -322,19 +326,16 @@ def verify_chain(*, batch_size: int = 2000, now: datetime | None = None) -> tupl
         # A sealer may have moved the head since the walk ended: walk on to it.
         if head is None or head.last_seq <= walk.checked or walk.checked == walked:
             break
-    return walk.checked, _check_end(head, walk) or _never_sealed(now or timezone.now())
-
-
-def _check_end(head: AuditChainHead | None, walk: _Walk) -> ChainBreak | None:
+    head_seq, head_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
     # Seals and the head are written in one transaction: a seal the head has not
     # reached was not written by a sealer, and a head beyond the last seal lost rows.
-    head_seq, head_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
     if walk.checked > head_seq:
         beyond = AuditSeal.objects.filter(seq=head_seq + 1).values_list("event_id", flat=True).first()
-        return ChainBreak(beyond or 0, "it was sealed past the end of the chain")
+        return head_seq, ChainBreak(beyond or 0, "it was sealed past the end of the chain")
     if walk.checked < head_seq or walk.expected_previous != head_hash:
-        return ChainBreak(head.last_event_id if head else 0, "rows at the end of the log are missing")
-    return None
+        missing_after = head.last_event_id if head else 0
+        return walk.checked, ChainBreak(missing_after, "rows at the end of the log are missing")
+    return walk.checked, _never_sealed(now or timezone.now())
 
 
 def _never_sealed(now: datetime) -> ChainBreak | None:

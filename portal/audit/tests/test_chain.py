@@ -14,8 +14,18 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone as django_timezone
 
-from portal.audit.log import GENESIS_HASH, compute_hash, record, seal_pending, verify_chain
+from portal.audit.log import (
+    GENESIS_HASH,
+    UNSEALED_GRACE,
+    ChainBreak,
+    compute_hash,
+    count_waiting,
+    record,
+    seal_pending,
+    verify_chain,
+)
 from portal.audit.migrations import _append_only
 from portal.audit.models import AuditChainHead, AuditEvent, AuditSeal, AuditUnsealed
 
@@ -89,7 +99,9 @@ def test_the_hash_covers_what_was_stored() -> None:
     )
     seal_pending()
     stored, seal = AuditEvent.objects.get(pk=event.pk), _seal(event)
-    assert compute_hash(stored, seal.previous_hash) == seal.row_hash == compute_hash(event, seal.previous_hash)
+    assert (
+        compute_hash(stored, seal.previous_hash) == seal.row_hash == compute_hash(event, seal.previous_hash)
+    )
     assert stored.object_id == "42"
 
 
@@ -258,6 +270,144 @@ def test_a_changed_detail_is_found(attacker: None) -> None:
     assert broken is not None and broken.event_id == events[0].pk
 
 
+# --- tampering with the seals ---------------------------------------------------------------------
+
+
+def _forged_event() -> AuditEvent:
+    return AuditEvent.objects.create(
+        occurred_at=django_timezone.now(),
+        actor_id=666,
+        patient_id=100,
+        action="record.viewed",
+        outcome="success",
+    )
+
+
+def _forge_seal(event: AuditEvent, *, seq: int, after: AuditSeal) -> None:
+    AuditSeal.objects.create(
+        seq=seq, event=event, previous_hash=after.row_hash, row_hash=compute_hash(event, after.row_hash)
+    )
+
+
+def test_a_sealed_event_removed_without_its_seal_is_named(attacker: None) -> None:
+    events = _sealed_events(4)
+    AuditEvent.objects.filter(pk=events[2].pk).delete()
+    assert verify_chain() == (
+        2,
+        ChainBreak(events[2].pk, "it was sealed into the chain and has been removed"),
+    )
+
+
+def test_a_forged_event_with_a_forged_seal_in_the_middle_is_found(attacker: None) -> None:
+    """The forger makes room in the sequence and links the forgery to the row before it: the
+    next real event no longer follows, and the break names the forgery as the row before it."""
+    events = _sealed_events(4)
+    forged = _forged_event()
+    for seq in (4, 3):
+        AuditSeal.objects.filter(seq=seq).update(seq=seq + 1)
+    _forge_seal(forged, seq=3, after=_seal(events[1]))
+    assert verify_chain() == (
+        3,
+        ChainBreak(events[2].pk, f"does not follow the row before it (event {forged.pk})"),
+    )
+
+
+def test_a_forged_event_with_a_forged_seal_at_the_end_is_named(attacker: None) -> None:
+    """A seal the chain's head does not reach was not written by the sealer."""
+    events = _sealed_events(3)
+    forged = _forged_event()
+    _forge_seal(forged, seq=4, after=_seal(events[2]))
+    assert verify_chain() == (3, ChainBreak(forged.pk, "it was sealed past the end of the chain"))
+    with pytest.raises(CommandError, match=rf"at event {forged.pk}: it was sealed past the end"):
+        _verify()
+
+
+def test_a_forged_seal_numbered_before_the_start_is_found(attacker: None) -> None:
+    _sealed_events(2)
+    forged = _forged_event()
+    AuditSeal.objects.create(
+        seq=0, event=forged, previous_hash=GENESIS_HASH, row_hash=compute_hash(forged, GENESIS_HASH)
+    )
+    assert verify_chain() == (
+        0,
+        ChainBreak(forged.pk, "does not follow the row before it (the chain's start)"),
+    )
+
+
+def test_two_seals_swapped_are_found(attacker: None) -> None:
+    """Every row is intact, only the order changed: the second no longer follows the first."""
+    events = _sealed_events(4)
+    AuditSeal.objects.filter(seq=2).update(seq=-1)
+    AuditSeal.objects.filter(seq=3).update(seq=2)
+    AuditSeal.objects.filter(seq=-1).update(seq=3)
+    assert verify_chain() == (
+        1,
+        ChainBreak(events[2].pk, f"does not follow the row before it (event {events[0].pk})"),
+    )
+
+
+def test_two_events_swapped_under_their_seals_are_found(attacker: None) -> None:
+    events = _sealed_events(3)
+    AuditSeal.objects.filter(seq=1).update(event_id=-1)
+    AuditSeal.objects.filter(seq=2).update(event_id=events[0].pk)
+    AuditSeal.objects.filter(seq=1).update(event_id=events[1].pk)
+    assert verify_chain() == (
+        0,
+        ChainBreak(events[1].pk, "its content was changed after it was written"),
+    )
+
+
+def test_a_removed_tail_with_its_seals_is_found(attacker: None) -> None:
+    """The head says where the chain ends: removing the last rows and their seals is found."""
+    events = _sealed_events(5)
+    _remove(events[3], events[4])
+    assert verify_chain() == (3, ChainBreak(events[4].pk, "rows at the end of the log are missing"))
+
+
+# --- events waiting for their seal ----------------------------------------------------------------
+
+
+def test_an_unsealed_event_waits_without_breaking_the_chain() -> None:
+    """An event whose seal has not been written yet is pending, not a break; --seal seals it first."""
+    _sealed_events(2)
+    record("record.viewed", actor_id=3)
+    assert verify_chain() == (2, None)
+    assert count_waiting() == 1
+    assert _verify() == (
+        "Audit chain intact: 2 events verified.\n1 newer events are waiting to be sealed (not a break).\n"
+    )
+    out = StringIO()
+    call_command("audit_verify", "--seal", stdout=out)
+    assert out.getvalue() == "Audit chain intact: 3 events verified.\n"
+
+
+def test_an_event_nobody_sealed_is_a_break_once_the_grace_period_is_over() -> None:
+    """An event written into the table but not through record() is on no sealer's list: it waits
+    as pending for the grace period, then verification names it as never sealed."""
+    _sealed_events(2)
+    stray = _forged_event()
+    assert seal_pending() == 0
+    assert verify_chain() == (2, None)
+    later = django_timezone.now() + UNSEALED_GRACE + timedelta(seconds=1)
+    assert verify_chain(now=later) == (
+        2,
+        ChainBreak(stray.pk, "it was never sealed into the chain (older than 5 minutes)"),
+    )
+    assert count_waiting(now=later) == 0
+
+
+def test_the_audit_seal_command_seals_what_waits() -> None:
+    _events(3)
+    out = StringIO()
+    call_command("audit_seal", stdout=out)
+    assert out.getvalue() == "Sealed 3 audit events.\n"
+    assert AuditUnsealed.objects.count() == 0
+    out = StringIO()
+    call_command("audit_seal", stdout=out)
+    assert out.getvalue() == ""
+    assert verify_chain() == (3, None)
+
+
 # --- the database refuses changes -----------------------------------------------------------------
 
 
@@ -300,6 +450,22 @@ def test_postgres_refuses_to_truncate_the_audit_log() -> None:
     ):
         cursor.execute("TRUNCATE audit_auditevent")
     assert AuditEvent.objects.count() == 1
+
+
+def test_the_database_refuses_to_change_or_delete_a_seal() -> None:
+    (event,) = _sealed_events(1)
+    with pytest.raises(DatabaseError, match="audit_auditseal is append-only"), transaction.atomic():
+        AuditSeal.objects.filter(event_id=event.pk).update(row_hash=GENESIS_HASH)
+    with pytest.raises(DatabaseError, match="audit_auditseal is append-only"), transaction.atomic():
+        AuditSeal.objects.filter(event_id=event.pk).delete()
+    if connection.vendor == "postgresql":
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("TRUNCATE audit_auditseal")
+    assert verify_chain() == (1, None)
 
 
 def test_flush_is_refused_in_production() -> None:
