@@ -1,0 +1,183 @@
+"""Benchmark of audited transactions at once on PostgreSQL: the old head lock against sealing.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_audit_bench PORTAL_ENV=test \\
+        .venv/bin/python bench/audit.py --writers 8 --hold-ms 20 --seconds 5
+
+Each writer runs transactions shaped like a send: write the audit event, then
+keep the transaction open `--hold-ms` for the rest of the work, then commit.
+"head lock" reproduces the old scheme: the transaction locks the chain's head
+before its event and holds it until commit, so writers queue on it. "sealed
+after commit" is the portal now: the event is a plain insert and each request
+seals after its commit with SKIP LOCKED. Printed for each: audited transactions
+per second, transaction time, and how long requests waited on the head; for
+sealing also how long a sealer held the head. Then the chain is verified and
+every event written is counted: none may be missing or unsealed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("PORTAL_ENV", "test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from portal.audit import log  # noqa: E402
+from portal.audit.models import AuditChainHead, AuditEvent, AuditSeal, AuditUnsealed  # noqa: E402
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.transactions: list[float] = []
+        self.head_waits: list[float] = []  # a request waiting for the head, in the request
+        self.head_holds: list[float] = []  # the head held, by whoever held it
+        self.skipped = 0  # sealers that found the head taken and returned at once
+
+
+def lock_head_as_before() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM audit_auditchainhead WHERE id = 1 FOR UPDATE")
+
+
+def writer(number: int, *, old_scheme: bool, hold: float, until: float, figures: Figures) -> None:
+    try:
+        n = 0
+        while time.perf_counter() < until:
+            started = time.perf_counter()
+            with transaction.atomic():
+                if old_scheme:
+                    lock_head_as_before()
+                    locked = time.perf_counter()
+                    figures.head_waits.append(locked - started)
+                log.record("messaging.message.sent", actor_id=number, object_type="message", object_id=n)
+                time.sleep(hold)  # the rest of the send: message, notice, e-mail row
+            ended = time.perf_counter()
+            if old_scheme:
+                figures.head_holds.append(ended - locked)
+            figures.transactions.append(ended - started)
+            n += 1
+    finally:
+        connection.close()
+
+
+def instrument_sealer(figures: Figures) -> Callable[[], None]:
+    """Time the sealer where it runs: on the request's thread, after its commit."""
+    take_head, seal_round = log._take_head, log._seal_round
+
+    def timed_take_head() -> AuditChainHead | None:
+        started = time.perf_counter()
+        head = take_head()
+        figures.head_waits.append(time.perf_counter() - started)
+        if head is None:
+            figures.skipped += 1
+        return head
+
+    def timed_seal_round() -> int | None:
+        started = time.perf_counter()
+        sealed = seal_round()
+        if sealed is not None:
+            figures.head_holds.append(time.perf_counter() - started)
+        return sealed
+
+    log._take_head, log._seal_round = timed_take_head, timed_seal_round  # type: ignore[assignment]
+
+    def undo() -> None:
+        log._take_head, log._seal_round = take_head, seal_round  # type: ignore[assignment]
+
+    return undo
+
+
+def run(*, old_scheme: bool, writers: int, hold: float, seconds: float) -> Figures:
+    figures = Figures()
+    log.seal_pending()  # the head exists before the clock starts
+    # The old scheme chained inside the insert; here its events are sealed once, after the run.
+    undo = instrument_sealer(figures) if not old_scheme else None
+    seal_after_commit = log._seal_after_commit
+    if old_scheme:
+        log._seal_after_commit = lambda: None  # type: ignore[assignment]
+    until = time.perf_counter() + seconds
+    threads = [
+        threading.Thread(
+            target=writer,
+            args=(number,),
+            kwargs={"old_scheme": old_scheme, "hold": hold, "until": until, "figures": figures},
+        )
+        for number in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    log._seal_after_commit = seal_after_commit  # type: ignore[assignment]
+    if undo is not None:
+        undo()
+    return figures
+
+
+def ms(values: list[float], share: float) -> str:
+    if not values:
+        return "   -  "
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000:6.2f}"
+
+
+def report(title: str, figures: Figures, seconds: float) -> None:
+    count = len(figures.transactions)
+    print(f"{title}: {count / seconds:7.1f} audited transactions/s ({count} in {seconds:.0f} s)")
+    print(f"  transaction ms  median {ms(figures.transactions, 0.5)}  p95 {ms(figures.transactions, 0.95)}")
+    waited = [w for w in figures.head_waits if w > 0.001]
+    print(
+        f"  head wait ms    median {ms(figures.head_waits, 0.5)}  p95 {ms(figures.head_waits, 0.95)}  "
+        f"max {ms(figures.head_waits, 1.0)}  ({len(waited)} of {len(figures.head_waits)} over 1 ms)"
+    )
+    print(
+        f"  head held ms    median {ms(figures.head_holds, 0.5)}  p95 {ms(figures.head_holds, 0.95)}  "
+        f"max {ms(figures.head_holds, 1.0)}  total {sum(figures.head_holds):.2f} s"
+    )
+    if figures.skipped:
+        print(f"  sealers that found the head taken and returned at once: {figures.skipped}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--hold-ms", type=float, default=20.0, help="work after the event, in the transaction")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("set DATABASE_URL to a PostgreSQL database: SQLite has one writer")
+    call_command("migrate", verbosity=0)
+    before = AuditEvent.objects.count()
+    print(f"{args.writers} writers, {args.hold_ms:.0f} ms of work after each event, {args.seconds:.0f} s each")
+    old = run(old_scheme=True, writers=args.writers, hold=args.hold_ms / 1000, seconds=args.seconds)
+    report("head lock (before)", old, args.seconds)
+    new = run(old_scheme=False, writers=args.writers, hold=args.hold_ms / 1000, seconds=args.seconds)
+    report("sealed after commit (now)", new, args.seconds)
+    left = AuditUnsealed.objects.count()
+    log.seal_pending()
+    written = len(old.transactions) + len(new.transactions)
+    counted = AuditEvent.objects.count() - before
+    checked, broken = log.verify_chain()
+    print(f"unsealed when the writers stopped (sealed by the periodic job's call here): {left}")
+    print(f"events written {written}, in the log {counted}, sealed {AuditSeal.objects.count()} in all")
+    print(f"chain: {checked} events verified, {'intact' if broken is None else broken}")
+    speedup = statistics.fmean([len(new.transactions)]) / max(1, len(old.transactions))
+    print(f"audited transactions/s, now against before: {speedup:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
