@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_audit_bench PORTAL_ENV=test \\
         .venv/bin/python bench/audit.py --writers 8 --hold-ms 20 --seconds 5
 
-Each writer runs transactions shaped like a send: write the audit event, then
+Each writer is a process of its own (as gunicorn's workers are) and runs
+transactions shaped like a send: write the audit event, then
 keep the transaction open `--hold-ms` for the rest of the work, then commit.
 "head lock" reproduces the old scheme: the transaction locks the chain's head
 before its event and holds it until commit, so writers queue on it. "sealed
@@ -17,12 +18,10 @@ every event written is counted: none may be missing or unsealed.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
-import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -47,13 +46,25 @@ class Figures:
         self.head_holds: list[float] = []  # the head held, by whoever held it
         self.skipped = 0  # sealers that found the head taken and returned at once
 
+    def add(self, other: Figures) -> None:
+        self.transactions += other.transactions
+        self.head_waits += other.head_waits
+        self.head_holds += other.head_holds
+        self.skipped += other.skipped
+
 
 def lock_head_as_before() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM audit_auditchainhead WHERE id = 1 FOR UPDATE")
 
 
-def writer(number: int, *, old_scheme: bool, hold: float, until: float, figures: Figures) -> None:
+def writer(number: int, old_scheme: bool, hold: float, until: float, results: multiprocessing.Queue) -> None:
+    figures = Figures()
+    if old_scheme:
+        # The old scheme chained inside the insert; its events are sealed once, after the run.
+        log._seal_after_commit = lambda: None  # type: ignore[assignment]
+    else:
+        instrument_sealer(figures)
     try:
         n = 0
         while time.perf_counter() < until:
@@ -72,9 +83,10 @@ def writer(number: int, *, old_scheme: bool, hold: float, until: float, figures:
             n += 1
     finally:
         connection.close()
+        results.put(figures)
 
 
-def instrument_sealer(figures: Figures) -> Callable[[], None]:
+def instrument_sealer(figures: Figures) -> None:
     """Time the sealer where it runs: on the request's thread, after its commit."""
     take_head, seal_round = log._take_head, log._seal_round
 
@@ -95,36 +107,24 @@ def instrument_sealer(figures: Figures) -> Callable[[], None]:
 
     log._take_head, log._seal_round = timed_take_head, timed_seal_round  # type: ignore[assignment]
 
-    def undo() -> None:
-        log._take_head, log._seal_round = take_head, seal_round  # type: ignore[assignment]
-
-    return undo
-
 
 def run(*, old_scheme: bool, writers: int, hold: float, seconds: float) -> Figures:
-    figures = Figures()
     log.seal_pending()  # the head exists before the clock starts
-    # The old scheme chained inside the insert; here its events are sealed once, after the run.
-    undo = instrument_sealer(figures) if not old_scheme else None
-    seal_after_commit = log._seal_after_commit
-    if old_scheme:
-        log._seal_after_commit = lambda: None  # type: ignore[assignment]
+    connection.close()  # each process opens its own
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
     until = time.perf_counter() + seconds
-    threads = [
-        threading.Thread(
-            target=writer,
-            args=(number,),
-            kwargs={"old_scheme": old_scheme, "hold": hold, "until": until, "figures": figures},
-        )
+    processes = [
+        context.Process(target=writer, args=(number, old_scheme, hold, until, results))
         for number in range(writers)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    log._seal_after_commit = seal_after_commit  # type: ignore[assignment]
-    if undo is not None:
-        undo()
+    for process in processes:
+        process.start()
+    figures = Figures()
+    for _ in processes:
+        figures.add(results.get())
+    for process in processes:
+        process.join()
     return figures
 
 
@@ -155,14 +155,18 @@ def report(title: str, figures: Figures, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--hold-ms", type=float, default=20.0, help="work after the event, in the transaction")
+    parser.add_argument(
+        "--hold-ms", type=float, default=20.0, help="work after the event, in the transaction"
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("set DATABASE_URL to a PostgreSQL database: SQLite has one writer")
     call_command("migrate", verbosity=0)
     before = AuditEvent.objects.count()
-    print(f"{args.writers} writers, {args.hold_ms:.0f} ms of work after each event, {args.seconds:.0f} s each")
+    print(
+        f"{args.writers} writers, {args.hold_ms:.0f} ms of work after each event, {args.seconds:.0f} s each"
+    )
     old = run(old_scheme=True, writers=args.writers, hold=args.hold_ms / 1000, seconds=args.seconds)
     report("head lock (before)", old, args.seconds)
     new = run(old_scheme=False, writers=args.writers, hold=args.hold_ms / 1000, seconds=args.seconds)
@@ -175,8 +179,7 @@ def main() -> None:
     print(f"unsealed when the writers stopped (sealed by the periodic job's call here): {left}")
     print(f"events written {written}, in the log {counted}, sealed {AuditSeal.objects.count()} in all")
     print(f"chain: {checked} events verified, {'intact' if broken is None else broken}")
-    speedup = statistics.fmean([len(new.transactions)]) / max(1, len(old.transactions))
-    print(f"audited transactions/s, now against before: {speedup:.1f}x")
+    print(f"audited transactions/s, now against before: {len(new.transactions) / len(old.transactions):.1f}x")
 
 
 if __name__ == "__main__":

@@ -188,7 +188,7 @@ def _seal_committed() -> None:
         # A sealer that finds the head taken returns at once: its holder, or the one after,
         # picks these events up. The holder looks again after it lets go (below), so an
         # event committed while it worked does not wait for the periodic job.
-        if _seal_round() is None or not AuditUnsealed.objects.exists():
+        if not _seal_round() or not AuditUnsealed.objects.exists():
             return
 
 
@@ -206,6 +206,8 @@ def seal_pending() -> int:
         total += sealed
         if not AuditUnsealed.objects.exists():
             return total
+        if not sealed and not _clear_strays():
+            return total  # what is left committed after this round looked: the next run's
 
 
 def _seal_round() -> int | None:
@@ -216,50 +218,109 @@ def _seal_round() -> int | None:
             return None
         sealed = 0
         while True:
-            waiting = list(
-                AuditUnsealed.objects.order_by("event_id").values_list("event_id", flat=True)[:SEAL_BATCH]
-            )
-            events = AuditEvent.objects.in_bulk(waiting)
+            events = _waiting_events()
             seals = []
-            for event_id in waiting:
-                event = events.get(event_id)
-                if event is None:  # removed before it was sealed: nothing is left to chain
-                    continue
+            for event in events:
                 row_hash = compute_hash(event, head.last_hash)
                 head.last_seq += 1
                 seals.append(
                     AuditSeal(
-                        seq=head.last_seq, event_id=event_id, previous_hash=head.last_hash, row_hash=row_hash
+                        seq=head.last_seq, event_id=event.pk, previous_hash=head.last_hash, row_hash=row_hash
                     )
                 )
-                head.last_event_id, head.last_hash = event_id, row_hash
-            if waiting:
-                AuditSeal.objects.bulk_create(seals)
-                AuditUnsealed.objects.filter(event_id__in=waiting).delete()
+                head.last_event_id, head.last_hash = event.pk, row_hash
+            if seals:
+                _write_seals(seals, head)
             sealed += len(seals)
-            if len(waiting) < SEAL_BATCH:
-                break
-        if sealed:
-            head.save(update_fields=["last_seq", "last_event_id", "last_hash"])
-        return sealed
+            if len(events) < SEAL_BATCH:
+                return sealed
+
+
+def _clear_strays() -> int:
+    """Remove work-list rows whose event is gone; only a hand in the database leaves one,
+    and a list starting with enough of them would otherwise give the sealer nothing to do."""
+    first = list(AuditUnsealed.objects.order_by("event_id").values_list("event_id", flat=True)[:SEAL_BATCH])
+    present = set(AuditEvent.objects.filter(pk__in=first).values_list("pk", flat=True))
+    strays = [event_id for event_id in first if event_id not in present]
+    AuditUnsealed.objects.filter(event_id__in=strays).delete()
+    return len(strays)
 
 
 def _take_head() -> AuditChainHead | None:
     """The chain's head, locked for this transaction; None if another sealer holds it.
 
-    On PostgreSQL SKIP LOCKED: nobody waits on a sealer. SQLite has one writer,
-    and a transaction here begins IMMEDIATE, so holding the transaction is the lock."""
+    On PostgreSQL SKIP LOCKED: nobody waits on a sealer. One statement says both
+    whether the head was taken and whether there is one, and lets the sealer's
+    commit return before its WAL is flushed: a crash can only lose whole sealing
+    transactions (seals, work-list removals and head move together), whose
+    events, committed durably by their requests, are sealed again. So the head
+    is not held across a disk flush. SQLite has one writer, and a transaction
+    here begins IMMEDIATE, so holding the transaction is the lock."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT locked.last_seq, locked.last_event_id, locked.last_hash, "  # noqa: S608 - model names
+                f"EXISTS (SELECT 1 FROM {table} WHERE id = 1), "
+                "set_config('synchronous_commit', 'off', true) FROM (SELECT 1) AS one LEFT JOIN "
+                f"(SELECT * FROM {table} WHERE id = 1 FOR UPDATE SKIP LOCKED) AS locked ON true"
+            )
+            last_seq, last_event_id, last_hash, exists, _ = cursor.fetchone()
+        if last_hash is not None:
+            head = AuditChainHead(pk=1, last_seq=last_seq, last_event_id=last_event_id, last_hash=last_hash)
+            head._state.adding, head._state.db = False, connection.alias
+            return head
+        if exists:
+            return None  # another sealer has it
+    else:
+        found = AuditChainHead.objects.filter(pk=1).first()
+        if found is not None:
+            return found
+    # A new database: the first sealer makes the head (a second one waits for that insert once).
+    AuditChainHead.objects.bulk_create([AuditChainHead(pk=1, last_hash=GENESIS_HASH)], ignore_conflicts=True)
     heads = AuditChainHead.objects.filter(pk=1)
     if connection.vendor == "postgresql":
         heads = heads.select_for_update(skip_locked=True)
-    head = heads.first()
-    if head is not None:
-        return head
-    if AuditChainHead.objects.filter(pk=1).exists():
-        return None  # there is a head, and another sealer has it
-    # A new database: the first sealer makes the head (a second one waits for that insert once).
-    AuditChainHead.objects.bulk_create([AuditChainHead(pk=1, last_hash=GENESIS_HASH)], ignore_conflicts=True)
     return heads.first()
+
+
+def _waiting_events() -> list[AuditEvent]:
+    """Up to SEAL_BATCH committed events on the work list, in id order."""
+    first = AuditUnsealed.objects.order_by("event_id").values("event_id")[:SEAL_BATCH]
+    if connection.vendor != "postgresql":
+        return list(AuditEvent.objects.filter(pk__in=first).order_by("pk"))
+    # = ANY(ARRAY(...)) makes the short list one value, so each event is found by its primary
+    # key; written as a join, the planner may read every event in the log to hash them.
+    quote = connection.ops.quote_name
+    events, unsealed = quote(AuditEvent._meta.db_table), quote(AuditUnsealed._meta.db_table)
+    sql = (
+        f"SELECT * FROM {events} WHERE id = ANY(ARRAY(SELECT event_id FROM {unsealed} "  # noqa: S608
+        "ORDER BY event_id LIMIT %s)) ORDER BY id"
+    )
+    return list(AuditEvent.objects.raw(sql, [SEAL_BATCH]))
+
+
+def _write_seals(seals: list[AuditSeal], head: AuditChainHead) -> None:
+    """The seals, their events off the work list and the head moved: one statement on PostgreSQL."""
+    sealed_ids = [seal.event_id for seal in seals]
+    if connection.vendor != "postgresql":
+        AuditSeal.objects.bulk_create(seals)
+        AuditUnsealed.objects.filter(event_id__in=sealed_ids).delete()
+        head.save(update_fields=["last_seq", "last_event_id", "last_hash"])
+        return
+    quote = connection.ops.quote_name
+    seal_table, unsealed = quote(AuditSeal._meta.db_table), quote(AuditUnsealed._meta.db_table)
+    head_table = quote(AuditChainHead._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(seals))
+    sql = (
+        f"WITH sealed AS (INSERT INTO {seal_table} (seq, event_id, previous_hash, row_hash) "  # noqa: S608
+        f"VALUES {rows}), cleared AS (DELETE FROM {unsealed} WHERE event_id = ANY(%s)) "
+        f"UPDATE {head_table} SET last_seq = %s, last_event_id = %s, last_hash = %s WHERE id = 1"
+    )
+    params: list[Any] = [value for s in seals for value in (s.seq, s.event_id, s.previous_hash, s.row_hash)]
+    params += [sealed_ids, head.last_seq, head.last_event_id, head.last_hash]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- verifying ------------------------------------------------------------------------------------

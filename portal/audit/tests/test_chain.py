@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone as django_timezone
 
+from portal.audit import log as audit_log
 from portal.audit.log import (
     GENESIS_HASH,
     UNSEALED_GRACE,
@@ -394,6 +395,17 @@ def test_an_event_nobody_sealed_is_a_break_once_the_grace_period_is_over() -> No
         ChainBreak(stray.pk, "it was never sealed into the chain (older than 5 minutes)"),
     )
     assert count_waiting(now=later) == 0
+
+
+def test_a_work_list_row_with_no_event_does_not_stop_the_sealer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows on the sealer's list whose event is gone, a whole batch of them first in line,
+    are cleared by the periodic run, and the events behind them are sealed."""
+    monkeypatch.setattr(audit_log, "SEAL_BATCH", 2)
+    AuditUnsealed.objects.bulk_create([AuditUnsealed(event_id=-n) for n in range(1, 4)])
+    event = record("record.viewed", actor_id=1)
+    assert seal_pending() == 1
+    assert not AuditUnsealed.objects.exists()
+    assert _seal(event).seq == 1
 
 
 def test_the_audit_seal_command_seals_what_waits() -> None:
