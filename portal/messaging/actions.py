@@ -414,7 +414,7 @@ def _check_body(body: str) -> None:
 def do_send(*, by: Where, draft: Draft, thread: Thread | None, subject: str | None, body: str) -> Message:
     try:
         with transaction.atomic():
-            # The draft first, as saving and attaching lock it before the audit chain:
+            # The draft first, as saving and attaching lock it (the audit event locks nothing):
             # one order of locks, so two Sends of one form wait for each other, never deadlock.
             if not Draft.objects.select_for_update().filter(pk=draft.pk).exists():
                 raise Http404  # another Send of this form consumed it a moment ago
