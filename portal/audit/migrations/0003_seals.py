@@ -110,9 +110,13 @@ class Migration(migrations.Migration):
             name="AuditUnsealed",
             fields=[("event_id", models.BigIntegerField(primary_key=True, serialize=False))],
         ),
-        # Unique no more before the hashes move, so that going back can add the column empty.
+        # Nullable and no longer unique before the hashes move, so that going back can add the
+        # columns to a full table, fill them, and only then make them required again.
         migrations.AlterField(
-            model_name="auditevent", name="row_hash", field=models.CharField(max_length=64)
+            model_name="auditevent", name="row_hash", field=models.CharField(max_length=64, null=True)
+        ),
+        migrations.AlterField(
+            model_name="auditevent", name="previous_hash", field=models.CharField(max_length=64, null=True)
         ),
         migrations.RunPython(seal_existing_events, copy_hashes_back, elidable=False),
         migrations.RemoveField(model_name="auditevent", name="previous_hash"),
