@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-AUDIT_TABLES_APPEND_ONLY = ("audit_auditevent",)
+AUDIT_TABLES_APPEND_ONLY = ("audit_auditevent", "audit_auditseal")
 
 
 def app_role_grants(role: str) -> list[str]:

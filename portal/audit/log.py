@@ -1,26 +1,44 @@
-"""Writing and verifying the hash-chained audit log."""
+"""Writing, sealing and verifying the hash-chained audit log.
+
+A request writes its event and nothing else that is shared: `record()` inserts
+the event (and a row on the sealer's work list) in the caller's transaction,
+so the event commits or rolls back with the change it records, and no request
+ever waits on another to audit. After commit a sealer chains committed events:
+it takes the chain's head (skipping at once if another sealer has it), and
+links each event to the one sealed before it with an `AuditSeal` (sequence
+number, previous hash, row hash). The chain's order is the order events were
+sealed; ids only say the order they were written, and concurrent transactions
+commit in another order.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
-from portal.audit.models import AuditChainHead, AuditEvent
+from portal.audit.models import AuditChainHead, AuditEvent, AuditSeal, AuditUnsealed
 
 GENESIS_HASH = "0" * 64
 _ALLOWED_DETAIL_TYPES = (int, bool, type(None))
+# An event unsealed for longer than this is a break: the sealer runs after every commit and
+# every few seconds besides, so only a stopped sealer or a removed work-list row leaves one.
+UNSEALED_GRACE = timedelta(minutes=5)
+SEAL_BATCH = 500
+# After commit a request seals at most this many rounds; the periodic job and the next
+# commit take over, so one request never spends long sealing everyone else's events.
+_ROUNDS_AFTER_COMMIT = 3
 
 
-def _canonical(event: AuditEvent) -> bytes:
+def _canonical(event: AuditEvent, previous_hash: str) -> bytes:
     fields = {
         "occurred_at": event.occurred_at.isoformat(),
         "actor_id": event.actor_id,
@@ -31,13 +49,17 @@ def _canonical(event: AuditEvent) -> bytes:
         "outcome": event.outcome,
         "client_address": _hashed_address(event.client_address),
         "details": event.details,
-        "previous_hash": event.previous_hash,
+        "previous_hash": previous_hash,
     }
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
-def compute_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(_canonical(event)).hexdigest()
+def compute_hash(event: AuditEvent, previous_hash: str) -> str:
+    """The row hash of `event` sealed after a row whose hash is `previous_hash`.
+
+    The canonical form is the one the log always had, so rows chained before seals
+    existed verify with the hashes they were written with."""
+    return hashlib.sha256(_canonical(event, previous_hash)).hexdigest()
 
 
 def _check_details(details: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,10 +110,12 @@ def record(
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event. Call inside the transaction of the change it records.
+    """Write one event. Call inside the transaction of the change it records.
 
     Inside that transaction no savepoint is taken: an event that fails to
-    write must undo the change it records, not leave it unaudited.
+    write must undo the change it records, not leave it unaudited. No shared
+    row is locked; the event is chained by the sealer once the transaction
+    commits (`seal_pending`), so the returned event has no seal yet.
     """
     # Checked before the transaction: a refused event leaves the caller's transaction usable.
     event = AuditEvent(
@@ -107,76 +131,199 @@ def record(
         details=_check_details(details or {}),
     )
     if connection.vendor == "postgresql":
-        _append_postgresql(event)
-        return event
-    with transaction.atomic(savepoint=not transaction.get_connection().in_atomic_block):
-        head = _locked_head()
-        event.previous_hash = head.last_hash
-        event.row_hash = compute_hash(event)
-        event.save(force_insert=True)
-        head.last_event_id = event.pk
-        head.last_hash = event.row_hash
-        head.save(update_fields=["last_event_id", "last_hash"])
+        _insert_postgresql(event)
+    else:
+        with transaction.atomic(savepoint=not transaction.get_connection().in_atomic_block):
+            event.save(force_insert=True)
+            AuditUnsealed.objects.create(event_id=event.pk)
+    _seal_after_commit()
     return event
 
 
-def _locked_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:
-        AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-        head = AuditChainHead.objects.select_for_update().get(pk=1)
-    return head
-
-
-def _append_postgresql(event: AuditEvent) -> None:
-    """PostgreSQL: lock the chain head, write the event and move the head in one statement.
+def _insert_postgresql(event: AuditEvent) -> None:
+    """PostgreSQL: the event and its work-list row in one statement.
 
     One round trip, and outside a transaction no BEGIN and COMMIT either: the
-    statement is atomic by itself. The previous hash is only known once the head
-    is locked, so the database finishes the row hash: the canonical form ends
-    with the previous hash (its keys are sorted and "previous_hash" comes last),
-    so Python sends everything before it and `sha256()` hashes prefix, previous
-    hash and closing. `compute_hash` gives the same digest when the chain is verified.
-    Django prepares the values as `save()` would.
+    statement is atomic by itself. Django prepares the values as `save()` would.
     """
-    event.previous_hash = ""
-    canonical = _canonical(event).decode()
-    closing = '"}'
-    if not canonical.endswith('"previous_hash":""}'):
-        raise RuntimeError("the canonical form of an audit event no longer ends with the previous hash")
-    prefix = canonical[: -len(closing)]
-    fields = [
-        f for f in AuditEvent._meta.concrete_fields if f.attname not in ("id", "previous_hash", "row_hash")
-    ]
+    fields = [f for f in AuditEvent._meta.concrete_fields if f.attname != "id"]
     query = InsertQuery(AuditEvent)
     query.insert_values(fields, [event])
     compiler = query.get_compiler(connection=connection)
     values = [compiler.prepare_value(f, compiler.pre_save_val(f, event)) for f in fields]
     [placeholders], [params] = compiler.assemble_as_sql(fields, [values])
     quote = connection.ops.quote_name
-    table, head = quote(AuditEvent._meta.db_table), quote(AuditChainHead._meta.db_table)
+    table, unsealed = quote(AuditEvent._meta.db_table), quote(AuditUnsealed._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields if f.column)  # concrete fields: each has one
     # Table and column names come from the models; every value is a parameter.
     sql = (
-        f"WITH head AS (SELECT last_hash FROM {head} WHERE id = 1 FOR UPDATE), "  # noqa: S608
-        f"event AS (INSERT INTO {table} ({columns}, previous_hash, row_hash) "
-        f"SELECT {', '.join(placeholders)}, head.last_hash, "
-        "encode(sha256(convert_to(%s || head.last_hash || %s, 'UTF8')), 'hex') FROM head "
-        "RETURNING id, previous_hash, row_hash) "
-        f"UPDATE {head} SET last_event_id = event.id, last_hash = event.row_hash FROM event "
-        f"WHERE {head}.id = 1 RETURNING event.id, event.previous_hash, event.row_hash"
+        f"WITH event AS (INSERT INTO {table} ({columns}) VALUES ({', '.join(placeholders)}) "  # noqa: S608
+        f"RETURNING id) INSERT INTO {unsealed} (event_id) SELECT id FROM event RETURNING event_id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, prefix, closing])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-        if row is None:  # a new database: the chain has no head yet
-            AuditChainHead.objects.get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-            cursor.execute(sql, [*params, prefix, closing])
-            row = cursor.fetchone()
     if row is None:
-        raise RuntimeError("the audit chain head is missing")
-    event.pk, event.previous_hash, event.row_hash = int(row[0]), row[1], row[2]
+        raise RuntimeError("the audit event was not written")
+    event.pk = int(row[0])
     event._state.adding, event._state.db = False, connection.alias
+
+
+# --- sealing --------------------------------------------------------------------------------------
+
+
+def _seal_after_commit() -> None:
+    """Seal once the caller's transaction commits (at once outside a transaction).
+
+    Robust: the change and its event are committed by then, so a sealer that
+    fails must not fail the request; the next run seals the event."""
+    pending = getattr(connection, "run_on_commit", [])
+    if any(callback is _seal_committed for _, callback, _ in pending):
+        return  # one sealer per transaction, however many events it recorded
+    transaction.on_commit(_seal_committed, robust=True)
+
+
+def _seal_committed() -> None:
+    for _ in range(_ROUNDS_AFTER_COMMIT):
+        # A sealer that finds the head taken returns at once: its holder, or the one after,
+        # picks these events up. The holder looks again after it lets go (below), so an
+        # event committed while it worked does not wait for the periodic job.
+        if not _seal_round() or not AuditUnsealed.objects.exists():
+            return
+
+
+def seal_pending() -> int:
+    """Chain every committed event not chained yet; return how many were sealed.
+
+    Never waits: if another sealer holds the chain's head, returns 0 at once
+    (that sealer seals what is pending). Run after commit by `record()` and
+    periodically by `manage.py audit_seal`."""
+    total = 0
+    while True:
+        sealed = _seal_round()
+        if sealed is None:
+            return total
+        total += sealed
+        if not AuditUnsealed.objects.exists():
+            return total
+        if not sealed and not _clear_strays():
+            return total  # what is left committed after this round looked: the next run's
+
+
+def _seal_round() -> int | None:
+    """Seal what is on the work list now, in id order, under the head. None if the head is taken."""
+    with transaction.atomic():
+        head = _take_head()
+        if head is None:
+            return None
+        sealed = 0
+        while True:
+            events = _waiting_events()
+            seals = []
+            for event in events:
+                row_hash = compute_hash(event, head.last_hash)
+                head.last_seq += 1
+                seals.append(
+                    AuditSeal(
+                        seq=head.last_seq, event_id=event.pk, previous_hash=head.last_hash, row_hash=row_hash
+                    )
+                )
+                head.last_event_id, head.last_hash = event.pk, row_hash
+            if seals:
+                _write_seals(seals, head)
+            sealed += len(seals)
+            if len(events) < SEAL_BATCH:
+                return sealed
+
+
+def _clear_strays() -> int:
+    """Remove work-list rows whose event is gone; only a hand in the database leaves one,
+    and a list starting with enough of them would otherwise give the sealer nothing to do."""
+    first = list(AuditUnsealed.objects.order_by("event_id").values_list("event_id", flat=True)[:SEAL_BATCH])
+    present = set(AuditEvent.objects.filter(pk__in=first).values_list("pk", flat=True))
+    strays = [event_id for event_id in first if event_id not in present]
+    AuditUnsealed.objects.filter(event_id__in=strays).delete()
+    return len(strays)
+
+
+def _take_head() -> AuditChainHead | None:
+    """The chain's head, locked for this transaction; None if another sealer holds it.
+
+    On PostgreSQL SKIP LOCKED: nobody waits on a sealer. One statement says both
+    whether the head was taken and whether there is one, and lets the sealer's
+    commit return before its WAL is flushed: a crash can only lose whole sealing
+    transactions (seals, work-list removals and head move together), whose
+    events, committed durably by their requests, are sealed again. So the head
+    is not held across a disk flush. SQLite has one writer, and a transaction
+    here begins IMMEDIATE, so holding the transaction is the lock."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT locked.last_seq, locked.last_event_id, locked.last_hash, "  # noqa: S608 - model names
+                f"EXISTS (SELECT 1 FROM {table} WHERE id = 1), "
+                "set_config('synchronous_commit', 'off', true) FROM (SELECT 1) AS one LEFT JOIN "
+                f"(SELECT * FROM {table} WHERE id = 1 FOR UPDATE SKIP LOCKED) AS locked ON true"
+            )
+            last_seq, last_event_id, last_hash, exists, _ = cursor.fetchone()
+        if last_hash is not None:
+            head = AuditChainHead(pk=1, last_seq=last_seq, last_event_id=last_event_id, last_hash=last_hash)
+            head._state.adding, head._state.db = False, connection.alias
+            return head
+        if exists:
+            return None  # another sealer has it
+    else:
+        found = AuditChainHead.objects.filter(pk=1).first()
+        if found is not None:
+            return found
+    # A new database: the first sealer makes the head (a second one waits for that insert once).
+    AuditChainHead.objects.bulk_create([AuditChainHead(pk=1, last_hash=GENESIS_HASH)], ignore_conflicts=True)
+    heads = AuditChainHead.objects.filter(pk=1)
+    if connection.vendor == "postgresql":
+        heads = heads.select_for_update(skip_locked=True)
+    return heads.first()
+
+
+def _waiting_events() -> list[AuditEvent]:
+    """Up to SEAL_BATCH committed events on the work list, in id order."""
+    first = AuditUnsealed.objects.order_by("event_id").values("event_id")[:SEAL_BATCH]
+    if connection.vendor != "postgresql":
+        return list(AuditEvent.objects.filter(pk__in=first).order_by("pk"))
+    # = ANY(ARRAY(...)) makes the short list one value, so each event is found by its primary
+    # key; written as a join, the planner may read every event in the log to hash them.
+    quote = connection.ops.quote_name
+    events, unsealed = quote(AuditEvent._meta.db_table), quote(AuditUnsealed._meta.db_table)
+    sql = (
+        f"SELECT * FROM {events} WHERE id = ANY(ARRAY(SELECT event_id FROM {unsealed} "  # noqa: S608
+        "ORDER BY event_id LIMIT %s)) ORDER BY id"
+    )
+    return list(AuditEvent.objects.raw(sql, [SEAL_BATCH]))
+
+
+def _write_seals(seals: list[AuditSeal], head: AuditChainHead) -> None:
+    """The seals, their events off the work list and the head moved: one statement on PostgreSQL."""
+    sealed_ids = [seal.event_id for seal in seals]
+    if connection.vendor != "postgresql":
+        AuditSeal.objects.bulk_create(seals)
+        AuditUnsealed.objects.filter(event_id__in=sealed_ids).delete()
+        head.save(update_fields=["last_seq", "last_event_id", "last_hash"])
+        return
+    quote = connection.ops.quote_name
+    seal_table, unsealed = quote(AuditSeal._meta.db_table), quote(AuditUnsealed._meta.db_table)
+    head_table = quote(AuditChainHead._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s, %s)"] * len(seals))
+    sql = (
+        f"WITH sealed AS (INSERT INTO {seal_table} (seq, event_id, previous_hash, row_hash) "  # noqa: S608
+        f"VALUES {rows}), cleared AS (DELETE FROM {unsealed} WHERE event_id = ANY(%s)) "
+        f"UPDATE {head_table} SET last_seq = %s, last_event_id = %s, last_hash = %s WHERE id = 1"
+    )
+    params: list[Any] = [value for s in seals for value in (s.seq, s.event_id, s.previous_hash, s.row_hash)]
+    params += [sealed_ids, head.last_seq, head.last_event_id, head.last_hash]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# --- verifying ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -185,28 +332,90 @@ class ChainBreak:
     reason: str
 
 
-def verify_chain(*, batch_size: int = 2000) -> tuple[int, ChainBreak | None]:
-    """Walk the chain in order; return how many rows held and the first break, if any."""
-    expected_previous = GENESIS_HASH
-    checked = 0
-    for event in _in_order(batch_size):
-        if event.previous_hash != expected_previous:
-            return checked, ChainBreak(event.pk, "does not follow the row before it")
-        if compute_hash(event) != event.row_hash:
-            return checked, ChainBreak(event.pk, "its content was changed after it was written")
-        expected_previous = event.row_hash
-        checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != expected_previous:
-        return checked, ChainBreak(head.last_event_id, "rows at the end of the log are missing")
-    return checked, None
+class _Walk:
+    """The chain walked in seal order, batch by batch, checking each link."""
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.expected_previous = GENESIS_HASH
+        self.previous_event_id: int | None = None
+
+    def advance(self, batch_size: int) -> ChainBreak | None:
+        while True:
+            # From the lowest seq there is, not from 1: a seal numbered 0 or below is a forgery too.
+            in_order = AuditSeal.objects.order_by("seq")
+            if self.checked:
+                in_order = in_order.filter(seq__gt=self.checked)
+            seals = list(in_order[:batch_size])
+            if not seals:
+                return None
+            events = AuditEvent.objects.in_bulk([seal.event_id for seal in seals])
+            for seal in seals:
+                broken = self._check(seal, events.get(seal.event_id))
+                if broken is not None:
+                    return broken
+                self.expected_previous, self.previous_event_id = seal.row_hash, seal.event_id
+                self.checked += 1
+
+    def _check(self, seal: AuditSeal, event: AuditEvent | None) -> ChainBreak | None:
+        if seal.seq != self.checked + 1 or seal.previous_hash != self.expected_previous:
+            before = (
+                "the chain's start" if self.previous_event_id is None else f"event {self.previous_event_id}"
+            )
+            return ChainBreak(seal.event_id, f"does not follow the row before it ({before})")
+        if event is None:
+            return ChainBreak(seal.event_id, "it was sealed into the chain and has been removed")
+        if compute_hash(event, seal.previous_hash) != seal.row_hash:
+            return ChainBreak(seal.event_id, "its content was changed after it was written")
+        return None
 
 
-def _in_order(batch_size: int) -> Iterator[AuditEvent]:
-    last_id = 0
+def verify_chain(*, batch_size: int = 2000, now: datetime | None = None) -> tuple[int, ChainBreak | None]:
+    """Walk the chain in seal order; return how many events held and the first break, if any.
+
+    Also a break: seals past the chain's head or missing at its end, and an event
+    older than `UNSEALED_GRACE` that was never sealed. Newer unsealed events are
+    not: they wait for the sealer (`count_waiting`). Reads only; it seals nothing.
+    """
+    walk = _Walk()
     while True:
-        batch = list(AuditEvent.objects.filter(pk__gt=last_id).order_by("pk")[:batch_size])
-        if not batch:
-            return
-        yield from batch
-        last_id = batch[-1].pk
+        walked = walk.checked
+        broken = walk.advance(batch_size)
+        if broken is not None:
+            return walk.checked, broken
+        head = AuditChainHead.objects.filter(pk=1).first()
+        # A sealer may have moved the head since the walk ended: walk on to it.
+        if head is None or head.last_seq <= walk.checked or walk.checked == walked:
+            break
+    head_seq, head_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
+    # Seals and the head are written in one transaction: a seal the head has not
+    # reached was not written by a sealer, and a head beyond the last seal lost rows.
+    if walk.checked > head_seq:
+        beyond = AuditSeal.objects.filter(seq=head_seq + 1).values_list("event_id", flat=True).first()
+        return head_seq, ChainBreak(beyond or 0, "it was sealed past the end of the chain")
+    if walk.checked < head_seq or walk.expected_previous != head_hash:
+        missing_after = head.last_event_id if head else 0
+        return walk.checked, ChainBreak(missing_after, "rows at the end of the log are missing")
+    return walk.checked, _never_sealed(now or timezone.now())
+
+
+def _never_sealed(now: datetime) -> ChainBreak | None:
+    overdue = (
+        AuditEvent.objects.filter(seal__isnull=True, occurred_at__lt=now - UNSEALED_GRACE)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if overdue is None:
+        return None
+    return ChainBreak(overdue, f"it was never sealed into the chain (older than {_minutes(UNSEALED_GRACE)})")
+
+
+def count_waiting(*, now: datetime | None = None) -> int:
+    """Events written within `UNSEALED_GRACE` and not sealed yet: not a break, just not chained yet."""
+    since = (now or timezone.now()) - UNSEALED_GRACE
+    return AuditEvent.objects.filter(seal__isnull=True, occurred_at__gte=since).count()
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 60)} minutes"

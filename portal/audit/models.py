@@ -7,8 +7,9 @@ class AuditEvent(models.Model):
     """One row of the append-only audit log.
 
     Ids only: never a password, a code, a message or any health information.
-    `row_hash` covers this row's fields and the previous row's hash, so any
-    edit or removal breaks the chain at that row (`manage.py audit_verify`).
+    The row is written once, in the transaction of the change it records; its
+    place in the hash chain is its `AuditSeal`, written after commit by the
+    sealer (`portal.audit.log.seal_pending`).
     """
 
     class Outcome(models.TextChoices):
@@ -25,8 +26,6 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
-    previous_hash = models.CharField(max_length=64)
-    row_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         ordering = ["id"]
@@ -40,11 +39,55 @@ class AuditEvent(models.Model):
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.action} {self.outcome}"
 
 
+class AuditSeal(models.Model):
+    """One link of the hash chain, append-only like the events.
+
+    `seq` is the chain's order: the order events were sealed, which is the order
+    they committed, not their ids. `row_hash` covers the event's fields and
+    `previous_hash` (the `row_hash` of seal `seq - 1`), so changing, removing,
+    adding or reordering an event breaks the chain there (`manage.py audit_verify`).
+    No foreign key: a seal names its event by id, and verification says when
+    that event is gone.
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="seal"
+    )
+    previous_hash = models.CharField(max_length=64)
+    row_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"audit seal {self.seq} of event {self.event_id}"
+
+
+class AuditUnsealed(models.Model):
+    """An event written but not sealed yet: the sealer's work list.
+
+    Written with the event in the same transaction (so it appears exactly when
+    the event commits, whatever order transactions commit in) and removed in
+    the transaction that writes the event's seal. Not part of the evidence:
+    verification finds unsealed events from the events and seals themselves.
+    """
+
+    event_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"audit event {self.event_id} waiting for its seal"
+
+
 class AuditChainHead(models.Model):
-    """The single row every writer locks to append to the chain in order."""
+    """Where the chain ends; the one row a sealer locks, so that one sealer works at a time.
+
+    Requests never lock it: they write events, and sealers chain them afterwards.
+    """
 
     last_event_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+    last_seq = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"audit head at {self.last_event_id}"
+        return f"audit head at seal {self.last_seq} (event {self.last_event_id})"

@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
+from portal.audit import log as audit_log
 from portal.core import mail, schedule
 from portal.core.models import DailyRun, JobRun
 
@@ -321,3 +322,14 @@ def sweep_mail(cut_off: datetime) -> str:
 
 
 register("core.mail_sweep", every(minutes=1), sweep_mail)
+
+
+def seal_audit_events(cut_off: datetime) -> str:
+    """The audit sealer's safety net: chain events that a busy moment left unsealed.
+
+    Each request seals right after it commits; this picks up what is left. The
+    audit app sits below core, so core registers its job for it."""
+    return f"{audit_log.seal_pending()} audit event(s) sealed"
+
+
+register("audit.seal", every(minutes=1), seal_audit_events)

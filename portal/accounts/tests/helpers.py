@@ -44,12 +44,11 @@ def actions() -> list[str]:
 def audit_text() -> str:
     """Every field of every audit row, as one string to search for secrets.
 
-    The time and the chain hashes are left out: they are computed, hold no input, and
-    their digits would match a 6-digit code by chance now and then."""
+    The time is left out (the chain's hashes live in their own table): it is computed,
+    holds no input, and its digits would match a 6-digit code by chance now and then."""
     rows: list[dict[str, Any]] = list(AuditEvent.objects.values())
     for row in rows:
-        for computed in ("occurred_at", "previous_hash", "row_hash"):
-            row.pop(computed)
+        row.pop("occurred_at")
     return json.dumps(rows, default=str)
 
 

@@ -11,12 +11,13 @@ from portal.audit.migrations import _append_only
 
 def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
     with schema_editor.connection.cursor() as cursor:
-        _append_only.install(schema_editor.connection.vendor, cursor)
+        _append_only.install(schema_editor.connection.vendor, cursor, tables=["audit_auditevent"])
 
 
 def backward(apps, schema_editor):  # type: ignore[no-untyped-def]
     with schema_editor.connection.cursor() as cursor:
-        _append_only.remove(schema_editor.connection.vendor, cursor)
+        _append_only.remove(schema_editor.connection.vendor, cursor, tables=["audit_auditevent"])
+        _append_only.drop_function(schema_editor.connection.vendor, cursor)
 
 
 class Migration(migrations.Migration):

@@ -1,55 +1,79 @@
-"""The SQL of the audit log's append-only triggers (used by a migration and by `flush`)."""
+"""The SQL of the audit log's append-only triggers (used by migrations and by `flush`).
+
+Both the events and their seals are append-only: once written, a row is
+neither changed nor removed, by any database user.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-POSTGRES_FORWARD = """
+APPEND_ONLY_TABLES = ("audit_auditevent", "audit_auditseal")
+
+POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_auditevent is append-only: % refused', TG_OP
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
-CREATE TRIGGER audit_auditevent_no_update BEFORE UPDATE ON audit_auditevent
+"""
+
+
+def _postgres_forward(table: str) -> str:
+    return f"""
+CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-CREATE TRIGGER audit_auditevent_no_delete BEFORE DELETE ON audit_auditevent
+CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-CREATE TRIGGER audit_auditevent_no_truncate BEFORE TRUNCATE ON audit_auditevent
+CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 """
-POSTGRES_BACKWARD = """
-DROP TRIGGER IF EXISTS audit_auditevent_no_update ON audit_auditevent;
-DROP TRIGGER IF EXISTS audit_auditevent_no_delete ON audit_auditevent;
-DROP TRIGGER IF EXISTS audit_auditevent_no_truncate ON audit_auditevent;
-DROP FUNCTION IF EXISTS audit_refuse_change();
+
+
+def _postgres_backward(table: str) -> str:
+    return f"""
+DROP TRIGGER IF EXISTS {table}_no_update ON {table};
+DROP TRIGGER IF EXISTS {table}_no_delete ON {table};
+DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
 """
-SQLITE_FORWARD = [
-    """CREATE TRIGGER audit_auditevent_no_update BEFORE UPDATE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: UPDATE refused'); END;""",
-    """CREATE TRIGGER audit_auditevent_no_delete BEFORE DELETE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit_auditevent is append-only: DELETE refused'); END;""",
-]
-SQLITE_BACKWARD = [
-    "DROP TRIGGER IF EXISTS audit_auditevent_no_update;",
-    "DROP TRIGGER IF EXISTS audit_auditevent_no_delete;",
-]
 
 
-def install(vendor: str, cursor: Any) -> None:
+def _sqlite_forward(table: str) -> list[str]:
+    return [
+        f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+       BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END;""",
+        f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+       BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END;""",
+    ]
+
+
+def _sqlite_backward(table: str) -> list[str]:
+    return [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"]
+
+
+def install(vendor: str, cursor: Any, tables: Iterable[str] = APPEND_ONLY_TABLES) -> None:
     if vendor == "postgresql":
-        cursor.execute(POSTGRES_FORWARD)
+        cursor.execute(POSTGRES_FUNCTION + "".join(_postgres_forward(table) for table in tables))
     elif vendor == "sqlite":
-        for statement in SQLITE_FORWARD:
-            cursor.execute(statement)
+        for table in tables:
+            for statement in _sqlite_forward(table):
+                cursor.execute(statement)
 
 
-def remove(vendor: str, cursor: Any) -> None:
+def remove(vendor: str, cursor: Any, tables: Iterable[str] = APPEND_ONLY_TABLES) -> None:
     if vendor == "postgresql":
-        cursor.execute(POSTGRES_BACKWARD)
+        cursor.execute("".join(_postgres_backward(table) for table in tables))
     elif vendor == "sqlite":
-        for statement in SQLITE_BACKWARD:
-            cursor.execute(statement)
+        for table in tables:
+            for statement in _sqlite_backward(table):
+                cursor.execute(statement)
+
+
+def drop_function(vendor: str, cursor: Any) -> None:
+    if vendor == "postgresql":
+        cursor.execute("DROP FUNCTION IF EXISTS audit_refuse_change();")
 
 
 def lift(vendor: str, cursor: Any) -> None:
@@ -58,13 +82,11 @@ def lift(vendor: str, cursor: Any) -> None:
     if vendor == "postgresql":
         cursor.execute("SET session_replication_role = replica")
     elif vendor == "sqlite":
-        for statement in SQLITE_BACKWARD:
-            cursor.execute(statement)
+        remove(vendor, cursor)
 
 
 def restore(vendor: str, cursor: Any) -> None:
     if vendor == "postgresql":
         cursor.execute("SET session_replication_role = DEFAULT")
     elif vendor == "sqlite":
-        for statement in SQLITE_FORWARD:
-            cursor.execute(statement)
+        install(vendor, cursor)

@@ -59,6 +59,39 @@ def test_app_role_may_append_and_read_but_not_change_or_remove(app_connection: p
         cursor.execute("DROP TRIGGER audit_auditevent_no_update ON audit_auditevent")
 
 
+def test_app_role_may_seal_but_not_change_or_remove_a_seal(app_connection: psycopg.Connection) -> None:
+    """The app seals events (it inserts seals, moves the head and clears the work list) but
+    cannot rewrite or remove a seal, empty the table or drop its triggers."""
+    event = audit.record("sign_in", actor_id=1)  # outside a transaction: sealed at once
+    stray = audit.record("sign_out", actor_id=1)
+    with app_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, previous_hash, row_hash FROM audit_auditseal WHERE event_id = %s", [event.pk]
+        )
+        row = cursor.fetchone()
+        assert row is not None
+        cursor.execute(
+            "INSERT INTO audit_auditseal (seq, event_id, previous_hash, row_hash) VALUES (%s, %s, %s, %s)",
+            [-1, -1, row[2], row[2]],
+        )
+        cursor.execute("INSERT INTO audit_auditunsealed (event_id) VALUES (%s)", [stray.pk])
+        cursor.execute("DELETE FROM audit_auditunsealed WHERE event_id = %s", [stray.pk])
+        cursor.execute("SELECT id FROM audit_auditchainhead WHERE id = 1 FOR UPDATE SKIP LOCKED")
+        cursor.execute("UPDATE audit_auditchainhead SET last_seq = last_seq WHERE id = 1")
+    for statement in (
+        "UPDATE audit_auditseal SET row_hash = previous_hash WHERE event_id = %s",
+        "DELETE FROM audit_auditseal WHERE event_id = %s",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app_connection.cursor() as cursor:
+            cursor.execute(statement, [event.pk])
+    for statement in (
+        "TRUNCATE audit_auditseal",
+        "DROP TRIGGER audit_auditseal_no_delete ON audit_auditseal",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), app_connection.cursor() as cursor:
+            cursor.execute(statement)
+
+
 def test_app_role_can_still_use_the_rest_of_the_portal(app_connection: psycopg.Connection) -> None:
     with app_connection.cursor() as cursor:
         cursor.execute(

@@ -298,7 +298,7 @@ def test_run_jobs_runs_what_is_due_once(settings: Any) -> None:
         pytest.skip("the clock is at the digest hour or a minute's end")
     assert run_jobs("--verbosity", "0") == ""  # as cron runs it: silent unless a job fails
     assert JobRun.objects.get(job="core.mail_sweep").runs == 1
-    JobRun.objects.update(next_run_at=now - timedelta(minutes=1))
+    JobRun.objects.filter(job="core.mail_sweep").update(next_run_at=now - timedelta(minutes=1))
     assert run_jobs() == "core.mail_sweep: 0 e-mail(s) queued again\n"
     assert run_jobs() == ""
 
@@ -340,3 +340,17 @@ def test_run_jobs_says_which_job_failed_and_exits_with_an_error(monkeypatch: pyt
     monkeypatch.setattr(mail, "requeue_stalled", requeue_stalled)
     with pytest.raises(CommandError, match=r"1 job\(s\) failed: core.mail_sweep"):
         run_jobs()
+
+
+@pytest.mark.django_db
+def test_the_audit_sealer_runs_as_a_job() -> None:
+    """An event left unsealed (its request's after-commit sealing never ran) is chained by the job."""
+    from portal.audit import log as audit_log
+    from portal.audit.models import AuditSeal, AuditUnsealed
+
+    event = audit_log.record("test.left_unsealed", object_type="test", object_id=1)
+    assert AuditUnsealed.objects.filter(event_id=event.pk).exists()  # inside the test's transaction
+    assert run_jobs("--job", "audit.seal").startswith("audit.seal: ")
+    assert AuditSeal.objects.filter(event_id=event.pk).exists()
+    assert not AuditUnsealed.objects.exists()
+    assert audit_log.verify_chain()[1] is None
