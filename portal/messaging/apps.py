@@ -9,6 +9,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.clinics.open_work import register_open_work_check
+        from portal.messaging import checks  # noqa: F401 - registers the deployment checks
         from portal.messaging.selectors import open_conversations_note
 
         register_open_work_check(open_conversations_note)
