@@ -325,11 +325,21 @@ PORTAL_ATTACHMENT_MAX_FILES = read_int("PORTAL_ATTACHMENT_MAX_FILES", 4, minimum
 PORTAL_ATTACHMENT_MAX_BYTES = read_int("PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 * 1024, minimum=1)
 PORTAL_ATTACHMENT_MAX_TOTAL_BYTES = read_int("PORTAL_ATTACHMENT_MAX_TOTAL_BYTES", 10 * 1024 * 1024, minimum=1)
 PORTAL_ATTACHMENT_MAX_PIXELS = read_int("PORTAL_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1)
-PORTAL_CLAMD_ADDRESS = read_str(
-    "PORTAL_CLAMD_ADDRESS", ""
-)  # host:port or a unix socket path; empty = no scan
+# host:port or a unix socket path of ClamAV's clamd (e.g. /run/clamav/clamd.ctl).
+PORTAL_CLAMD_ADDRESS = read_str("PORTAL_CLAMD_ADDRESS", "")
 # A callable(bytes) -> reason or None replacing the clamd hook.
 PORTAL_VIRUS_SCANNER = read_str("PORTAL_VIRUS_SCANNER", "")
+# Attachments are scanned unless an operator says otherwise on purpose (`check --deploy` errs
+# when no scanner is set and this is not false).
+PORTAL_VIRUS_SCANNING = read_bool("PORTAL_VIRUS_SCANNING", True)
+if not PORTAL_VIRUS_SCANNING and (PORTAL_CLAMD_ADDRESS or PORTAL_VIRUS_SCANNER):
+    raise ConfigurationError(
+        "PORTAL_VIRUS_SCANNING=false contradicts PORTAL_CLAMD_ADDRESS / PORTAL_VIRUS_SCANNER: "
+        "unset one of them"
+    )
+# Encrypted files with no row naming them (a process killed between writing the file and
+# committing its row) are deleted by the `vault.orphan_files` job once older than this.
+PORTAL_VAULT_ORPHAN_MINUTES = read_int("PORTAL_VAULT_ORPHAN_MINUTES", 60, minimum=10)
 # --- end of vault and messaging settings ---
 
 # Smart card (CAC/PIV) sign-in. Validation happens in the portal (portal/smartcard/validation.py).
@@ -344,13 +354,21 @@ PORTAL_CARD_REVOCATION_CACHE_SECONDS = read_int(
 PORTAL_CARD_REVOCATION_TIMEOUT_SECONDS = read_int(
     "PORTAL_CARD_REVOCATION_TIMEOUT_SECONDS", 5, minimum=1, maximum=60
 )
-# Certificate policy OIDs a card must carry (e.g. 2.16.840.1.101.3.2.1.3.13, PIV authentication).
-PORTAL_CARD_POLICIES = read_list("PORTAL_CARD_POLICIES", [])
+# Certificate policy OIDs a card must carry. Production requires PIV authentication
+# (portal.smartcard.certificates.PIV_AUTHENTICATION_POLICY) unless set otherwise; `any` on
+# purpose takes a card under any policy (`check --deploy` warns).
+PORTAL_CARD_POLICIES = read_list(
+    "PORTAL_CARD_POLICIES", ["2.16.840.1.101.3.2.1.3.13"] if PRODUCTION else ["any"]
+)
+if PORTAL_CARD_POLICIES == ["any"]:
+    PORTAL_CARD_POLICIES = []
 # Where the card sign-in pages are served, if not on this origin (e.g. https://portal.example.mil:8443).
 PORTAL_CARD_ORIGIN = read_str("PORTAL_CARD_ORIGIN", "").rstrip("/")
 for _oid in PORTAL_CARD_POLICIES:
     if not _re.fullmatch(r"[0-2](\.[0-9]+)+", _oid):
-        raise ConfigurationError(f"PORTAL_CARD_POLICIES: {_oid!r} is not a dotted OID")
+        raise ConfigurationError(
+            f"PORTAL_CARD_POLICIES: {_oid!r} is not a dotted OID (or use `any` alone for no policy)"
+        )
 for _proxy in PORTAL_CARD_PROXIES:
     try:
         _ipaddress.ip_network(_proxy, strict=False)

@@ -9,6 +9,11 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.clinics.open_work import register_open_work_check
+        from portal.messaging import checks  # noqa: F401 - registers the deployment checks
+        from portal.messaging.attachments import stored_files_in_use
         from portal.messaging.selectors import open_conversations_note
+        from portal.vault.orphans import register_files_in_use
 
         register_open_work_check(open_conversations_note)
+        # Attachment rows name their files in the vault storage: the orphan sweep keeps those.
+        register_files_in_use(stored_files_in_use)

@@ -342,3 +342,10 @@ def safe_name(name: str) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip() or "attachment"
     return name[:200]
+
+
+def stored_files_in_use(names: list[str]) -> set[str]:
+    """Which of these vault storage names an attachment row names (for the vault's orphan sweep)."""
+    from portal.messaging.models import Attachment
+
+    return set(Attachment.objects.filter(storage_name__in=names).values_list("storage_name", flat=True))

@@ -2,7 +2,10 @@
 
 `scan(content)` returns None for a clean file, or the reason to show. Another
 scanner plugs in as a callable named in PORTAL_VIRUS_SCANNER. If clamd is
-configured but cannot be reached, the file is refused (fail closed).
+configured but cannot be reached, the file is refused (fail closed). With
+neither set, files go unscanned: `check --deploy` reports that as an error
+(portal/messaging/checks.py) unless PORTAL_VIRUS_SCANNING=false says it is
+on purpose.
 """
 
 from __future__ import annotations

@@ -6,3 +6,6 @@ class VaultConfig(AppConfig):
     label = "vault"
     verbose_name = "Vault (envelope encryption)"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portal.vault import checks  # noqa: F401 - registers the system checks

@@ -7,7 +7,9 @@ about the file; the name the patient gave is an encrypted field of its row.
 A file is written before the row that names it, so a file is only ever
 stored inside `transaction_with_files()`: if that transaction does not
 commit, the files written in it are deleted again and none is left behind
-with no row to find it.
+with no row to find it. A process killed before the commit runs no cleanup:
+`portal.vault.orphans` sweeps such files later, keeping every name a domain
+has registered as in use (so a domain that stores files must register).
 """
 
 from __future__ import annotations

@@ -17,17 +17,49 @@ import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 
 class KeyUnavailable(Exception):
     """The provider does not hold the key-encryption key a data key was wrapped with."""
+
+
+class KeyFileMissing(ImproperlyConfigured):
+    """The key file is gone while data keys wrapped by it are in the database.
+
+    Not a `KeyUnavailable`: nothing sealed can be opened or sealed until an
+    operator acts, so it stops the request (and `manage.py check`) instead of
+    being reported ciphertext by ciphertext.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(key_file_missing_message(path))
+
+
+def key_file_missing_message(path: Path) -> str:
+    return (
+        f"The key file {path} is missing, but the database holds data keys wrapped by the "
+        "key-encryption keys it held: without it no sealed text or file can be opened. "
+        "Restore the key file from your backup (mode 0600, owned by the portal's user), or, if the "
+        "keys are kept elsewhere, point PORTAL_KEY_FILE at it or set PORTAL_KEY_PROVIDER to your key "
+        "provider. A new key file is made only on a fresh installation (no data keys yet)."
+    )
+
+
+def data_keys_exist() -> bool:
+    """Whether any data key is in the database (then a new key file would unwrap none of them)."""
+    from portal.vault.models import DataKey
+
+    return DataKey.objects.exists()
 
 
 class KeyProvider(ABC):
@@ -56,11 +88,14 @@ class LocalKeyFileProvider(KeyProvider):
     """KEKs in a JSON file: {"current": id, "keys": {id: base64 key}}, mode 0600.
 
     The file is re-read whenever it changes on disk, so a rotation made by one
-    process is seen by every other before its next wrap.
+    process is seen by every other before its next wrap. It is made only while
+    `keys_in_use()` is false (no data key in the database yet); otherwise a
+    missing file raises `KeyFileMissing` and nothing is written.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, keys_in_use: Callable[[], bool] = data_keys_exist) -> None:
         self.path = Path(path)
+        self._keys_in_use = keys_in_use
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self._state: dict[str, Any] = {}
@@ -81,7 +116,7 @@ class LocalKeyFileProvider(KeyProvider):
         state = self._load()
         try:
             return AESGCM(self._key(state, kek_id)).decrypt(wrapped[:12], wrapped[12:], context)
-        except InvalidTag:
+        except (InvalidTag, ValueError):  # altered, or too short to hold a nonce and a tag
             raise KeyUnavailable(f"data key does not unwrap under {kek_id}") from None
 
     def create_kek(self) -> str:
@@ -107,8 +142,14 @@ class LocalKeyFileProvider(KeyProvider):
             raise KeyUnavailable(f"no key-encryption key {kek_id}")
         return base64.b64decode(encoded)
 
+    def is_missing_with_keys_in_use(self) -> bool:
+        """The state `KeyFileMissing` is raised in: for the system check at start."""
+        return not self.path.exists() and self._keys_in_use()
+
     def _load(self) -> dict[str, Any]:
         if not self.path.exists():
+            if self._keys_in_use():
+                raise KeyFileMissing(self.path)
             self._create()
         stat = self.path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)

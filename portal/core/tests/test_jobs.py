@@ -20,6 +20,16 @@ from django.db import OperationalError, connection
 
 from portal.core import jobs
 from portal.core.models import DailyRun, JobRun
+from portal.vault.testing import isolated_vault
+
+__all__ = ["isolated_vault"]
+
+
+@pytest.fixture(autouse=True)
+def _own_vault(isolated_vault: Path) -> Path:
+    """`run_jobs` runs the vault's orphan sweep too: never on the files under var/."""
+    return isolated_vault
+
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 MONDAY_1000 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -291,15 +301,21 @@ def run_jobs(*args: str) -> str:
 
 @pytest.mark.django_db
 def test_run_jobs_runs_what_is_due_once(settings: Any) -> None:
-    """Before the digest hour only the mail sweep is due; a second run in the same period does nothing."""
+    """Before the digest hour only the interval jobs (the mail and orphan-file sweeps) are due; a
+    second run in the same period does nothing."""
     settings.PORTAL_DIGEST_HOUR = 23
     now = datetime.now(tz=UTC)
     if now.hour == 23 or now.second > 55:
         pytest.skip("the clock is at the digest hour or a minute's end")
     assert run_jobs("--verbosity", "0") == ""  # as cron runs it: silent unless a job fails
     assert JobRun.objects.get(job="core.mail_sweep").runs == 1
-    JobRun.objects.filter(job="core.mail_sweep").update(next_run_at=now - timedelta(minutes=1))
-    assert run_jobs() == "core.mail_sweep: 0 e-mail(s) queued again\n"
+    JobRun.objects.filter(job__in=["core.mail_sweep", "vault.orphan_files"]).update(
+        next_run_at=now - timedelta(minutes=1)
+    )
+    assert run_jobs() == (
+        "core.mail_sweep: 0 e-mail(s) queued again\n"
+        "vault.orphan_files: 0 orphan file(s) removed, 0 too recent to judge\n"
+    )
     assert run_jobs() == ""
 
 

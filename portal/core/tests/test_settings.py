@@ -108,6 +108,7 @@ def _production(tmp_path: Path, **values: str) -> dict[str, str]:
         "PORTAL_SECRET_KEY": secrets.token_urlsafe(60)[:60],
         "PORTAL_ALLOWED_HOSTS": "portal.example.mil",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        "PORTAL_CLAMD_ADDRESS": "/run/clamav/clamd.ctl",  # a virus scanner is required
     }
     return _environ(tmp_path, **{**defaults, **values})
 
@@ -243,3 +244,68 @@ def test_production_cookies_are_secure_and_host_only(tmp_path: Path) -> None:
     result = _setting(_production(tmp_path), expression)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "True True __Host-portal_session __Host-csrftoken True 31536000"
+
+
+def test_production_without_a_virus_scanner_fails_the_deploy_check(tmp_path: Path) -> None:
+    """Neither clamd nor another scanner, and scanning not turned off on purpose: an Error that
+    says how to set one up; PORTAL_VIRUS_SCANNING=false (on purpose) passes."""
+    environ = _production(tmp_path)
+    del environ["PORTAL_CLAMD_ADDRESS"]
+    result = _manage(environ, "check", "--deploy")
+    assert result.returncode != 0
+    assert "(messaging.E001) No virus scanner is configured" in result.stderr
+    assert "PORTAL_CLAMD_ADDRESS" in result.stderr and "PORTAL_VIRUS_SCANNING=false" in result.stderr
+
+    turned_off = _manage(
+        {**environ, "PORTAL_VIRUS_SCANNING": "false"}, "check", "--deploy", "--fail-level", "WARNING"
+    )
+    assert turned_off.returncode == 0, turned_off.stdout + turned_off.stderr
+    scanner = {**environ, "PORTAL_VIRUS_SCANNER": "portal.messaging.scanning.clamd_scan"}
+    assert _manage(scanner, "check", "--deploy", "--fail-level", "WARNING").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"PORTAL_VIRUS_SCANNING": "maybe"}, "PORTAL_VIRUS_SCANNING='maybe': use true or false"),
+        (
+            {"PORTAL_VIRUS_SCANNING": "off", "PORTAL_CLAMD_ADDRESS": "127.0.0.1:3310"},
+            "PORTAL_VIRUS_SCANNING=false contradicts PORTAL_CLAMD_ADDRESS",
+        ),
+    ],
+)
+def test_the_virus_scanning_switch_is_read_strictly(
+    tmp_path: Path, values: dict[str, str], message: str
+) -> None:
+    result = _setting(_environ(tmp_path, PORTAL_ENV="test", **values), "settings.PORTAL_VIRUS_SCANNING")
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_production_card_sign_in_requires_the_piv_authentication_policy(tmp_path: Path) -> None:
+    """Unset, production requires PIV authentication (development takes any policy); `any` is
+    taken on purpose, and then `check --deploy` warns."""
+    from portal.smartcard.certificates import PIV_AUTHENTICATION_POLICY
+
+    production = _setting(_production(tmp_path), "settings.PORTAL_CARD_POLICIES")
+    assert production.stdout.strip() == repr([PIV_AUTHENTICATION_POLICY]), production.stderr
+    development = _setting(_environ(tmp_path), "settings.PORTAL_CARD_POLICIES")
+    assert development.stdout.strip() == "[]", development.stderr
+    chosen = _setting(
+        _production(tmp_path, PORTAL_CARD_POLICIES="2.16.840.1.101.2.1.11.9"), "settings.PORTAL_CARD_POLICIES"
+    )
+    assert chosen.stdout.strip() == "['2.16.840.1.101.2.1.11.9']", chosen.stderr
+
+    any_policy = _production(tmp_path, PORTAL_CARD_POLICIES="any")
+    assert _setting(any_policy, "settings.PORTAL_CARD_POLICIES").stdout.strip() == "[]"
+    result = _manage(any_policy, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "(smartcard.W001) PORTAL_CARD_POLICIES is empty" in result.stderr
+    assert PIV_AUTHENTICATION_POLICY in result.stderr
+
+
+def test_any_card_policy_goes_alone(tmp_path: Path) -> None:
+    result = _setting(_environ(tmp_path, PORTAL_CARD_POLICIES="any,2.16.840.1.101.3.2.1.3.13"), "1")
+    assert result.returncode != 0
+    assert (
+        "PORTAL_CARD_POLICIES: 'any' is not a dotted OID (or use `any` alone for no policy)" in result.stderr
+    )

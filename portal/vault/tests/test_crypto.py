@@ -126,7 +126,8 @@ def test_first_uses_at_once_agree_on_one_key_file(
 
         monkeypatch.setattr(os, "link", no_link)
     path = tmp_path / "keys" / "kek.json"
-    providers = [LocalKeyFileProvider(path) for _ in range(8)]
+    # A fresh installation (no data keys); the threads need no database connection of their own.
+    providers = [LocalKeyFileProvider(path, keys_in_use=lambda: False) for _ in range(8)]
     start, results, errors = threading.Barrier(8), [], []
 
     def first_use(provider: LocalKeyFileProvider) -> None:
