@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.accounts.views import recovery, registration, security, signin, steps
+from portal.accounts.views import reauth, recovery, registration, security, signin, steps
 
 app_name = "accounts"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("confirm/<str:token>/", registration.confirm_email, name="confirm_email"),
     path("password-reset/", recovery.password_reset_request, name="password_reset_request"),
     path("password-reset/<str:token>/", recovery.password_reset, name="password_reset"),
+    path("confirm-its-you/", reauth.confirm_its_you, name="confirm_its_you"),
     path("security/", security.security, name="security"),
     path("security/authenticator/", security.mfa_setup, name="mfa_setup"),
     path("security/authenticator/remove/", security.remove_second_factor, name="mfa_remove"),

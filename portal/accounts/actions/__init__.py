@@ -17,6 +17,12 @@ from portal.accounts.actions.passwords import (
     do_request_password_reset,
     do_reset_password,
 )
+from portal.accounts.actions.reauthentication import (
+    check_not_held,
+    check_reauthentication,
+    do_record_reauthentication_asked,
+    record_reauthentication_failure,
+)
 from portal.accounts.actions.registration import (
     RegistrationNoMatch,
     check_new_account,
@@ -50,6 +56,10 @@ __all__ = [
     "check_second_factor",
     "do_record_sign_in",
     "do_record_sign_out",
+    "check_reauthentication",
+    "check_not_held",
+    "record_reauthentication_failure",
+    "do_record_reauthentication_asked",
     "do_confirm_totp",
     "do_regenerate_recovery_codes",
     "do_remove_second_factor",
