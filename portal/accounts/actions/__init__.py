@@ -4,6 +4,12 @@ Split by what is written: sign-in, second factor, passwords, registration,
 first sign-in steps. Reads live in `portal.accounts.selectors`.
 """
 
+from portal.accounts.actions.email_change import (
+    check_cancel_link,
+    check_email_change_link,
+    do_cancel_email_change,
+    do_confirm_email_change,
+)
 from portal.accounts.actions.first_steps import (
     ContactChange,
     do_accept_terms,
@@ -74,6 +80,10 @@ __all__ = [
     "do_create_patient_account",
     "do_resend_registration_link",
     "do_confirm_email",
+    "check_email_change_link",
+    "do_confirm_email_change",
+    "check_cancel_link",
+    "do_cancel_email_change",
     "ContactChange",
     "do_update_contact",
     "do_verify_contact",
