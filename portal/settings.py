@@ -284,6 +284,13 @@ PORTAL_LOCK_MINUTES = read_int("PORTAL_LOCK_MINUTES", 15, minimum=1)
 PORTAL_SLOWDOWN_AFTER_FAILURES = read_int("PORTAL_SLOWDOWN_AFTER_FAILURES", 3, minimum=1)
 PORTAL_EMAIL_LINK_HOURS = read_int("PORTAL_EMAIL_LINK_HOURS", 24, minimum=1)
 PORTAL_RESET_LINK_MINUTES = read_int("PORTAL_RESET_LINK_MINUTES", 60, minimum=5)
+# Removing or replacing the authenticator, changing the contact e-mail or phone, linking or
+# removing a card and new recovery codes ask again for the password (and code) or the card
+# when the session's last full sign-in is older than this.
+PORTAL_REAUTH_MINUTES = read_int("PORTAL_REAUTH_MINUTES", 10, minimum=1, maximum=12 * 60)
+# How long the old address's "this was not me" link works after an e-mail change, and how
+# long a password reset goes to the old address instead of the new one.
+PORTAL_EMAIL_CHANGE_CANCEL_DAYS = read_int("PORTAL_EMAIL_CHANGE_CANCEL_DAYS", 7, minimum=1, maximum=90)
 OTP_TOTP_ISSUER = read_str("PORTAL_OTP_ISSUER", "Patient Portal")
 # The portal's own sign-in throttle limits code guesses; django-otp's doubling wait
 # (capped at 100 years) would let anyone with the password lock the owner out.

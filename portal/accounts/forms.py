@@ -243,3 +243,32 @@ class ContactForm(forms.Form):
     def clean_mobile_phone(self) -> str:
         value = self.cleaned_data["mobile_phone"].strip()
         return normalize_phone(value) if value else ""
+
+
+class ConfirmItsYouForm(forms.Form):
+    """The password again, and the authenticator code when the person has one."""
+
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "class": "usa-input"}),
+        error_messages={"required": "Enter your password."},
+    )
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "spellcheck": "false",
+                "class": "usa-input usa-input--medium",
+            }
+        ),
+        error_messages={"required": "Enter the 6-digit code from your app, or a recovery code."},
+    )
+
+    def __init__(self, *args: Any, with_code: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_code:
+            del self.fields["code"]

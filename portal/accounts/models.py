@@ -45,6 +45,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_confirmed_at = models.DateTimeField(null=True, blank=True)
     contact_verified_at = models.DateTimeField(null=True, blank=True)
     mfa_offered_at = models.DateTimeField(null=True, blank=True)
+    # The contact e-mail address before its last change, and when it changed. For
+    # PORTAL_EMAIL_CHANGE_CANCEL_DAYS after a change, a password reset goes to the
+    # previous address, not the new one (see do_request_password_reset).
+    previous_email = models.EmailField(blank=True)
+    email_changed_at = models.DateTimeField(null=True, blank=True)
     # Raised on a password or second-factor change: every session that carries an
     # older number is signed out on its next request.
     session_generation = models.PositiveIntegerField(default=0)
@@ -135,6 +140,7 @@ class EmailLink(models.Model):
     class Purpose(models.TextChoices):
         REGISTRATION = "registration", "Confirm a new account"
         EMAIL_CHANGE = "email_change", "Confirm a new e-mail address"
+        EMAIL_CHANGE_CANCEL = "email_change_cancel", "Cancel an e-mail change (sent to the old address)"
         PASSWORD_RESET = "password_reset", "Reset a password"
 
     purpose = models.CharField(max_length=20, choices=Purpose.choices)

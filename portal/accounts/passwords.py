@@ -51,13 +51,26 @@ class LengthValidator:
 
 
 class NotUsernameValidator:
+    """Not the username, and not built on it: `jonahjonah12` is refused for `jonah` too.
+
+    Both are compared after NFKC and case folding, so `JONAH`, `Ｊｏｎａｈ` and `jonah` are one."""
+
     def validate(self, password: str, user: Any = None) -> None:
-        username = getattr(user, "username", "") or ""
-        if username and normalize(password).strip().casefold() == username.strip().casefold():
+        username = normalize(getattr(user, "username", "") or "").strip().casefold()
+        if not username:
+            return
+        typed = normalize(password).casefold()
+        if typed.strip() == username:
             raise ValidationError("Your password cannot be your username.", code="password_is_username")
+        if username in typed:
+            raise ValidationError(
+                "Your password cannot contain your username. Someone who knows your username "
+                "would try it first: choose words that have nothing to do with your account.",
+                code="password_contains_username",
+            )
 
     def get_help_text(self) -> str:
-        return "It cannot be your username."
+        return "It cannot be or contain your username."
 
 
 @lru_cache(maxsize=1)

@@ -17,6 +17,9 @@ LAST_ACTIVITY = "portal_last_activity"
 GENERATION = "portal_generation"
 FIRST_STEPS_DONE = "portal_first_steps_done"
 PENDING = "portal_pending_sign_in"
+# When this session last proved the person: password and second step (or the password
+# alone where there is none), or the card. "Confirm it's you" sets it again.
+AUTHENTICATED_AT = "portal_authenticated_at"
 PENDING_LIFETIME_SECONDS = 5 * 60
 
 
@@ -35,7 +38,23 @@ def start_session(request: HttpRequest, user: User, *, device: Any = None) -> No
     now = int(time.time())
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_ACTIVITY] = now
+    request.session[AUTHENTICATED_AT] = now
     request.session[GENERATION] = user.session_generation
+
+
+def authenticated_recently(request: HttpRequest) -> bool:
+    """Did this session prove the person within PORTAL_REAUTH_MINUTES?
+
+    A session with no time recorded (started before this rule) is not recent."""
+    at = request.session.get(AUTHENTICATED_AT)
+    if not isinstance(at, int):
+        return False
+    return int(time.time()) - at <= settings.PORTAL_REAUTH_MINUTES * 60
+
+
+def mark_authenticated(request: HttpRequest) -> None:
+    """The person proved themself again in this session ("Confirm it's you")."""
+    request.session[AUTHENTICATED_AT] = int(time.time())
 
 
 def end_session(request: HttpRequest) -> None:

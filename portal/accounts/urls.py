@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.accounts.views import recovery, registration, security, signin, steps
+from portal.accounts.views import email_change, reauth, recovery, registration, security, signin, steps
 
 app_name = "accounts"
 
@@ -15,8 +15,10 @@ urlpatterns = [
     path("register/check-your-email/", registration.register_done, name="register_done"),
     path("register/resend/", registration.resend_confirmation, name="resend_confirmation"),
     path("confirm/<str:token>/", registration.confirm_email, name="confirm_email"),
+    path("email-change/cancel/<str:token>/", email_change.cancel_email_change, name="cancel_email_change"),
     path("password-reset/", recovery.password_reset_request, name="password_reset_request"),
     path("password-reset/<str:token>/", recovery.password_reset, name="password_reset"),
+    path("confirm-its-you/", reauth.confirm_its_you, name="confirm_its_you"),
     path("security/", security.security, name="security"),
     path("security/authenticator/", security.mfa_setup, name="mfa_setup"),
     path("security/authenticator/remove/", security.remove_second_factor, name="mfa_remove"),

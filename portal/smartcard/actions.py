@@ -265,6 +265,44 @@ def do_remove_card(*, by: Actor, card_id: int) -> None:
     linked.delete()
 
 
+# --- Confirming it's you -----------------------------------------------------------------
+
+
+def check_card_reauthentication(*, by: Actor, presented: Presented) -> LinkedCard:
+    """The signed-in person's own linked card, presented now, proves them again.
+
+    Another card, or one that is not genuine, counts as a failed attempt in the sign-in
+    throttle like a wrong password does (and is audited with its serial)."""
+    user, client_address = by.user, by.client_address
+    account_actions.check_not_held(by=by)
+    try:
+        card = validate_card(presented.data)
+    except CardRefused as refused:
+        account_actions.record_reauthentication_failure(
+            by=by, factor="smart_card", **_certificate_details(refused.certificate, problem=refused.problem)
+        )
+    linked = LinkedCard.objects.filter(
+        user=user, fingerprint=card.certificate.fingerprint, confirmed=True
+    ).first()
+    if linked is None or not _still_theirs(linked, card):
+        account_actions.record_reauthentication_failure(
+            by=by, factor="smart_card", **_certificate_details(card.certificate, problem="not_linked")
+        )
+    LinkedCard.objects.filter(pk=linked.pk).update(last_used_at=timezone.now())
+    throttle.register_success(user.username, client_address)
+    _audit_card(
+        "reauthenticated",
+        certificate=card.certificate,
+        outcome=AuditEvent.Outcome.SUCCESS,
+        client_address=client_address,
+        actor_id=user.pk,
+        patient_id=_patient_id(user),
+        method="smart_card",
+        source=presented.source,
+    )
+    return linked
+
+
 # --- Registering with a card ----------------------------------------------------------------
 
 

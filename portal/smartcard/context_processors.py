@@ -11,5 +11,6 @@ def card(request: HttpRequest) -> dict[str, Any]:
     return {
         "card_sign_in_url": f"{origin}/account/card/sign-in/",
         "card_link_url": f"{origin}/account/card/link/",
+        "card_confirm_url": f"{origin}/account/card/confirm/",
         "portal_base_url": settings.PORTAL_BASE_URL if origin else "",
     }

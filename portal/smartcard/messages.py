@@ -117,3 +117,8 @@ NO_CERTIFICATE = Explanation(
     "choose your authentication certificate when the browser asks. If the browser never asks, your card "
     "reader or its software may need setting up: see Need support?",
 )
+
+CONFIRM_REFUSED = (
+    "This card is not linked to your account, or it cannot be used. Use the card you linked, "
+    "or confirm with your password instead."
+)

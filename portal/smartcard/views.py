@@ -16,9 +16,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from portal.accounts import selectors as account_selectors
 from portal.accounts import sessions
+from portal.accounts.actions import SignInRefused
 from portal.accounts.models import User
 from portal.accounts.views.common import client_address, safe_next
-from portal.core.acting import Actor
+from portal.accounts.views.reauth import ask_to_confirm, recent_authentication_required, sign_out_after_lock
+from portal.accounts.views.signin import hold_message
+from portal.core.acting import Actor, actor_of
 from portal.smartcard import actions
 from portal.smartcard import messages as texts
 from portal.smartcard.access import cards_of
@@ -99,6 +102,8 @@ def link_card(request: HttpRequest) -> HttpResponse:
             request, "To link a card, sign out and sign in with your username and password first."
         )
         return redirect(_main_site("/account/security/"))
+    if not sessions.authenticated_recently(request):
+        return ask_to_confirm(request)
     found = _validated(request, action="card_link_refused")
     if isinstance(found, HttpResponse):
         return found
@@ -193,8 +198,39 @@ def linked_cards(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_authentication_required(back="smartcard:cards")
 def remove_card(request: HttpRequest, card_id: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     actions.do_remove_card(by=Actor(user, client_address(request)), card_id=card_id)
     messages.success(request, "The card is removed from your account. It can no longer sign you in.")
     return redirect("smartcard:cards")
+
+
+@login_required
+@require_GET
+def confirm_with_card(request: HttpRequest) -> HttpResponse:
+    """ "Confirm it's you" with the card: like signing in, the TLS handshake is the proof
+    (the PIN unlocked the card's key). It changes nothing but the session's time of
+    last proof; every change it lets through still needs its own form and CSRF token."""
+    next_url = safe_next(request, request.GET.get("next"))
+    presented = presented_certificate(request)
+    error: str | None = None
+    if presented is None:
+        error = texts.NO_CERTIFICATE.text
+    else:
+        try:
+            actions.check_card_reauthentication(by=actor_of(request), presented=presented)
+        except SignInRefused as refused:
+            if refused.reason == SignInRefused.LOCKED:
+                return sign_out_after_lock(request, sign_in_url=_main_site("/account/sign-in/"))
+            error = hold_message(refused.hold) if refused.hold is not None else texts.CONFIRM_REFUSED
+    if error is not None:
+        return render(
+            request,
+            "smartcard/confirm_problem.html",
+            {"error": error, "next": next_url},
+            status=400 if presented is None else 403,
+        )
+    sessions.mark_authenticated(request)
+    # The card pages (linking) live on the card origin; every other page on the main one.
+    return redirect(next_url if next_url.startswith("/account/card/") else _main_site(next_url))

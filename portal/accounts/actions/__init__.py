@@ -4,6 +4,12 @@ Split by what is written: sign-in, second factor, passwords, registration,
 first sign-in steps. Reads live in `portal.accounts.selectors`.
 """
 
+from portal.accounts.actions.email_change import (
+    check_cancel_link,
+    check_email_change_link,
+    do_cancel_email_change,
+    do_confirm_email_change,
+)
 from portal.accounts.actions.first_steps import (
     ContactChange,
     do_accept_terms,
@@ -16,6 +22,12 @@ from portal.accounts.actions.passwords import (
     do_invite_staff,
     do_request_password_reset,
     do_reset_password,
+)
+from portal.accounts.actions.reauthentication import (
+    check_not_held,
+    check_reauthentication,
+    do_record_reauthentication_asked,
+    record_reauthentication_failure,
 )
 from portal.accounts.actions.registration import (
     RegistrationNoMatch,
@@ -50,6 +62,10 @@ __all__ = [
     "check_second_factor",
     "do_record_sign_in",
     "do_record_sign_out",
+    "check_reauthentication",
+    "check_not_held",
+    "record_reauthentication_failure",
+    "do_record_reauthentication_asked",
     "do_confirm_totp",
     "do_regenerate_recovery_codes",
     "do_remove_second_factor",
@@ -64,6 +80,10 @@ __all__ = [
     "do_create_patient_account",
     "do_resend_registration_link",
     "do_confirm_email",
+    "check_email_change_link",
+    "do_confirm_email_change",
+    "check_cancel_link",
+    "do_cancel_email_change",
     "ContactChange",
     "do_update_contact",
     "do_verify_contact",

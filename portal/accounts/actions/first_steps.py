@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.accounts import links
+from portal.accounts.actions.email_change import send_change_notice
 from portal.accounts.actions.signin import _patient_id
 from portal.accounts.models import EmailLink, TermsAcceptance, TermsVersion
 from portal.audit import log as audit
@@ -47,7 +48,7 @@ def do_update_contact(*, by: Actor, email: str, mobile_phone: str) -> ContactCha
         )
         if patient.email:
             # The person at the old address hears of it: if it was not them, they can act.
-            queue_email(template="email_change_notice", to=patient.email, context={})
+            send_change_notice(user, old_email=patient.email, template="email_change_notice")
     if email_pending or phone_changed:
         audit.record(
             "contact_changed",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.accounts import links, throttle
+from portal.accounts.actions.email_change import recent_previous_email
 from portal.accounts.actions.second_factor import _bump_generation
 from portal.accounts.models import EmailLink, User
 from portal.accounts.passwords import normalize
@@ -44,22 +45,41 @@ def do_request_password_reset(*, username: str, client_address: str | None) -> N
             client_address=client_address,
         )
         return
+    # Within days of an e-mail change the link goes to the address from before it, and
+    # the new address is told where it went: whoever changed the address from a session
+    # (or a stolen one) cannot follow up with a reset the owner never sees.
+    previous = recent_previous_email(user)
+    to = previous or user.contact_email
     with transaction.atomic():
         token = links.issue_link(
             user=user,
             purpose=EmailLink.Purpose.PASSWORD_RESET,
-            email=user.contact_email,
+            email=to,
             lifetime=timedelta(minutes=settings.PORTAL_RESET_LINK_MINUTES),
         )
         queue_email(
             template="password_reset",
-            to=user.contact_email,
+            to=to,
             context={
                 "path": f"/account/password-reset/{token}/",
                 "minutes": settings.PORTAL_RESET_LINK_MINUTES,
             },
         )
-        audit.record("password_reset_requested", actor_id=user.pk, client_address=client_address)
+        if previous:
+            queue_email(
+                template="password_reset_elsewhere",
+                to=user.contact_email,
+                context={
+                    "days": settings.PORTAL_EMAIL_CHANGE_CANCEL_DAYS,
+                    "help_desk": settings.PORTAL_HELP_DESK_PHONE,
+                },
+            )
+        audit.record(
+            "password_reset_requested",
+            actor_id=user.pk,
+            client_address=client_address,
+            details={"to_previous_address": bool(previous)},
+        )
 
 
 def do_invite_staff(*, user: User) -> None:

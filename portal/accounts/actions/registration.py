@@ -132,16 +132,11 @@ def do_resend_registration_link(*, by: Actor) -> None:
 
 @transaction.atomic
 def do_confirm_email(*, token: str, client_address: str | None) -> User:
-    """Follow a registration or e-mail-change link: the address becomes the contact e-mail."""
-    try:
-        link = links.use_link(token, EmailLink.Purpose.REGISTRATION)
-        action = "registration_confirmed"
-    except links.LinkInvalid as first_error:
-        try:
-            link = links.use_link(token, EmailLink.Purpose.EMAIL_CHANGE)
-        except links.LinkInvalid:
-            raise first_error from None
-        action = "email_changed"
+    """Follow a registration link: the address becomes the account's contact e-mail.
+
+    A link that changes the address of an existing account is another matter, confirmed
+    only from a session of that account (email_change.do_confirm_email_change)."""
+    link = links.use_link(token, EmailLink.Purpose.REGISTRATION)
     user = link.user
     patient = user.patient_record
     if patient is not None:
@@ -152,5 +147,10 @@ def do_confirm_email(*, token: str, client_address: str | None) -> User:
     if user.email_confirmed_at is None:
         user.email_confirmed_at = timezone.now()
     user.save(update_fields=["email", "email_confirmed_at"])
-    audit.record(action, actor_id=user.pk, patient_id=_patient_id(user), client_address=client_address)
+    audit.record(
+        "registration_confirmed",
+        actor_id=user.pk,
+        patient_id=_patient_id(user),
+        client_address=client_address,
+    )
     return user

@@ -22,6 +22,7 @@ from portal.core.acting import Actor
 class SignInRefused(Exception):
     WRONG = "wrong"  # wrong password or unknown username: one answer for both
     HELD = "held"  # slowed down or locked
+    LOCKED = "locked"  # this failure locked the username
     UNCONFIRMED = "unconfirmed"  # right password, e-mail link not yet followed
 
     def __init__(self, reason: str, *, hold: throttle.Hold | None = None, user: User | None = None):
@@ -75,23 +76,19 @@ def _record_failure(username: str, client_address: str | None) -> None:
             )
 
 
-def check_second_factor(*, by: Actor, code: str) -> tuple[object, int | None]:
+def check_second_factor(*, by: Actor, code: str) -> tuple[TOTPDevice | StaticDevice, int | None]:
     """Verify a TOTP code or a recovery code. Returns the device and, for a recovery
     code, how many remain. Failures count toward the account's lock."""
     user, client_address = by.user, by.client_address
     hold = throttle.current_hold(user.username, client_address)
     if hold is not None:
         raise SignInRefused(SignInRefused.HELD, hold=hold)
-    cleaned = re.sub(r"[\s-]", "", code).lower()
-    totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if totp is not None and cleaned.isdigit() and _verify(totp, cleaned):
+    matched = matching_second_factor(user, code)
+    if matched is not None:
         throttle.register_success(user.username, client_address)
-        return totp, None
-    recovery = StaticDevice.objects.filter(user=user, confirmed=True).first()
-    if recovery is not None and not cleaned.isdigit() and _verify(recovery, cleaned):
-        throttle.register_success(user.username, client_address)
-        audit.record("recovery_code_used", actor_id=user.pk, client_address=client_address)
-        return recovery, recovery.token_set.count()
+        if matched[1] is not None:
+            audit.record("recovery_code_used", actor_id=user.pk, client_address=client_address)
+        return matched
     with transaction.atomic():
         locked = throttle.register_failure(user.username, client_address)
         audit.record(
@@ -109,6 +106,21 @@ def check_second_factor(*, by: Actor, code: str) -> tuple[object, int | None]:
                 client_address=client_address,
             )
     raise SignInRefused(SignInRefused.WRONG)
+
+
+def matching_second_factor(user: User, code: str) -> tuple[TOTPDevice | StaticDevice, int | None] | None:
+    """The device a TOTP code or a recovery code belongs to (a recovery code is used up),
+    and for a recovery code how many remain; None if the code is not right.
+
+    Counts nothing: the caller registers the failure or the success with the throttle."""
+    cleaned = re.sub(r"[\s-]", "", code).lower()
+    totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if totp is not None and cleaned.isdigit() and _verify(totp, cleaned):
+        return totp, None
+    recovery = StaticDevice.objects.filter(user=user, confirmed=True).first()
+    if recovery is not None and not cleaned.isdigit() and _verify(recovery, cleaned):
+        return recovery, recovery.token_set.count()
+    return None
 
 
 def _verify(device: TOTPDevice | StaticDevice, token: str) -> bool:

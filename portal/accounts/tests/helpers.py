@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from django.core import mail
@@ -54,3 +55,21 @@ def audit_text() -> str:
 
 def page_text(response: Any) -> str:
     return response.content.decode()
+
+
+def stale_authentication(client: Client, *, seconds_over: int = 1) -> None:
+    """Pretend the session's last full sign-in was longer ago than PORTAL_REAUTH_MINUTES
+    (the session itself stays active: only the proof is old)."""
+    from django.conf import settings
+
+    session = client.session
+    limit = settings.PORTAL_REAUTH_MINUTES * 60
+    session[sessions.AUTHENTICATED_AT] = int(session[sessions.AUTHENTICATED_AT]) - limit - seconds_over
+    session.save()
+
+
+def recently_authenticated(client: Client) -> bool:
+    from django.conf import settings
+
+    at = client.session.get(sessions.AUTHENTICATED_AT)
+    return isinstance(at, int) and time.time() - at <= settings.PORTAL_REAUTH_MINUTES * 60

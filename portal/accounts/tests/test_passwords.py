@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils.html import escape
 
@@ -185,3 +187,36 @@ def test_production_hasher_is_argon2id() -> None:
     )
     assert out.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
     assert Argon2PasswordHasher().encode("x" * 12, "saltsaltsalt").startswith("argon2$argon2id$")
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "jonahjonah12",
+        "my name is Jonah ok",
+        "JONAH-2026-spring",
+        "ＪＯＮＡＨ likes long walks",
+        "the song of jonah",
+    ],
+)
+def test_password_containing_the_username_is_refused(password: str) -> None:
+    """'jonahjonah12' for the user 'jonah' is refused like 'jonah' itself, whatever the case or width."""
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password, user=User(username="Jonah"))
+    assert [error.code for error in refused.value.error_list] == ["password_contains_username"]
+    assert "cannot contain your username" in refused.value.messages[0]
+
+
+def test_password_containing_the_username_is_refused_on_the_page(client: Client, paula: User) -> None:
+    """Changing Paula's password to one built on 'paula' gives the reason and keeps the old one."""
+    finish_first_steps(paula)
+    client.post("/account/sign-in/", {"username": "paula", "password": PASSWORD})
+    response = change_password(client, "paulapaula2026")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert "Your password cannot contain your username." in page_text(response)
+    assert signs_in("paula", PASSWORD)
+
+
+def test_password_merely_like_the_username_is_allowed() -> None:
+    """Only the whole username counts: 'jona' in a password is no reason to refuse it for 'jonah'."""
+    validate_password("jona and the quiet meadow", user=User(username="jonah"))

@@ -11,7 +11,9 @@ from portal.accounts import actions, selectors, throttle
 from portal.accounts.actions import RegistrationNoMatch
 from portal.accounts.forms import NewAccountForm, RegisterIdentityForm
 from portal.accounts.links import LinkInvalid
+from portal.accounts.models import EmailLink
 from portal.accounts.views.common import client_address
+from portal.accounts.views.email_change import LINK_PROBLEMS, confirm_email_change
 from portal.core.acting import Actor
 
 NO_MATCH = (
@@ -21,11 +23,6 @@ NO_MATCH = (
 )
 REGISTRATION_PATIENT = "portal_registration_patient"
 REGISTRATION_STEP_SECONDS = 15 * 60
-LINK_PROBLEMS = {
-    LinkInvalid.EXPIRED: "This link has expired. Links work for a limited time for your security.",
-    LinkInvalid.USED: "This link was already used. Each link works once.",
-    LinkInvalid.UNKNOWN: "This link is not valid. Check that you opened the whole link from the e-mail.",
-}
 
 
 @require_http_methods(["GET", "POST"])
@@ -126,6 +123,8 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "accounts/link_problem.html", {"problem": LINK_PROBLEMS[invalid.reason]}, status=410
         )
+    if link.purpose == EmailLink.Purpose.EMAIL_CHANGE:
+        return confirm_email_change(request, token, link)
     if request.method == "POST":
         try:
             actions.do_confirm_email(token=token, client_address=client_address(request))
@@ -133,9 +132,6 @@ def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request, "accounts/link_problem.html", {"problem": LINK_PROBLEMS[invalid.reason]}, status=410
             )
-        if request.user.is_authenticated:
-            messages.success(request, "Your new e-mail address is confirmed.")
-            return redirect("home:home")
         messages.success(request, "Your e-mail address is confirmed. Sign in to continue.")
         return redirect("accounts:sign_in")
     return render(request, "accounts/confirm_email.html", {"email": link.email, "purpose": link.purpose})

@@ -14,6 +14,7 @@ from portal.accounts.forms import ChangePasswordForm, TotpConfirmForm
 from portal.accounts.models import User
 from portal.accounts.selectors import security_summary
 from portal.accounts.views.common import client_address
+from portal.accounts.views.reauth import ask_to_confirm, recent_authentication_required
 from portal.accounts.views.steps import next_step_or_home
 from portal.core.acting import Actor
 
@@ -41,6 +42,10 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         messages.warning(request, "Sign in to set up your authenticator app.")
         return redirect("accounts:sign_in")
     user, pending = acting
+    if not pending and not sessions.authenticated_recently(request):
+        # Adding or replacing the authenticator signs out every other session: a thief
+        # with only this session would shut the owner out with their own phone.
+        return ask_to_confirm(request)
     device = actions.unconfirmed_totp_device(user, request.session.get(SETUP_DEVICE))
     request.session[SETUP_DEVICE] = device.pk
     form = TotpConfirmForm(request.POST or None)
@@ -107,6 +112,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_authentication_required(back="accounts:security")
 def new_recovery_codes(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not selectors.has_second_factor(user):
@@ -119,6 +125,7 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_authentication_required(back="accounts:security")
 def remove_second_factor(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if selectors.second_factor_required(user):

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from portal.accounts import actions, selectors, sessions
@@ -11,6 +12,7 @@ from portal.accounts.forms import ContactForm
 from portal.accounts.models import User
 from portal.accounts.selectors import STEP_URLS, pending_first_steps
 from portal.accounts.views.common import client_address
+from portal.accounts.views.reauth import ask_to_confirm, kept_input
 from portal.core.acting import Actor
 
 
@@ -30,7 +32,16 @@ def contact(request: HttpRequest) -> HttpResponse:
     if patient is None:
         return redirect("home:home")
     editing = request.GET.get("edit") == "1" or request.POST.get("action") == "save"
+    if editing and not sessions.authenticated_recently(request):
+        # Changing where the portal reaches the person (and where a reset link goes)
+        # needs the password again; what was typed comes back after.
+        return ask_to_confirm(
+            request, back=reverse("accounts:contact") + "?edit=1", keep=("email", "mobile_phone")
+        )
     initial = {"email": selectors.pending_email(user) or patient.email, "mobile_phone": patient.mobile_phone}
+    kept = kept_input(request) if request.method == "GET" else None
+    if kept:
+        initial = kept
     form = ContactForm(request.POST if request.POST.get("action") == "save" else None, initial=initial)
     if request.method == "POST" and request.POST.get("action") == "confirm":
         actions.do_verify_contact(by=Actor(user, client_address(request)))

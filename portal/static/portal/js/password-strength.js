@@ -28,7 +28,10 @@
       var result = window.zxcvbn(value, username && username.value ? [username.value] : []);
       meter.value = result.score;
       var message = "Strength: " + labels[result.score] + ".";
-      if (length < 12) {
+      var name = username ? username.value.normalize("NFKC").trim().toLowerCase() : "";
+      if (name && value.normalize("NFKC").toLowerCase().indexOf(name) !== -1) {
+        message += " It cannot contain your username.";
+      } else if (length < 12) {
         message += " Use at least 12 characters (" + length + " so far).";
       } else if (length > 128) {
         message += " Use at most 128 characters (" + length + " now).";
