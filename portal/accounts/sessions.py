@@ -11,12 +11,16 @@ from django.http import HttpRequest
 from django_otp import login as otp_login
 
 from portal.accounts.models import User
+from portal.audit import log as audit
 
 SIGNED_IN_AT = "portal_signed_in_at"
 LAST_ACTIVITY = "portal_last_activity"
 GENERATION = "portal_generation"
 FIRST_STEPS_DONE = "portal_first_steps_done"
 PENDING = "portal_pending_sign_in"
+# How this session was signed in ("password", "password+totp", "smart_card", ...): a fixed
+# code every audit event of the session carries (AuditLoginMethodMiddleware).
+SIGN_IN_METHOD = "portal_sign_in_method"
 PENDING_LIFETIME_SECONDS = 5 * 60
 
 
@@ -26,8 +30,11 @@ def idle_timeout(user: User) -> int:
     return int(settings.PORTAL_IDLE_TIMEOUT_SECONDS)
 
 
-def start_session(request: HttpRequest, user: User, *, device: Any = None) -> None:
-    """Sign in: Django's login() gives the session a new key (no fixation)."""
+def start_session(request: HttpRequest, user: User, *, method: str, device: Any = None) -> None:
+    """Sign in: Django's login() gives the session a new key (no fixation).
+
+    `method` is the sign-in method's code; the sign-in's own audit event and every
+    later one of this session carry it."""
     request.session.pop(PENDING, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
@@ -36,6 +43,13 @@ def start_session(request: HttpRequest, user: User, *, device: Any = None) -> No
     request.session[SIGNED_IN_AT] = now
     request.session[LAST_ACTIVITY] = now
     request.session[GENERATION] = user.session_generation
+    request.session[SIGN_IN_METHOD] = method
+    audit.set_login_method(method)
+
+
+def sign_in_method(request: HttpRequest) -> str | None:
+    method = request.session.get(SIGN_IN_METHOD)
+    return method if isinstance(method, str) and method else None
 
 
 def end_session(request: HttpRequest) -> None:
