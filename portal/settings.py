@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portal.vault",
     "portal.messaging",
     "portal.smartcard",
+    "portal.privacy",
     "portal.home",
 ]
 
@@ -105,6 +106,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.core.middleware.NoStoreMiddleware",
+    "portal.core.middleware.DeniedAccessMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
