@@ -8,32 +8,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clinics', '0001_initial'),
+        ("clinics", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='staffmember',
-            name='role',
-            field=models.CharField(choices=[('physician', 'Physician'), ('nurse', 'Nurse'), ('medical_assistant', 'Medical assistant'), ('clerk', 'Clerk'), ('pharmacist', 'Pharmacist'), ('scheduler', 'Scheduler'), ('administrator', 'Administrator'), ('privacy_officer', 'Privacy officer')], max_length=20),
+            model_name="staffmember",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("physician", "Physician"),
+                    ("nurse", "Nurse"),
+                    ("medical_assistant", "Medical assistant"),
+                    ("clerk", "Clerk"),
+                    ("pharmacist", "Pharmacist"),
+                    ("scheduler", "Scheduler"),
+                    ("administrator", "Administrator"),
+                    ("privacy_officer", "Privacy officer"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='BreakGlassGrant',
+            name="BreakGlassGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('emergency_care', 'Emergency care'), ('covering_colleague', 'Covering for a colleague'), ('patient_request_phone', 'Patient request by phone'), ('other', 'Other')], max_length=30)),
-                ('explanation', models.BinaryField()),
-                ('row_key', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('granted_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='break_glass_grants', to='clinics.patient')),
-                ('staff_user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='break_glass_grants', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("emergency_care", "Emergency care"),
+                            ("covering_colleague", "Covering for a colleague"),
+                            ("patient_request_phone", "Patient request by phone"),
+                            ("other", "Other"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("explanation", models.BinaryField()),
+                ("row_key", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("granted_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="break_glass_grants",
+                        to="clinics.patient",
+                    ),
+                ),
+                (
+                    "staff_user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="break_glass_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['staff_user', 'expires_at'], name='clinics_breakglass_open'), models.Index(fields=['granted_at'], name='clinics_breakglass_review')],
+                "indexes": [
+                    models.Index(fields=["staff_user", "expires_at"], name="clinics_breakglass_open"),
+                    models.Index(fields=["granted_at"], name="clinics_breakglass_review"),
+                ],
             },
         ),
     ]
