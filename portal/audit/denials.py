@@ -23,7 +23,9 @@ DENIED = "access.denied"
 logger = logging.getLogger("portal.audit")
 
 
-def record_denied(*, actor_id: int | None, kind: str, object_id: int | str, client_address: str | None) -> None:
+def record_denied(
+    *, actor_id: int | None, kind: str, object_id: int | str, client_address: str | None
+) -> None:
     """Write the denied event (call it outside the refused request's transaction) and alert on a burst."""
     record(
         DENIED,
@@ -63,4 +65,4 @@ def refused_accounts(*, since: datetime, limit: int = 20) -> list[RefusedAccount
         .annotate(refusals=Count("id"), last_at=Max("occurred_at"))
         .order_by("-refusals", "-last_at")[:limit]
     )
-    return [RefusedAccount(row["actor_id"], row["refusals"], row["last_at"]) for row in rows]
+    return [RefusedAccount(row["actor_id"] or 0, row["refusals"], row["last_at"]) for row in rows]

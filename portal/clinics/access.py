@@ -14,6 +14,7 @@ the seam, so every domain that builds on them gains it at once.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -47,7 +48,7 @@ def teams_of(user: User) -> QuerySet[CareTeam]:
     return CareTeam.objects.filter(is_active=True, memberships__staff_member__user=user)
 
 
-def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant]:
+def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant, Any]:
     """The ids (`patient_id`) of patients this staff member opened by break-glass and may see
     until now: the one way in to a patient outside one's teams (see BreakGlassGrant)."""
     if not (user.is_authenticated and user.is_active and user.is_staff_member):

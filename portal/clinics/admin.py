@@ -120,7 +120,7 @@ class MembershipFormSet(BaseInlineFormSet[TeamMembership, StaffMember, forms.Mod
 
     def clean(self) -> None:
         super().clean()
-        adds = [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
+        adds = [f for f in self.forms if f.has_changed() and not getattr(f, "cleaned_data", {}).get("DELETE")]
         if (
             adds
             and self.instance.user_id is not None
