@@ -238,3 +238,9 @@ def side_channels(db: Any) -> Any:
 
     with every_log_record() as log:
         yield SideChannels(log)
+
+
+@pytest.fixture(autouse=True)
+def _audit_anchor_file(settings: Any, tmp_path: Path) -> None:
+    """Each test anchors the audit chain in its own file, never in the developer's var/."""
+    settings.PORTAL_AUDIT_ANCHOR_FILE = tmp_path / "audit-anchors.jsonl"

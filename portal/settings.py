@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portal.vault",
     "portal.messaging",
     "portal.smartcard",
+    "portal.privacy",
     "portal.home",
 ]
 
@@ -98,12 +99,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "portal.accounts.middleware.SessionPolicyMiddleware",
+    "portal.accounts.middleware.AuditLoginMethodMiddleware",
     "portal.smartcard.middleware.CardSessionMiddleware",
     "portal.accounts.middleware.FirstSignInStepsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.core.middleware.NoStoreMiddleware",
+    "portal.core.middleware.DeniedAccessMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -318,6 +321,13 @@ LOGGING = {
     },
 }
 PORTAL_CONTACT_REVERIFY_DAYS = read_int("PORTAL_CONTACT_REVERIFY_DAYS", 365, minimum=1)
+
+# Audit: where the chain's head is anchored outside the database, and when refusals raise an alarm.
+PORTAL_AUDIT_ANCHOR_FILE = Path(read_str("PORTAL_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchors.jsonl")))
+PORTAL_DENIED_ALERT_COUNT = read_int("PORTAL_DENIED_ALERT_COUNT", 20, minimum=1)
+PORTAL_DENIED_ALERT_MINUTES = read_int("PORTAL_DENIED_ALERT_MINUTES", 10, minimum=1, maximum=24 * 60)
+# Break-glass: how long a staff member's stated reason opens a patient outside their teams.
+PORTAL_BREAK_GLASS_MINUTES = read_int("PORTAL_BREAK_GLASS_MINUTES", 60, minimum=1, maximum=24 * 60)
 
 # Envelope encryption (portal.vault): the key-encryption key provider and its key file.
 PORTAL_KEY_PROVIDER = read_str("PORTAL_KEY_PROVIDER", "portal.vault.providers.LocalKeyFileProvider")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("account/", include("portal.accounts.urls")),
     path("messages/", include("portal.messaging.urls")),
     path("staff/messages/", include("portal.messaging.staff_urls")),
+    path("staff/privacy/", include("portal.privacy.urls")),
     path("staff/", include("portal.clinics.urls")),
     # Sign out the portal's way: audited, and back to the portal's sign-in page.
     path("operator/logout/", sign_out),

@@ -117,7 +117,7 @@ LAYERS = [
     {"audit"},
     {"core"},
     {"accounts", "clinics"},  # people: accounts and the patients and teams they belong to
-    {"vault", "smartcard"},
+    {"vault", "smartcard", "privacy"},  # privacy: break-glass grants sealed by the vault, and their review
     {"messaging", "records", "appointments", "medications"},  # the domains: never each other
     {"home"},  # the home page and the process runner: they gather every domain
 ]

@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from portal.accounts.actions.console import check_save_account
 from portal.accounts.models import TermsVersion, User
-from portal.clinics.admin import OperatorPermissions
+from portal.clinics.admin import ActingUserMixin, OperatorPermissions, reason_field
+from portal.core.acting import actor_of
 from portal.core.admin import portal_admin_site
 
 
+class UserForm(forms.ModelForm[User]):
+    change_reason = reason_field()
+
+    class Meta:
+        model = User
+        fields = ["username", "kind", "email", "is_active", "is_staff"]
+
+    acting_user: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        mine = self.instance.pk is not None and self.instance.pk == getattr(self.acting_user, "pk", None)
+        if mine and data.get("is_active") is False:
+            self.add_error("is_active", "You cannot switch off your own account. Ask another administrator.")
+        return data
+
+
 @admin.register(User, site=portal_admin_site)
-class UserAdmin(OperatorPermissions, admin.ModelAdmin[User]):
+class UserAdmin(ActingUserMixin, OperatorPermissions, admin.ModelAdmin[User]):
+    form = UserForm
     list_display = ["username", "kind", "is_active", "email_confirmed_at", "last_login"]
     list_filter = ["kind", "is_active"]
     search_fields = ["username"]
     # Passwords and second factors are the person's own: set through their links, never here.
-    fields = ["username", "kind", "email", "is_active", "is_staff", "email_confirmed_at", "last_login"]
+    fields = [
+        "username", "kind", "email", "is_active", "is_staff", "email_confirmed_at", "last_login", "change_reason"
+    ]  # fmt: skip
     readonly_fields = ["email_confirmed_at", "last_login"]
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        # Active and console access are state that opens doors: on the record, with the reason.
+        before = (
+            {"is_active": form.initial["is_active"], "is_staff": form.initial["is_staff"]} if change else None
+        )
+        check_save_account(
+            by=actor_of(request), account=obj, before=before, reason=form.cleaned_data["change_reason"]
+        )
 
 
 @admin.register(TermsVersion, site=portal_admin_site)

@@ -18,6 +18,7 @@ from portal.accounts import sessions
 from portal.accounts.actions import do_record_sign_out
 from portal.accounts.models import User
 from portal.accounts.selectors import STEP_URLS, pending_first_steps
+from portal.audit import log as audit
 from portal.core.acting import Actor
 
 # Polled by the timeout warning: it reports the time left and must not extend it.
@@ -97,6 +98,21 @@ def _safe_referer_path(request: HttpRequest) -> str:
         parts = urlsplit(referer)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return reverse("home:home")
+
+
+class AuditLoginMethodMiddleware:
+    """Every audit event a signed-in session writes says how that session was signed in.
+
+    Placed after SessionPolicyMiddleware, so a session it ended (and its sign-out event,
+    written with the method still set by nobody) is not counted as signed in."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        method = sessions.sign_in_method(request) if request.user.is_authenticated else None
+        with audit.login_method(method):
+            return self.get_response(request)
 
 
 class FirstSignInStepsMiddleware:

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django_otp import login as otp_login
 
 from portal.accounts.models import User
+from portal.audit import log as audit
 
 SIGNED_IN_AT = "portal_signed_in_at"
 LAST_ACTIVITY = "portal_last_activity"
@@ -20,6 +21,9 @@ PENDING = "portal_pending_sign_in"
 # When this session last proved the person: password and second step (or the password
 # alone where there is none), or the card. "Confirm it's you" sets it again.
 AUTHENTICATED_AT = "portal_authenticated_at"
+# How this session was signed in ("password", "password+totp", "smart_card", ...): a fixed
+# code every audit event of the session carries (AuditLoginMethodMiddleware).
+SIGN_IN_METHOD = "portal_sign_in_method"
 PENDING_LIFETIME_SECONDS = 5 * 60
 
 
@@ -29,8 +33,11 @@ def idle_timeout(user: User) -> int:
     return int(settings.PORTAL_IDLE_TIMEOUT_SECONDS)
 
 
-def start_session(request: HttpRequest, user: User, *, device: Any = None) -> None:
-    """Sign in: Django's login() gives the session a new key (no fixation)."""
+def start_session(request: HttpRequest, user: User, *, method: str, device: Any = None) -> None:
+    """Sign in: Django's login() gives the session a new key (no fixation).
+
+    `method` is the sign-in method's code; the sign-in's own audit event and every
+    later one of this session carry it."""
     request.session.pop(PENDING, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
@@ -40,6 +47,13 @@ def start_session(request: HttpRequest, user: User, *, device: Any = None) -> No
     request.session[LAST_ACTIVITY] = now
     request.session[AUTHENTICATED_AT] = now
     request.session[GENERATION] = user.session_generation
+    request.session[SIGN_IN_METHOD] = method
+    audit.set_login_method(method)
+
+
+def sign_in_method(request: HttpRequest) -> str | None:
+    method = request.session.get(SIGN_IN_METHOD)
+    return method if isinstance(method, str) and method else None
 
 
 def authenticated_recently(request: HttpRequest) -> bool:

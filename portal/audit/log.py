@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,6 +53,11 @@ def _canonical(event: AuditEvent, previous_hash: str) -> bytes:
         "details": event.details,
         "previous_hash": previous_hash,
     }
+    # Only when set: rows written before the field existed (and the migrations' historical
+    # model, which has no such field) keep the hashes they were sealed with.
+    login_method = getattr(event, "login_method", None)
+    if login_method is not None:
+        fields["login_method"] = login_method
     return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -98,6 +105,36 @@ def _hashed_address(address: str | None) -> str | None:
     return None if address is None else str(ipaddress.ip_address(address))
 
 
+# How the session acting now was signed in, set per request from the session by
+# `portal.accounts.middleware.AuditLoginMethodMiddleware` (and by the sign-in itself).
+_login_method: ContextVar[str | None] = ContextVar("audit_login_method", default=None)
+
+
+def _check_login_method(method: str | None) -> str | None:
+    if method is not None and (len(method) > 30 or any(ch.isspace() for ch in method) or not method):
+        raise ValueError("audit login method must be a short code")
+    return method
+
+
+def set_login_method(method: str | None) -> None:
+    """Every event this context writes from now on says the session signed in with `method`."""
+    _login_method.set(_check_login_method(method))
+
+
+@contextmanager
+def login_method(method: str | None) -> Iterator[None]:
+    """Events written inside the block carry `method` (a request's span, a test's)."""
+    token = _login_method.set(_check_login_method(method))
+    try:
+        yield
+    finally:
+        _login_method.reset(token)
+
+
+def current_login_method() -> str | None:
+    return _login_method.get()
+
+
 def record(
     action: str,
     *,
@@ -129,6 +166,7 @@ def record(
         outcome=outcome,
         client_address=_check_address(client_address),
         details=_check_details(details or {}),
+        login_method=_login_method.get(),
     )
     if connection.vendor == "postgresql":
         _insert_postgresql(event)

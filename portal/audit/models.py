@@ -26,6 +26,11 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    # How the acting session was signed in (a fixed code such as "password+totp" or
+    # "smart_card"), on every event written by that session. Null on events written
+    # outside a signed-in session, and on every row written before it existed, which
+    # is why it is NULL rather than "": adding it rewrites no row of the append-only log.
+    login_method = models.CharField(max_length=30, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["id"]

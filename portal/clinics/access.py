@@ -13,11 +13,16 @@ the seam, so every domain that builds on them gains it at once.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.clinics.models import CareTeam, Patient, PatientCareTeam, StaffMember
+from portal.clinics.models import BreakGlassGrant, CareTeam, Patient, PatientCareTeam, StaffMember
+from portal.core.acting import refuse
 
 
 def patient_of(user: User) -> Patient:
@@ -43,6 +48,14 @@ def teams_of(user: User) -> QuerySet[CareTeam]:
     return CareTeam.objects.filter(is_active=True, memberships__staff_member__user=user)
 
 
+def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant, Any]:
+    """The ids (`patient_id`) of patients this staff member opened by break-glass and may see
+    until now: the one way in to a patient outside one's teams (see BreakGlassGrant)."""
+    if not (user.is_authenticated and user.is_active and user.is_staff_member):
+        return BreakGlassGrant.objects.none()
+    return BreakGlassGrant.objects.filter(staff_user=user, expires_at__gt=timezone.now()).values("patient_id")
+
+
 def patients_visible_to(user: User) -> QuerySet[Patient]:
     """Every patient `user` may see now. The one definition the other doors build on."""
     if not (user.is_authenticated and user.is_active):
@@ -50,9 +63,9 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     if user.is_patient:
         return Patient.objects.filter(user=user)
     if user.is_staff_member:
-        # A subquery, not a join: a patient on two of the member's teams is listed once.
+        # Subqueries, not joins: a patient on two of the member's teams is listed once.
         links = PatientCareTeam.objects.filter(care_team__in=teams_of(user)).values("patient_id")
-        return Patient.objects.filter(pk__in=links)
+        return Patient.objects.filter(Q(pk__in=links) | Q(pk__in=break_glass_patient_ids(user)))
     return Patient.objects.none()
 
 
@@ -62,12 +75,21 @@ def access_patient(user: User, patient_id: int) -> Patient:
     if own is not None:
         # A patient reaches only themself; already loaded with the user, so no query.
         if own.pk != patient_id:
-            raise Http404
+            raise refuse(user, "patient", patient_id)
         return own
     patient = patients_visible_to(user).filter(pk=patient_id).first()
     if patient is None:
-        raise Http404
+        raise refuse(user, "patient", patient_id)
     return patient
+
+
+def access_patient_by_identity(user: User, *, dod_id: str, birth_date: date) -> Patient | None:
+    """A patient found by exact DoD ID and date of birth, for a staff member about to state why
+    they open them (break-glass). Never a list, never a partial match; None when nothing matches
+    both, and for anyone who is not active staff."""
+    if not (user.is_authenticated and user.is_active and user.is_staff_member):
+        return None
+    return Patient.objects.filter(dod_id=dod_id, birth_date=birth_date).first()
 
 
 def access_team_to_write(user: User, team_id: int) -> CareTeam:
@@ -78,7 +100,7 @@ def access_team_to_write(user: User, team_id: int) -> CareTeam:
         .first()
     )
     if team is None or not user.is_patient:
-        raise Http404
+        raise refuse(user, "care_team", team_id)
     return team
 
 
@@ -86,5 +108,5 @@ def access_team_inbox(user: User, team_id: int) -> CareTeam:
     """A care team whose work (message pool, and later schedules) this staff member does now."""
     team = teams_of(user).filter(pk=team_id).select_related("clinic").first()
     if team is None:
-        raise Http404
+        raise refuse(user, "care_team", team_id)
     return team

@@ -46,6 +46,7 @@ STAFF = [
     ("rx.patel", "Priya", "Patel", "pharmacist", ["Pharmacy Refill Team"]),
     ("sched.sato", "Sam", "Sato", "scheduler", ["Family Health Team Blue", "Internal Medicine Team A"]),
     ("admin.adams", "Alex", "Adams", "administrator", []),
+    ("privacy.park", "Priya", "Park", "privacy_officer", []),
 ]
 FIRST = [
     "Paula",

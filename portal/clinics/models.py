@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -55,6 +57,7 @@ class StaffMember(models.Model):
         PHARMACIST = "pharmacist", "Pharmacist"
         SCHEDULER = "scheduler", "Scheduler"
         ADMINISTRATOR = "administrator", "Administrator"
+        PRIVACY_OFFICER = "privacy_officer", "Privacy officer"
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_member"
@@ -135,3 +138,39 @@ class PatientCareTeam(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} may message {self.care_team_id}"
+
+
+class BreakGlassGrant(models.Model):
+    """A staff member opened a patient outside their care teams, for a stated reason, for a while.
+
+    The door to a patient (`portal.clinics.access`) admits `staff_user` to `patient`
+    until `expires_at`; nothing else opens a patient outside one's teams. The reason
+    is a code (it goes in the audit log); the words the staff member added are
+    sealed under the patient's data key (`explanation`, bound to `row_key`), for the
+    privacy officers who review each use. Rows are never changed or removed.
+    """
+
+    class Reason(models.TextChoices):
+        EMERGENCY_CARE = "emergency_care", "Emergency care"
+        COVERING_COLLEAGUE = "covering_colleague", "Covering for a colleague"
+        PATIENT_REQUEST_PHONE = "patient_request_phone", "Patient request by phone"
+        OTHER = "other", "Other"
+
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass_grants"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="break_glass_grants")
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    explanation = models.BinaryField()
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    granted_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["staff_user", "expires_at"], name="clinics_breakglass_open"),
+            models.Index(fields=["granted_at"], name="clinics_breakglass_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"break-glass {self.pk}: user {self.staff_user_id} to patient {self.patient_id}"

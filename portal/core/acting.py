@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
@@ -31,6 +31,27 @@ class Actor:
 def actor_of(request: HttpRequest) -> Actor:
     """The signed-in user of `request` and the client address the middleware worked out."""
     return Actor(cast("User", request.user), getattr(request, "client_address", None))
+
+
+class Denied(Http404):
+    """A door's "not found": for an object that is not the user's and for one that does not
+    exist alike. It carries who asked for what kind of object and which id, so that
+    `DeniedAccessMiddleware` writes the `access.denied` audit event once the request's
+    transactions have rolled back (an event written inside them would roll back too).
+    The page is Django's ordinary 404: nothing of this reaches the user."""
+
+    def __init__(self, *, actor_id: int | None, kind: str, object_id: int | str) -> None:
+        super().__init__()
+        self.actor_id = actor_id
+        self.kind = kind
+        self.object_id = object_id
+
+
+def refuse(user: User | Any, kind: str, object_id: int | str) -> Denied:
+    """The 404 a door raises for `kind` number `object_id`, audited as refused access:
+    `raise refuse(user, "thread", thread_id)`."""
+    actor_id = user.pk if getattr(user, "is_authenticated", False) else None
+    return Denied(actor_id=actor_id, kind=kind, object_id=object_id)
 
 
 class Refused(Exception):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.admin import OTPAdminSite
+
+from portal.audit.denials import refused_accounts
 
 
 class PortalAdminSite(OTPAdminSite):
@@ -16,6 +21,13 @@ class PortalAdminSite(OTPAdminSite):
     site_title = "Operator console"
     index_title = "Operations"
     login_template = None
+    index_template = "core/admin_index.html"
+
+    def index(self, request: HttpRequest, extra_context: dict[str, object] | None = None) -> HttpResponse:
+        """The console's first page also lists the accounts refused access in the last hour:
+        a burst from one account is someone trying ids that are not theirs."""
+        refused = refused_accounts(since=timezone.now() - timedelta(hours=1))
+        return super().index(request, {**(extra_context or {}), "refused_accounts": refused})
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -36,6 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
+from portal.audit import anchors as audit_anchors
 from portal.audit import log as audit_log
 from portal.core import mail, schedule
 from portal.core.models import DailyRun, JobRun
@@ -333,3 +334,13 @@ def seal_audit_events(cut_off: datetime) -> str:
 
 
 register("audit.seal", every(minutes=1), seal_audit_events)
+
+
+def anchor_audit_chain(cut_off: datetime) -> str:
+    """Append the audit chain's head to the anchor file, outside the database (see audit.anchors)."""
+    anchor = audit_anchors.current_anchor()
+    audit_anchors.append_anchor(anchor, audit_anchors.anchor_path())
+    return f"anchored seal {anchor.seq}"
+
+
+register("audit.anchor", every(minutes=5), anchor_audit_chain)

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from portal.audit.denials import record_denied
+from portal.core.acting import Denied
+
 
 def client_address(request: HttpRequest) -> str | None:
     """The address of the person, not of our own proxy.
@@ -63,3 +66,26 @@ class NoStoreMiddleware:
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response
+
+
+class DeniedAccessMiddleware:
+    """Writes the `access.denied` event of a door's refusal that reached the top of the view.
+
+    By then every `transaction.atomic` the view opened has rolled back, so the event is
+    written on its own and survives; the response is Django's ordinary 404 page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(exception, Denied):
+            record_denied(
+                actor_id=exception.actor_id,
+                kind=exception.kind,
+                object_id=exception.object_id,
+                client_address=getattr(request, "client_address", None),
+            )
+        # None: Django answers the 404 as for any other.

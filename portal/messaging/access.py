@@ -4,7 +4,8 @@ Each function fails closed: anything the user may not see, and anything that
 does not exist, raises the same Http404. A patient sees their own threads; a
 staff member sees the threads of care teams they belong to *now* (membership
 is read on every call, so removal from a team cuts access at the next
-request); nobody else sees any. Internal notes are reachable only through a
+request), and a patient's threads they opened by break-glass until that grant
+expires (`portal.clinics.access.break_glass_patient_ids`); nobody else sees any. Internal notes are reachable only through a
 thread a staff member may open. A draft is its author's alone: a patient's own,
 or a staff member's reply in a thread they may open now; never the other
 side's, nor a colleague's.
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from portal.accounts.models import User
-from portal.clinics.access import teams_of
+from portal.clinics.access import break_glass_patient_ids, teams_of
+from portal.core.acting import refuse
 from portal.messaging.models import Attachment, Draft, Folder, Message, Thread, ThreadEvent
 from portal.vault.crypto import Keyring
 from portal.vault.models import DataKey
@@ -31,7 +33,10 @@ def threads_visible_to(user: User) -> QuerySet[Thread]:
     if user.is_patient:
         return Thread.objects.filter(patient__user=user)
     if user.is_staff_member:
-        return Thread.objects.filter(care_team__in=teams_of(user))
+        # Their teams' threads, and a patient's threads opened by break-glass until it expires.
+        return Thread.objects.filter(
+            Q(care_team__in=teams_of(user)) | Q(patient_id__in=break_glass_patient_ids(user))
+        )
     return Thread.objects.none()
 
 
@@ -81,7 +86,7 @@ def access_thread(
         query = query.annotate(**_KEY_COLUMNS)
     rows: list[Any] = list(query)  # one per data key version with `with_keys`, else at most one
     if not rows:
-        raise Http404
+        raise refuse(user, "thread", thread_id)
     thread: Thread = rows[0]
     if patient is not None:
         thread.patient = patient
@@ -108,23 +113,24 @@ def access_message(user: User, message_id: int) -> Message:
         .first()
     )
     if message is None:
-        raise Http404
+        raise refuse(user, "message", message_id)
     return message
 
 
 def access_attachment(user: User, attachment_id: int) -> Attachment:
     """A sent file: for the thread's patient and team. A draft's file: for its author only."""
     attachment = Attachment.objects.filter(pk=attachment_id).select_related("message", "draft").first()
-    if attachment is None:
-        raise Http404
-    if attachment.message_id is not None:
-        access_message(user, attachment.message_id)
-        return attachment
-    if attachment.draft_id is not None:
-        draft = access_draft(user, attachment.draft_id)
-        if draft.patient_id == attachment.patient_id:
+    try:
+        if attachment is not None and attachment.message_id is not None:
+            access_message(user, attachment.message_id)
             return attachment
-    raise Http404
+        if attachment is not None and attachment.draft_id is not None:
+            draft = access_draft(user, attachment.draft_id)
+            if draft.patient_id == attachment.patient_id:
+                return attachment
+    except Http404:
+        pass  # refused as the attachment asked for, not as the message or draft behind it
+    raise refuse(user, "attachment", attachment_id)
 
 
 def access_draft(user: User, draft_id: int, *, lock: bool = False) -> Draft:
@@ -135,7 +141,7 @@ def access_draft(user: User, draft_id: int, *, lock: bool = False) -> Draft:
     the team, or the thread moved away, and the draft is out of reach too).
     """
     if not (user.is_authenticated and user.is_active):
-        raise Http404
+        raise refuse(user, "draft", draft_id)
     query = Draft.objects.filter(pk=draft_id, author=user)
     if user.is_patient:
         query = query.filter(patient__user=user)
@@ -144,17 +150,17 @@ def access_draft(user: User, draft_id: int, *, lock: bool = False) -> Draft:
             thread__in=threads_visible_to(user), patient=F("thread__patient"), care_team__isnull=True
         )
     else:
-        raise Http404
+        raise refuse(user, "draft", draft_id)
     if lock:
         query = query.select_for_update(of=("self",))
     draft = query.select_related("thread", "care_team").first()
     if draft is None:
-        raise Http404
+        raise refuse(user, "draft", draft_id)
     return draft
 
 
 def access_folder(user: User, folder_id: int) -> Folder:
     folder = Folder.objects.filter(pk=folder_id, patient__user=user).first()
     if folder is None:
-        raise Http404
+        raise refuse(user, "folder", folder_id)
     return folder

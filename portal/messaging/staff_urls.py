@@ -7,6 +7,7 @@ app_name = "messaging_staff"
 urlpatterns = [
     path("", staff.teams, name="teams"),
     path("teams/<int:team_id>/", staff.team, name="team"),
+    path("patients/<int:patient_id>/", staff.patient_conversations, name="patient"),
     path("threads/<int:thread_id>/", staff.thread, name="thread"),
     path("threads/<int:thread_id>/reply/", staff.reply, name="reply"),
     path("threads/<int:thread_id>/draft/", staff.autosave, name="autosave"),

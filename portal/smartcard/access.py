@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import Http404
-
 from portal.accounts.models import User
+from portal.core.acting import refuse
 from portal.smartcard.models import LinkedCard
 
 
@@ -15,7 +14,7 @@ def access_linked_card(user: User, card_id: int, *, lock: bool = False) -> Linke
         cards = cards.select_for_update()
     card = cards.filter(pk=card_id).first()
     if card is None:
-        raise Http404("No such card")
+        raise refuse(user, "linked_card", card_id)
     return card
 
 

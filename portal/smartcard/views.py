@@ -76,7 +76,7 @@ def card_sign_in(request: HttpRequest) -> HttpResponse:
         if unlinked.next_step == CardNotLinked.CAN_REGISTER:
             request.session[REGISTRATION] = unlinked.card.certificate.fingerprint
         return _problem(request, texts.not_linked(unlinked.next_step), status=403)
-    sessions.start_session(request, user, device=linked)
+    sessions.start_session(request, user, device=linked, method="smart_card")
     request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
     actions.do_record_card_sign_in(
         by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
@@ -166,7 +166,7 @@ def register_with_card(request: HttpRequest) -> HttpResponse:
                     client_address=client_address(request),
                 )
                 request.session.pop(REGISTRATION, None)
-                sessions.start_session(request, user, device=linked)
+                sessions.start_session(request, user, device=linked, method="smart_card")
                 request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
                 actions.do_record_card_sign_in(
                     by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source

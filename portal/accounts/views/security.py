@@ -62,7 +62,9 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             user.refresh_from_db()
             if pending:
                 next_url = (request.session.get(sessions.PENDING) or {}).get("next") or ""
-                sessions.start_session(request, user, device=selectors.confirmed_totp_device(user))
+                sessions.start_session(
+                    request, user, device=selectors.confirmed_totp_device(user), method="password+totp_setup"
+                )
                 actions.do_record_sign_in(
                     by=Actor(user, client_address(request)), method="password+totp_setup"
                 )

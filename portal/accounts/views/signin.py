@@ -79,7 +79,7 @@ def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResp
             request, "Your account needs a second sign-in step. Set up an authenticator app to continue."
         )
         return redirect("accounts:mfa_setup")
-    sessions.start_session(request, user)
+    sessions.start_session(request, user, method="password")
     actions.do_record_sign_in(by=Actor(user, client_address(request)), method="password")
     return redirect(next_url)
 
@@ -105,8 +105,8 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                 else "That code is not right. Codes change every 30 seconds: enter the one your app shows now."
             )
         else:
-            sessions.start_session(request, user, device=device)
             method = "password+recovery_code" if codes_left is not None else "password+totp"
+            sessions.start_session(request, user, device=device, method=method)
             actions.do_record_sign_in(by=Actor(user, client_address(request)), method=method)
             if codes_left is not None:
                 messages.warning(

@@ -17,7 +17,7 @@ from portal.audit.models import AuditChainHead, AuditEvent, AuditSeal, AuditUnse
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE_SEALS = ("audit", "0002_append_only")
-WITH_SEALS = ("audit", "0003_seals")
+WITH_SEALS = ("audit", "0004_login_method")  # the latest: the tests run on the current model
 
 
 def _postgres_only() -> None:

@@ -51,10 +51,10 @@ def test_demo_data_creates_the_demo_world() -> None:
     assert Hospital.objects.count() == 1
     assert Clinic.objects.count() == 2
     assert CareTeam.objects.count() == 4
-    assert StaffMember.objects.count() == 8
+    assert StaffMember.objects.count() == 9
     assert Patient.objects.count() == 20
     assert set(StaffMember.objects.values_list("role", flat=True)) == set(StaffMember.Role.values)
-    assert len(StaffMember.Role.values) == 7
+    assert len(StaffMember.Role.values) == 8
 
 
 def test_demo_people_are_made_up_and_complete() -> None:
@@ -65,8 +65,8 @@ def test_demo_people_are_made_up_and_complete() -> None:
     assert not Patient.objects.filter(team_links__isnull=True).exists()  # everyone can message a team
     # Every staff member has a second factor, and only the administrator opens the console.
     staff_users = User.objects.filter(kind=User.Kind.STAFF)
-    assert staff_users.count() == 8
-    assert TOTPDevice.objects.filter(user__in=staff_users, confirmed=True).count() == 8
+    assert staff_users.count() == 9
+    assert TOTPDevice.objects.filter(user__in=staff_users, confirmed=True).count() == 9
     assert list(User.objects.filter(is_staff=True).values_list("username", flat=True)) == ["admin.adams"]
     assert not User.objects.filter(is_superuser=True).exists()
     dr_diaz = StaffMember.objects.get(user__username="dr.diaz")

@@ -172,6 +172,19 @@ def do_record_team_inbox_read(*, by: Actor, team_id: int, view: str, thread_ids:
         )
 
 
+def do_record_patient_conversations_read(*, by: Actor, patient_id: int, thread_ids: list[int]) -> None:
+    """A staff member saw the list of one patient's conversations (their subjects)."""
+    with transaction.atomic():
+        _audit(
+            "patient_conversations.read",
+            by=by,
+            patient_id=patient_id,
+            object_type="patient",
+            object_id=patient_id,
+            threads=thread_ids,
+        )
+
+
 def do_record_search(*, by: Actor, patient_id: int, results: int) -> None:
     # The words searched for are health information: only the count is kept.
     with transaction.atomic():

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.clinics.access import patient_of, staff_of
-from portal.clinics.models import CareTeam, StaffMember
+from portal.clinics.models import CareTeam, Patient, StaffMember
 from portal.core.paging import Cursor, Page, keyset
 from portal.messaging import rules
 from portal.messaging.access import threads_visible_to
@@ -159,3 +159,16 @@ def open_conversations_note(team: CareTeam) -> str | None:
         "Before switching the team off, its staff move them to another team of the clinic "
         "(Move, on the conversation's page) or mark them completed."
     )
+
+
+def patient_conversations(user: User, patient: Patient, *, size: int = 100) -> list[ThreadRow]:
+    """A patient's conversations this staff member may open now, newest first: their teams'
+    and, under a break-glass grant, all of the patient's. `patient` comes from `access_patient`."""
+    threads = list(
+        threads_visible_to(user)
+        .filter(patient=patient)
+        .select_related("care_team")
+        .order_by("-last_message_at", "-id")[:size]
+    )
+    ring = keyring(patient.pk)
+    return [ThreadRow(thread, read_sealed(ring, thread, "subject"), unread=False) for thread in threads]

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal.clinics.access import access_team_inbox, staff_of
+from portal.clinics.access import access_patient, access_team_inbox, staff_of
 from portal.clinics.selectors import teams_of_staff
 from portal.core.acting import Refused, actor_of
 from portal.core.paging import Cursor
@@ -44,6 +44,19 @@ def teams(request: HttpRequest) -> HttpResponse:
         return redirect("messaging_staff:team", mine[0].pk)
     rows = [(team, selectors.waiting_count(user, team)) for team in mine]
     return render(request, "messaging/staff/teams.html", {"rows": rows})
+
+
+@login_required
+def patient_conversations(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """One patient's conversations: their teams' ones, or all of them under a break-glass grant."""
+    user = user_of(request)
+    staff_of(user)
+    patient = access_patient(user, patient_id)
+    rows = selectors.patient_conversations(user, patient)
+    actions.do_record_patient_conversations_read(
+        by=actor_of(request), patient_id=patient.pk, thread_ids=[row.thread.pk for row in rows]
+    )
+    return render(request, "messaging/staff/patient.html", {"patient": patient, "rows": rows})
 
 
 @login_required
