@@ -333,3 +333,11 @@ def seal_audit_events(cut_off: datetime) -> str:
 
 
 register("audit.seal", every(minutes=1), seal_audit_events)
+
+
+def heartbeat(cut_off: datetime) -> str:
+    """The jobs loop is alive: `/healthz` reads this job's last run (`portal.core.health`)."""
+    return "alive"
+
+
+register("core.heartbeat", every(minutes=1), heartbeat)
