@@ -121,9 +121,8 @@ def _too_large(request: HttpRequest) -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": message}, status=413)
     html = render_to_string("core/too_large.html", {"message": message, "most": most})
-    response = HttpResponse(html, status=413)
-    response["Connection"] = "close"  # the body was not read: this connection cannot carry another
-    return response
+    # The body is left unread: the server closes the connection (no hop-by-hop header from WSGI).
+    return HttpResponse(html, status=413)
 
 
 # Connection failures of the database (it is down, restarting, or out of connections); a

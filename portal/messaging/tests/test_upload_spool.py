@@ -167,3 +167,23 @@ def test_an_upload_cut_off_half_way_leaves_no_plaintext_on_disk(
     time.sleep(0.5)
     assert _files_holding(marker, _places(isolated_vault), since=since) == []
     assert not Attachment.objects.exists()
+
+
+def test_a_body_over_the_cap_is_refused_by_the_real_server_without_reading_it(
+    world: dict[str, Any], paula: User, signed_in: Callable[[User], Client], live_server: Any, settings: Any
+) -> None:
+    """Over HTTP: the 413 page comes back although most of the body was never sent."""
+    settings.PORTAL_MAX_REQUEST_BYTES = 1024 * 1024
+    browser = Browser(live_server.url, signed_in(paula).cookies[settings.SESSION_COOKIE_NAME].value)
+    head = (
+        f"POST /messages/new/ HTTP/1.1\r\nHost: {browser.host.netloc}\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n"
+        "Accept: text/html\r\n\r\n"
+    ).encode()
+    raw = socket.create_connection((browser.host.hostname, browser.host.port), timeout=30)
+    try:
+        raw.sendall(head + b"--x\r\n" + b"y" * 65536)
+        answer = raw.recv(65536)
+    finally:
+        raw.close()
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
