@@ -90,6 +90,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: TRACE/OPTIONS and over-large bodies are refused before anything reads the request.
+    "portal.core.middleware.RefuseMethodsMiddleware",
+    "portal.core.middleware.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.core.middleware.ClientAddressMiddleware",
@@ -107,6 +110,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "portal.core.middleware.NoStoreMiddleware",
     "portal.core.middleware.DeniedAccessMiddleware",
+    # Last, so its process_exception is the first to see a view's exception: a lost database is 503.
+    "portal.core.middleware.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -236,7 +241,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Encrypted attachment files (portal.vault.files); an S3 backend at scale.
     "vault": {
-        "BACKEND": read_str("PORTAL_VAULT_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "BACKEND": read_str("PORTAL_VAULT_STORAGE", "portal.vault.storage.AtomicFileSystemStorage"),
         "OPTIONS": {"location": str(VAR_DIR / "vault-files")},
     },
     "staticfiles": {
@@ -342,6 +347,28 @@ PORTAL_ATTACHMENT_MAX_FILES = read_int("PORTAL_ATTACHMENT_MAX_FILES", 4, minimum
 PORTAL_ATTACHMENT_MAX_BYTES = read_int("PORTAL_ATTACHMENT_MAX_BYTES", 6 * 1024 * 1024, minimum=1)
 PORTAL_ATTACHMENT_MAX_TOTAL_BYTES = read_int("PORTAL_ATTACHMENT_MAX_TOTAL_BYTES", 10 * 1024 * 1024, minimum=1)
 PORTAL_ATTACHMENT_MAX_PIXELS = read_int("PORTAL_ATTACHMENT_MAX_PIXELS", 40_000_000, minimum=1)
+# Drafts are stored like messages: a patient (or staff member) keeps at most this many unsent,
+# holding at most this many bytes of files together.
+PORTAL_MAX_DRAFTS = read_int("PORTAL_MAX_DRAFTS", 50, minimum=1)
+PORTAL_MAX_DRAFT_FILE_BYTES = read_int("PORTAL_MAX_DRAFT_FILE_BYTES", 100 * 1024 * 1024, minimum=1)
+# The largest request body taken (portal.core.middleware.RequestSizeMiddleware): by default one
+# message's files (a form may carry one file over the total, which is then refused by name) and
+# room for the text. Uploads are held in memory only, up to this: a patient's file never touches
+# the disk unencrypted (Django would otherwise spool files over 2.5 MB to the temp directory, in
+# the clear, and a killed process leaves them there).
+PORTAL_MAX_REQUEST_BYTES = read_int(
+    "PORTAL_MAX_REQUEST_BYTES",
+    PORTAL_ATTACHMENT_MAX_TOTAL_BYTES + PORTAL_ATTACHMENT_MAX_BYTES + 1024 * 1024,
+    minimum=1024 * 1024,
+)
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+# The memory handler takes a request's files only when the whole body fits under this: the same cap.
+FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_REQUEST_BYTES
+# Form fields other than files (the longest is a 10,000-character message): Django's 2.5 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# /healthz reports the worker sick when the jobs loop's heartbeat (core.heartbeat, every minute)
+# is older than this.
+PORTAL_HEALTH_HEARTBEAT_SECONDS = read_int("PORTAL_HEALTH_HEARTBEAT_SECONDS", 180, minimum=60)
 # host:port or a unix socket path of ClamAV's clamd (e.g. /run/clamav/clamd.ctl).
 PORTAL_CLAMD_ADDRESS = read_str("PORTAL_CLAMD_ADDRESS", "")
 # A callable(bytes) -> reason or None replacing the clamd hook.

@@ -19,3 +19,6 @@ urlpatterns = [
 ]
 
 admin.site = portal_admin_site
+
+# A lost database answers 503 "not available just now", wherever in the request it was lost.
+handler500 = "portal.core.views.server_error"

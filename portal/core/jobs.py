@@ -344,3 +344,11 @@ def anchor_audit_chain(cut_off: datetime) -> str:
 
 
 register("audit.anchor", every(minutes=5), anchor_audit_chain)
+
+
+def heartbeat(cut_off: datetime) -> str:
+    """The jobs loop is alive: `/healthz` reads this job's last run (`portal.core.health`)."""
+    return "alive"
+
+
+register("core.heartbeat", every(minutes=1), heartbeat)

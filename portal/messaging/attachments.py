@@ -337,11 +337,21 @@ def _wrong_ending(name: str) -> str:
     )
 
 
+NAME_MAX = 200
+
+
 def safe_name(name: str) -> str:
-    """The file's own name without any folder part or control characters, at most 200 characters."""
+    """The file's own name without any folder part or control characters, at most 200 characters.
+
+    A longer name is shortened before its ending, which says how the file opens: the
+    ending is kept ("...letter.pdf" stays a PDF), only the part before it is cut.
+    """
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip() or "attachment"
-    return name[:200]
+    if len(name) <= NAME_MAX:
+        return name
+    extension = extension_of(name)
+    return name[: NAME_MAX - len(extension)].rstrip() + name[len(name) - len(extension) :]
 
 
 def stored_files_in_use(names: list[str]) -> set[str]:

@@ -54,13 +54,28 @@ def transaction_with_files() -> Iterator[None]:
         _written.reset(token)
 
 
+class FileStoreUnavailable(Exception):
+    """The file store would not take a file (full, read-only, unreachable): nothing was kept of it."""
+
+
 def store_file(ring: Keyring, binding: Binding, content: bytes) -> str:
-    """Seal `content` and store it; return the storage name to keep on the row."""
+    """Seal `content` and store it; return the storage name to keep on the row.
+
+    A store that fails (a full disk, a read-only mount, a bucket that cannot be reached)
+    raises FileStoreUnavailable and leaves nothing under the name: the local store writes
+    whole files only (portal.vault.storage), and whatever another backend left is deleted.
+    """
     written = _written.get()
     if written is None:
         raise RuntimeError("store_file() must run inside vault.files.transaction_with_files()")
     name = f"{secrets.token_hex(2)}/{secrets.token_hex(16)}.bin"
-    stored = storages["vault"].save(name, ContentFile(ring.seal(binding, content)))
+    sealed = ContentFile(ring.seal(binding, content))
+    try:
+        stored = storages["vault"].save(name, sealed)
+    except OSError as error:
+        logger.error("the file store refused a file (%s, errno %s)", type(error).__name__, error.errno)
+        _delete_quietly(name)
+        raise FileStoreUnavailable from error
     written.append(stored)
     return stored
 

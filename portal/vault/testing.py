@@ -17,7 +17,7 @@ def isolated_vault(settings: Any, tmp_path: Path) -> Iterator[Path]:
     settings.STORAGES = {
         **settings.STORAGES,
         "vault": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "portal.vault.storage.AtomicFileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "vault-files")},
         },
     }

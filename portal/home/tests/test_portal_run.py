@@ -118,6 +118,8 @@ def test_portal_run_serves_through_gunicorn_and_sigterm_stops_every_child(
     assert f"Open {base.replace('127.0.0.1', 'localhost')}/ in your browser." in banner
     assert "paula" in banner and "dr.diaz" in banner  # the demo sign-ins
 
+    # Healthy once the jobs loop has recorded its first heartbeat (core.heartbeat).
+    wait_for(lambda: fetch(f"{base}/healthz")[0] == 200, seconds=60, what="/healthz to answer ok")
     status, headers, body = fetch(f"{base}/healthz?asked-about=diabetes")
     assert (status, body, headers["Server"]) == (200, b"ok", "gunicorn")
     status, headers, _ = fetch(f"{base}/")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from portal.core.acting import Actor, Refused
 from portal.messaging import rules
 from portal.messaging.access import access_attachment, access_draft, access_thread
 from portal.messaging.actions._shared import _audit
-from portal.messaging.attachments import Refusal, Upload, safe_name, screen, sniff
+from portal.messaging.attachments import Refusal, Upload, megabytes, safe_name, screen, sniff
 from portal.messaging.models import (
     Attachment,
     Category,
@@ -23,7 +25,7 @@ from portal.messaging.models import (
     Message,
     Thread,
 )
-from portal.messaging.rules import SUBJECT_MAX
+from portal.messaging.rules import BODY_MAX, SUBJECT_MAX
 from portal.vault.crypto import Binding, CiphertextRejected, Keyring, keyring
 from portal.vault.files import (
     delete_file,
@@ -144,6 +146,7 @@ def _save_draft(
     The draft returned carries the keyring (`draft.keyring`) and the thread or team
     reached in this request, for the attach and send that follow in the same request.
     """
+    check_draft_lengths(subject=subject, body=body)
     ring = ring_of(thread, patient_id)
     with transaction.atomic():
         for _attempt in range(2):
@@ -151,6 +154,7 @@ def _save_draft(
             created = draft is None
             if draft is None:
                 _check_not_sent(by=by, send_token=send_token)
+                _check_room_for_a_draft(by)
                 draft = Draft(patient_id=patient_id, author=by.user, send_token=send_token, thread=thread)
             elif (
                 draft.author_id != by.user.pk
@@ -185,6 +189,40 @@ def _save_draft(
     if thread is not None:
         draft.thread = thread
     return draft
+
+
+def check_draft_lengths(*, subject: str, body: str) -> None:
+    """A draft is held to the lengths of a message: what could never be sent is not stored either."""
+    if len(subject) > SUBJECT_MAX:
+        raise Refused(
+            f"Shorten the subject to {SUBJECT_MAX} characters or fewer. It was not saved.", field="subject"
+        )
+    if len(body) > BODY_MAX:
+        raise Refused(
+            f"Shorten the message to {BODY_MAX:,} characters or fewer. It was not saved.", field="body"
+        )
+
+
+def _check_room_for_a_draft(by: Actor) -> None:
+    # Counted before a new draft is made; two new forms saved at the very same moment may each
+    # see one place left, so the limit can be passed by one such race: it bounds storage, not a count.
+    held = Draft.objects.filter(author=by.user).count()
+    if held >= settings.PORTAL_MAX_DRAFTS:
+        drafts = "draft" if held == 1 else "drafts"
+        raise Refused(f"You have {held} unsent {drafts}. Send or delete some to save this one.")
+
+
+def _draft_file_bytes(by: Actor) -> int:
+    """The bytes of files on all of this person's unsent drafts."""
+    held = Attachment.objects.filter(draft__author=by.user, message__isnull=True).aggregate(total=Sum("size"))
+    return int(held["total"] or 0)
+
+
+def _drafts_full(most: int) -> str:
+    return (
+        f"your unsent drafts already hold {megabytes(most)} of files, the most they may. "
+        "Send or delete some drafts, then attach this file again."
+    )
 
 
 def ring_of(obj: object, patient_id: int) -> Keyring:
@@ -247,7 +285,9 @@ def check_attach_files(
 ) -> list[Refusal]:
     """Attach what may be attached to the draft; return the refusals, one per refused file.
 
-    `saved` is the draft `check_save_draft` returned to this request (not read again)."""
+    `saved` is the draft `check_save_draft` returned to this request (not read again).
+    A file store that will not take a file raises `portal.vault.files.FileStoreUnavailable`:
+    none of the files of this call is kept, and the draft (saved before) stays as it was."""
     if not uploads:
         return []
     if saved is not None and saved.pk == draft_id and saved.author_id == by.user.pk:
@@ -262,7 +302,12 @@ def check_attach_files(
             raise Http404
         kept = [(a.size, _digest(ring, a)) for a in draft.attachments.all()]
         accepted, refused = screen(uploads, kept=kept)
+        room = settings.PORTAL_MAX_DRAFT_FILE_BYTES - _draft_file_bytes(by) if accepted else 0
         for upload in accepted:
+            if len(upload.content) > room:
+                refused.append(Refusal(upload.name, _drafts_full(settings.PORTAL_MAX_DRAFT_FILE_BYTES)))
+                continue
+            room -= len(upload.content)
             _seal_attachment(ring, by=by, patient_id=draft.patient_id, upload=upload, draft=draft)
     return refused
 

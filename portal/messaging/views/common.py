@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import cast
+from typing import Any, cast
 
 from django.http import Http404, HttpRequest, JsonResponse
 from django.template.defaultfilters import filesizeformat
@@ -11,10 +11,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.core.acting import Actor, actor_of
+from portal.core.acting import Actor, Refused, actor_of
 from portal.messaging import actions, selectors
-from portal.messaging.attachments import Upload
+from portal.messaging.attachments import Refusal, Upload
 from portal.messaging.models import Attachment, Draft, Message
+from portal.vault.files import FileStoreUnavailable
+
+# Said when the file store (a full disk, a read-only mount, an unreachable bucket) refused a file.
+FILE_NOT_SAVED = (
+    "Your file could not be saved just now. Your message is saved; "
+    "try attaching the file again in a few minutes."
+)
 
 
 def user_of(request: HttpRequest) -> User:
@@ -44,20 +51,57 @@ def draft_saved(request: HttpRequest, draft: Draft, *, draft_url: str, remove_ur
     ends keeps them too; `remove_url` names the view that removes one again.
     """
     by = actor_of(request)
-    before = {a.pk for a, _ in selectors.draft_view(by.user, draft).attachments}
-    refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft)
-    attached = [
-        (a, name) for a, name in selectors.draft_view(by.user, draft).attachments if a.pk not in before
-    ]
+    saved = {
+        "draft": draft.pk,
+        "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p"),
+        "draft_url": draft_url,
+    }
+    uploads = uploads_of(request)
+    before = {a.pk for a, _ in selectors.draft_view(by.user, draft).attachments} if uploads else set()
+    try:
+        refusals = actions.check_attach_files(by=by, draft_id=draft.pk, uploads=uploads, saved=draft)
+    except FileStoreUnavailable:
+        # The text is saved; the files are not (the page keeps them chosen, to try again).
+        return JsonResponse({**saved, "error": FILE_NOT_SAVED, "attached": [], "refused": []}, status=503)
+    attached = (
+        [(a, name) for a, name in selectors.draft_view(by.user, draft).attachments if a.pk not in before]
+        if uploads
+        else []
+    )
     return JsonResponse(
         {
-            "draft": draft.pk,
-            "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p"),
-            "draft_url": draft_url,
+            **saved,
             "attached": [_file_answer(a, name, remove_url=remove_url) for a, name in attached],
             "refused": [{"name": r.name, "reason": r.reason} for r in refusals],
         }
     )
+
+
+def not_saved(refused: Refused) -> JsonResponse:
+    """The autosave answer when the draft itself was refused (too long, too many drafts):
+    the page shows the message and keeps what was typed."""
+    return JsonResponse({"error": refused.message, "field": refused.field}, status=400)
+
+
+def add_refusal(form: Any, refused: Refused) -> None:
+    """Put an action's refusal on the form (validated first), unless its field already says so."""
+    form.is_valid()
+    field = refused.field if refused.field in form.fields else None
+    if field is None or not form.has_error(field):
+        form.add_error(field, refused.message)
+
+
+def attach_files(by: Actor, request: HttpRequest, draft: Draft) -> tuple[list[Refusal], str]:
+    """Attach the posted files to the draft saved in this request (Send or Save draft).
+
+    Returns the refused files and, when the file store would not take them, what to tell
+    the person (the draft's text is saved; no file of this request is)."""
+    try:
+        return actions.check_attach_files(
+            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
+        ), ""
+    except FileStoreUnavailable:
+        return [], FILE_NOT_SAVED
 
 
 def _file_answer(attachment: Attachment, name: str, *, remove_url: str) -> dict[str, str | int]:

@@ -29,10 +29,12 @@ from portal.messaging.attachments import blocking
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
 from portal.messaging.notifications import frequency_of
 from portal.messaging.views.common import (
+    add_refusal,
+    attach_files,
     draft_saved,
+    not_saved,
     send_token_of,
     sent_meanwhile,
-    uploads_of,
     user_of,
 )
 
@@ -191,25 +193,13 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
             _mailbox(request, form=form, draft=None, refusals=[], current="new"),
             status=400,
         )
-    try:
-        draft = actions.check_save_draft(
-            by=by,
-            send_token=token,
-            care_team_id=form.raw_team_id({t.pk for t in teams}),
-            thread_id=None,
-            category=str(request.POST.get("category", "")),
-            subject=str(request.POST.get("subject", "")),
-            body=str(request.POST.get("body", "")),
-        )
-    except actions.AlreadySent as done:
-        messages.info(request, "This message was already sent.")
-        return redirect("messaging:thread", done.sent.thread_id)
+    draft = _save_compose_draft(request, form, token=token, teams=teams)
+    if isinstance(draft, HttpResponse):
+        return draft
     wants_send = request.POST.get("action", "send") == "send"
     try:
-        refusals = actions.check_attach_files(
-            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
-        )
-        if form.is_valid() and not blocking(refusals) and wants_send:
+        refusals, problem = attach_files(by, request, draft)
+        if form.is_valid() and not blocking(refusals) and wants_send and not problem:
             try:
                 message = actions.check_send_draft(by=by, draft_id=draft.pk, saved=draft)
             except Refused as refused:
@@ -221,16 +211,44 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
         earlier = sent_meanwhile(by, token)
         messages.info(request, "This message was already sent.")
         return redirect("messaging:thread", earlier.thread_id)
-    if not wants_send and not refusals:
+    if not wants_send and not refusals and not problem:
         messages.success(request, "Your draft was saved.")
         return redirect("messaging:drafts")
     view = selectors.draft_view(user_of(request), access_draft(user_of(request), draft.pk))
     return render(
         request,
         "messaging/compose.html",
-        _mailbox(request, form=form, draft=view, refusals=refusals, current="new"),
-        status=400,
+        _mailbox(request, form=form, draft=view, refusals=refusals, problem=problem, current="new"),
+        status=503 if problem else 400,
     )
+
+
+def _save_compose_draft(
+    request: HttpRequest, form: ComposeForm, *, token: uuid.UUID, teams: list[Any]
+) -> Any:
+    """The posted form saved as its draft, or the page to answer instead (sent already, refused)."""
+    try:
+        return actions.check_save_draft(
+            by=actor_of(request),
+            send_token=token,
+            care_team_id=form.raw_team_id({t.pk for t in teams}),
+            thread_id=None,
+            category=str(request.POST.get("category", "")),
+            subject=str(request.POST.get("subject", "")),
+            body=str(request.POST.get("body", "")),
+        )
+    except actions.AlreadySent as done:
+        messages.info(request, "This message was already sent.")
+        return redirect("messaging:thread", done.sent.thread_id)
+    except Refused as refused:
+        # Too long, or too many drafts: nothing was saved, and the form keeps what was typed.
+        add_refusal(form, refused)
+        return render(
+            request,
+            "messaging/compose.html",
+            _mailbox(request, form=form, draft=None, refusals=[], current="new"),
+            status=400,
+        )
 
 
 @login_required
@@ -254,6 +272,8 @@ def autosave(request: HttpRequest) -> HttpResponse:
         )
     except actions.AlreadySent:
         return JsonResponse({"sent": True})
+    except Refused as refused:
+        return not_saved(refused)
     return draft_saved(
         request,
         draft,
@@ -301,6 +321,7 @@ def _thread_page(
     form: ReplyForm,
     *,
     refusals: Any = (),
+    problem: str = "",
     status: int = 200,
     send_token: uuid.UUID | None = None,
 ) -> HttpResponse:
@@ -321,6 +342,7 @@ def _thread_page(
         form=form,
         reply_draft=reply_draft,
         refusals=list(refusals),
+        problem=problem,
         current=found.location,
     )
     return render(request, "messaging/thread.html", context, status=status)
@@ -349,11 +371,14 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     except actions.AlreadySent as done:
         messages.info(request, "This reply was already sent.")
         return redirect("messaging:thread", done.sent.thread_id)
-    try:
-        refusals = actions.check_attach_files(
-            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
+    except Refused as refused:
+        add_refusal(form, refused)
+        return _thread_page(
+            request, access_thread_page(user, thread_id), form, problem=_non_field(form), status=400
         )
-        if form.is_valid() and not blocking(refusals):
+    try:
+        refusals, problem = attach_files(by, request, draft)
+        if form.is_valid() and not blocking(refusals) and not problem:
             try:
                 actions.check_send_draft(by=by, draft_id=draft.pk, saved=draft)
             except Refused as refused:
@@ -369,8 +394,18 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         # It closed while she typed: what she wrote goes on, as a new message.
         return redirect("messaging:open_draft", draft.pk)
     return _thread_page(
-        request, access_thread_page(user, thread_id), form, refusals=refusals, status=400, send_token=token
+        request,
+        access_thread_page(user, thread_id),
+        form,
+        refusals=refusals,
+        problem=problem or _non_field(form),
+        status=503 if problem else 400,
+        send_token=token,
     )
+
+
+def _non_field(form: ReplyForm) -> str:
+    return " ".join(str(error) for error in form.non_field_errors())
 
 
 @login_required

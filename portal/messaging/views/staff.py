@@ -27,10 +27,12 @@ from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, Signature
 from portal.messaging.models import Category
 from portal.messaging.selectors import DraftView
 from portal.messaging.views.common import (
+    add_refusal,
+    attach_files,
     draft_saved,
+    not_saved,
     send_token_of,
     sent_meanwhile,
-    uploads_of,
     user_of,
 )
 
@@ -108,6 +110,7 @@ def _thread_page(
     reply_form: StaffReplyForm | None = None,
     note_form: NoteForm | None = None,
     refusals: Any = (),
+    problem: str = "",
     send_token: uuid.UUID | None = None,
 ) -> HttpResponse:
     user = user_of(request)
@@ -129,6 +132,7 @@ def _thread_page(
         "reassign_form": ReassignForm(teams=selectors.reassign_targets(found)),
         "me": staff_of(user),
         "refusals": list(refusals),
+        "problem": problem,
     }
     return render(request, "messaging/staff/thread.html", context, status=status)
 
@@ -169,11 +173,13 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
     except actions.AlreadySent as done:
         messages.info(request, "This reply was already sent.")
         return redirect("messaging_staff:thread", done.sent.thread_id)
+    except Refused as refused:
+        add_refusal(form, refused)
+        problem = " ".join(str(error) for error in form.non_field_errors())
+        return _thread_page(request, thread_id, reply_form=form, problem=problem, status=400)
     try:
-        refusals = actions.check_attach_files(
-            by=by, draft_id=draft.pk, uploads=uploads_of(request), saved=draft
-        )
-        if form.is_valid() and not blocking(refusals):
+        refusals, problem = attach_files(by, request, draft)
+        if form.is_valid() and not blocking(refusals) and not problem:
             try:
                 actions.check_send_staff_draft(by=by, draft_id=draft.pk, saved=draft)
             except Refused as refused:
@@ -185,7 +191,15 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
         sent_meanwhile(by, token)
         messages.info(request, "This reply was already sent.")
         return redirect("messaging_staff:thread", thread_id)
-    return _thread_page(request, thread_id, reply_form=form, refusals=refusals, send_token=token, status=400)
+    return _thread_page(
+        request,
+        thread_id,
+        reply_form=form,
+        refusals=refusals,
+        problem=problem,
+        send_token=token,
+        status=503 if problem else 400,
+    )
 
 
 @login_required
@@ -206,6 +220,8 @@ def autosave(request: HttpRequest, thread_id: int) -> JsonResponse:
         )
     except actions.AlreadySent:
         return JsonResponse({"sent": True})
+    except Refused as refused:
+        return not_saved(refused)
     return draft_saved(
         request,
         draft,

@@ -28,15 +28,16 @@
     }
 
     function save() {
-      if (!dirty) { return; }
+      if (!dirty) { return Promise.resolve(null); }
       dirty = false;
       window.clearTimeout(timer);
-      fetch(url, { method: "POST", body: payload(), credentials: "same-origin" })
+      return post(url, payload())
         .then(function (response) { return answerOf(form, response); })
         .then(function (answer) {
           if (answer && answer.saved_at && status) { status.textContent = "Draft saved at " + answer.saved_at + "."; }
+          return answer;
         })
-        .catch(function () { dirty = true; });
+        .catch(function (error) { dirty = true; throw error; });
     }
 
     function saveNow() {
@@ -52,13 +53,24 @@
       if (!event.isTrusted) { return; }  // our own nudge of the counters below, not typing
       dirty = true;
       window.clearTimeout(timer);
-      timer = window.setTimeout(save, IDLE_MS);
+      timer = window.setTimeout(quietly(save), IDLE_MS);
     });
     document.addEventListener("submit", function (event) {
       if (event.defaultPrevented) { return; }  // held back (a file still saving, or signed out)
       if (event.target === form) {
         // One Send per page: a second press would only race the first.
         if (sending) { event.preventDefault(); return; }
+        if (form.hasAttribute("data-unavailable")) {
+          // The portal was not available a moment ago: Send would lead to an error page. Save
+          // first; only once that is answered does Send go. Until then the text stays here.
+          event.preventDefault();
+          var submitter = event.submitter;
+          dirty = true;
+          save().then(function () {
+            if (!form.hasAttribute("data-unavailable")) { form.requestSubmit(submitter || undefined); }
+          }, function () { /* still not available: answerOf said so, the text stays */ });
+          return;
+        }
         sending = true;
         dirty = false;
         window.clearTimeout(timer);
@@ -76,7 +88,7 @@
     // Leaving the page (or the session timing out and moving on) saves what was typed.
     window.addEventListener("pagehide", saveNow);
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "hidden") { save(); }
+      if (document.visibilityState === "hidden") { quietly(save)(); }
     });
   }
 
@@ -85,21 +97,75 @@
 
   // The answer of a save to the autosave address, or an error when it was not saved. A
   // redirect (to the sign-in page) or a 403 (a token from before a new sign-in) means the
-  // session had ended: the page keeps the work and says so.
+  // session had ended: the page keeps the work and says so. A refusal (too long, too many
+  // drafts, a file store that is full) comes as JSON with the words to show; a 503 or a
+  // gateway error means the portal is not available: the text stays and the page says so.
   function answerOf(form, response) {
     var type = response.headers.get("Content-Type") || "";
-    if (response.ok && !response.redirected && type.indexOf("application/json") === 0) {
+    if (!response.redirected && type.indexOf("application/json") === 0) {
       return response.json().then(function (answer) {
         // A new message's address becomes its draft's, so a reload or a sign-in after a
         // timeout comes back to the draft rather than an empty form.
         if (answer.draft_url && !form.elements.namedItem("thread") && window.location.pathname !== answer.draft_url) {
           window.history.replaceState(null, "", answer.draft_url);
         }
+        if (answer.unavailable) { form.setAttribute("data-unavailable", ""); } else { form.removeAttribute("data-unavailable"); }
+        showProblem(form, answer.unavailable ? UNAVAILABLE : answer.error || "");
+        if (!response.ok) {
+          var error = new Error("not saved");
+          error.answer = answer;
+          throw error;
+        }
         return answer;
       });
     }
+    if (response.status === 502 || response.status === 503 || response.status === 504) {
+      form.setAttribute("data-unavailable", "");
+      showProblem(form, UNAVAILABLE);
+    }
     if (response.redirected || response.status === 401 || response.status === 403) { keepAfterSignOut(form); }
-    throw new Error("not saved");
+    return Promise.reject(new Error("not saved"));
+  }
+
+  var UNAVAILABLE = "The portal is not available just now, so your latest changes are not saved. What you typed is still here: try again in a moment.";
+
+  function post(url, body) {
+    return fetch(url, { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "application/json" } })
+      .catch(function (error) {
+        // No answer at all (the server or the network is down): say so, keep the text.
+        document.querySelectorAll("form[data-autosave-url]").forEach(function (form) {
+          if (form.getAttribute("data-autosave-url") === url) {
+            form.setAttribute("data-unavailable", "");
+            showProblem(form, UNAVAILABLE);
+          }
+        });
+        throw error;
+      });
+  }
+
+  // A save run from a timer or an event: its failure is shown on the page (answerOf), not thrown.
+  function quietly(save) {
+    return function () { save().catch(function () { return null; }); };
+  }
+
+  // What stopped the last save, said above the buttons; cleared by the next save that works.
+  function showProblem(form, message) {
+    var notice = form.querySelector("[data-save-problem]");
+    if (!message) {
+      if (notice) { notice.parentNode.removeChild(notice); }
+      return;
+    }
+    if (!notice) {
+      notice = element("div", "usa-alert usa-alert--error usa-alert--slim");
+      notice.setAttribute("role", "alert");
+      notice.setAttribute("data-save-problem", "");
+      var body = element("div", "usa-alert__body");
+      body.appendChild(element("p", "usa-alert__text"));
+      notice.appendChild(body);
+      var status = form.querySelector("[data-autosave-status]");
+      form.insertBefore(notice, status || null);
+    }
+    notice.querySelector("p").textContent = message;
   }
 
   function element(tag, className, text) {
@@ -148,7 +214,7 @@
         if (token) {
           document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) { input.value = token[1]; });
         }
-        return fetch(url, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+        return post(url, new FormData(form));
       })
       .then(function (response) { return answerOf(form, response); })
       .then(function (answer) { window.location.assign(answer.draft_url || window.location.pathname); })
@@ -184,7 +250,7 @@
           body.append("attachments", file, file.name);
         }
       });
-      saving = fetch(form.getAttribute("data-autosave-url"), { method: "POST", body: body, credentials: "same-origin" })
+      saving = post(form.getAttribute("data-autosave-url"), body)
         .then(function (response) { return answerOf(form, response); })
         .then(function (answer) {
           input.value = "";
@@ -195,7 +261,11 @@
             status.textContent = "Draft saved at " + answer.saved_at + (names ? " with " + names : "") + ".";
           }
         })
-        .catch(function () { /* the files stay chosen and go with Send or Save draft */ })
+        .catch(function (error) {
+          // The files stay chosen and go with Send or Save draft; a refusal was shown by answerOf.
+          var answer = error && error.answer;
+          if (status && answer && answer.saved_at) { status.textContent = "Draft saved at " + answer.saved_at + ", without the files."; }
+        })
         .then(function () { saving = null; });
     });
     // Send pressed while the files are being saved: send once they are, so each goes once.
