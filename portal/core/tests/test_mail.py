@@ -434,7 +434,10 @@ def test_an_attempt_of_unknown_outcome_is_not_sent_again_within_the_hold(
         assert deliver_email.call(busy.pk) == "nothing to do"
         assert requeue_stalled() == 0
     assert inbox.messages == []
-    assert OutgoingEmail.objects.get(pk=busy.pk).status == OutgoingEmail.Status.SENDING
+    row = OutgoingEmail.objects.get(pk=busy.pk)
+    assert row.status == OutgoingEmail.Status.SENDING
+    line = next(line for line in _outbox("log").splitlines() if line.split()[0] == str(busy.pk))
+    assert " sending " in line and f"since={row.attempted_at:%Y-%m-%d %H:%M:%S}" in line
 
 
 @pytest.mark.django_db(transaction=True)
