@@ -315,14 +315,31 @@ def run_forever(*, stop: Stop, tick: float = 60.0) -> None:
 
 
 def sweep_mail(cut_off: datetime) -> str:
-    """Queue again the e-mails whose delivery task was lost (`portal.core.mail.requeue_stalled`)."""
-    queued = mail.requeue_stalled()
+    """Queue again the e-mails whose delivery task was lost, and those whose attempt's outcome is
+    still unknown after the hold (`portal.core.mail.requeue_stalled`), as of the run's cut-off."""
+    queued = mail.requeue_stalled(now=cut_off)
     if queued:
         logger.info("queued again %s e-mail(s) whose delivery task was lost", queued)
     return f"{queued} e-mail(s) queued again"
 
 
 register("core.mail_sweep", every(minutes=1), sweep_mail)
+
+
+def reclaim_tasks(cut_off: datetime) -> str:
+    """Make ready again the tasks a killed worker left running (`portal.core.worker`)."""
+    if not _on_the_database_queue():
+        return "not on the database queue"
+    from portal.core.worker import release_abandoned_tasks  # the queue's own models: on that queue only
+
+    return f"{release_abandoned_tasks(now=cut_off)} task(s) ready again"
+
+
+def _on_the_database_queue() -> bool:
+    return type(mail.deliver_email.get_backend()).__module__.startswith("django_tasks_db")
+
+
+register("core.task_reclaim", every(minutes=1), reclaim_tasks)
 
 
 def seal_audit_events(cut_off: datetime) -> str:

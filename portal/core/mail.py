@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
-from collections.abc import Sequence
-from contextlib import nullcontext
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext, suppress
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskResultStatus, task
 
 from portal.core.models import OutgoingEmail
 
@@ -70,21 +72,43 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-# How long one worker holds an e-mail while it talks to the mail server. A worker
-# that dies mid-send leaves the e-mail to be picked up again after this.
-SEND_LEASE = timedelta(minutes=5)
+# An attempt is recorded (status SENDING, `attempted_at`, committed) before the worker talks to
+# the mail server. If the worker dies before it records the outcome, nobody knows whether the
+# relay took the e-mail: it is sent again (same Message-ID) only once this hold has passed, which
+# is far longer than any attempt lasts (the SMTP timeout is seconds).
+SENDING_HOLD = timedelta(minutes=15)
+
+# A queued e-mail with no delivery task on the database queue this long after it was due lost
+# its task (a process killed between commit and enqueue, a task that failed on a database error).
+NO_TASK_GRACE = timedelta(minutes=1)
+
+# On a queue whose tasks cannot be seen (not the database queue): waiting this long means lost.
+LOST_TASK_AFTER = timedelta(minutes=10)
+
+# After sending, recording the outcome waits this long for a database that went away: a short
+# outage (a PostgreSQL restart) must not turn a sent e-mail into one sent again after the hold.
+RECORD_PATIENCE_SECONDS = 60.0
+
+DATABASE_GONE = (OperationalError, InterfaceError)
 
 
 @task()
 def deliver_email(email_id: int) -> str:
-    """Send one queued e-mail. No transaction is held open while the mail server
-    talks (on SQLite that would block every write): the row is claimed with a
-    lease by one conditional UPDATE, sent, then marked."""
+    """Send one queued e-mail; running it again for the same e-mail is harmless.
+
+    No transaction is held open while the mail server talks (on SQLite that would block every
+    write). One conditional UPDATE claims the row and records the attempt (SENDING, now),
+    committed before sending; then the e-mail goes out with its stored Message-ID; then the
+    outcome is recorded. A second task for the same e-mail finds it SENDING or SENT and does
+    nothing. Only an attempt whose outcome is unknown (still SENDING after `SENDING_HOLD`: its
+    worker died) is taken again, so a duplicate needs a crash between the relay's acceptance
+    and our record of it."""
     now = timezone.now()
-    claimed = (
-        OutgoingEmail.objects.filter(pk=email_id, status=OutgoingEmail.Status.QUEUED)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(attempts=F("attempts") + 1, lease_until=now + SEND_LEASE)
+    sendable = Q(status=OutgoingEmail.Status.QUEUED) | Q(
+        status=OutgoingEmail.Status.SENDING, attempted_at__lt=now - SENDING_HOLD
+    )
+    claimed = OutgoingEmail.objects.filter(sendable, pk=email_id).update(
+        status=OutgoingEmail.Status.SENDING, attempted_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return "nothing to do"
@@ -92,30 +116,82 @@ def deliver_email(email_id: int) -> str:
     try:
         _send(email)
     except Exception as error:  # noqa: BLE001 - any failure of the mail server is retried
-        with transaction.atomic():
-            return _schedule_retry(email, error)
-    email.status = OutgoingEmail.Status.SENT
-    email.sent_at = timezone.now()
-    email.last_error = ""
-    email.lease_until = None
-    email.text_body = email.html_body = ""
-    email.save(update_fields=["status", "sent_at", "last_error", "lease_until", "text_body", "html_body"])
+        return _until_recorded(partial(_schedule_retry, email, error))
+    return _until_recorded(partial(_mark_sent, email))
+
+
+def _mark_sent(email: OutgoingEmail) -> str:
+    # Only our own attempt: if the hold passed and another worker took the e-mail, its record stays.
+    marked = OutgoingEmail.objects.filter(
+        pk=email.pk, status=OutgoingEmail.Status.SENDING, attempted_at=email.attempted_at
+    ).update(
+        status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), last_error="", text_body="", html_body=""
+    )
+    if not marked:
+        logger.warning("e-mail %s was sent after its hold ran out; it may have gone twice", email.pk)
     return "sent"
 
 
-def requeue_stalled(*, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Queue again every e-mail still waiting well past its time: its task was lost
-    (a crash between commit and enqueue, or a worker killed mid-send). A duplicate
-    task is harmless: only one claims the row."""
-    cutoff = timezone.now() - older_than
-    stalled = list(
-        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lt=cutoff)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=timezone.now()))
-        .values_list("pk", flat=True)
-    )
-    for email_id in stalled:
-        deliver_email.enqueue(email_id)
+def _until_recorded(record: Callable[[], str]) -> str:
+    """Run `record` (a write after sending), waiting with back-off for a database that went away,
+    up to `RECORD_PATIENCE_SECONDS`; then give up and leave the row SENDING for the hold."""
+    deadline = time.monotonic() + RECORD_PATIENCE_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            return record()
+        except DATABASE_GONE:
+            if connection.in_atomic_block or time.monotonic() + pause > deadline:
+                raise
+            logger.warning(
+                "the database is unavailable; recording an e-mail's outcome again in %.1f s", pause
+            )
+            with suppress(DatabaseError):
+                connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
+def requeue_stalled(*, now: datetime | None = None) -> int:
+    """Queue again every e-mail whose delivery task was lost, and every attempt whose outcome is
+    unknown after the hold. A duplicate task is harmless: only one claims the row.
+
+    On the database queue "lost" is exact: a queued e-mail, due for a minute, that no waiting
+    or running `deliver_email` task names (a process killed between commit and enqueue, a task
+    that failed on a database error). A task left running by a killed worker still counts as
+    live: `portal.core.worker.release_abandoned_tasks` makes it ready again after its lease."""
+    now = now or timezone.now()
+    unknown_outcome = Q(status=OutgoingEmail.Status.SENDING, attempted_at__lt=now - SENDING_HOLD)
+    if _on_the_database_queue():
+        waiting = Q(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lt=now - NO_TASK_GRACE)
+        candidates = set(OutgoingEmail.objects.filter(waiting | unknown_outcome).values_list("pk", flat=True))
+        stalled = sorted(candidates - _emails_with_a_live_task()) if candidates else []
+    else:
+        waiting = Q(status=OutgoingEmail.Status.QUEUED, next_attempt_at__lt=now - LOST_TASK_AFTER)
+        stalled = list(OutgoingEmail.objects.filter(waiting | unknown_outcome).values_list("pk", flat=True))
+    if stalled:
+        _enqueue(stalled)
     return len(stalled)
+
+
+def _on_the_database_queue() -> bool:
+    return type(deliver_email.get_backend()).__module__.startswith("django_tasks_db")
+
+
+def _emails_with_a_live_task() -> set[int]:
+    """The e-mails that a waiting or running `deliver_email` task on the database queue names."""
+    from django_tasks_db.models import DBTaskResult  # the queue's own model: only on that queue
+
+    live = DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING], task_path=deliver_email.module_path
+    ).values_list("args_kwargs", flat=True)
+    named = set()
+    for arguments in live:
+        positional, by_name = arguments.get("args") or [], arguments.get("kwargs") or {}
+        email_id = positional[0] if positional else by_name.get("email_id")
+        if isinstance(email_id, int):
+            named.add(email_id)
+    return named
 
 
 def _send(email: OutgoingEmail) -> None:
@@ -130,18 +206,24 @@ def _send(email: OutgoingEmail) -> None:
 
 
 def _schedule_retry(email: OutgoingEmail, error: Exception) -> str:
+    """The relay refused or could not be reached: back to QUEUED with a back-off (and a task for
+    then), or FAILED after the last attempt. One transaction, so the task exists if the row says so."""
+    with transaction.atomic():
+        return _record_failure(email, error)
+
+
+def _record_failure(email: OutgoingEmail, error: Exception) -> str:
     email.last_error = type(error).__name__
     if email.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
         email.status = OutgoingEmail.Status.FAILED
-        email.lease_until = None
         # Its links must not outlive it in the database.
         email.text_body = email.html_body = ""
-        email.save(update_fields=["status", "last_error", "lease_until", "text_body", "html_body"])
+        email.save(update_fields=["status", "last_error", "text_body", "html_body"])
         logger.error("e-mail %s failed for good after %s attempts", email.pk, email.attempts)
         return "failed"
+    email.status = OutgoingEmail.Status.QUEUED
     email.next_attempt_at = timezone.now() + backoff(email.attempts)
-    email.lease_until = None
-    email.save(update_fields=["last_error", "next_attempt_at", "lease_until"])
+    email.save(update_fields=["status", "last_error", "next_attempt_at"])
     email_id, run_after = email.pk, email.next_attempt_at
     transaction.on_commit(lambda: deliver_email.using(run_after=run_after).enqueue(email_id))
     logger.warning("e-mail %s attempt %s failed (%s); retrying", email.pk, email.attempts, email.last_error)

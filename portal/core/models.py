@@ -1,18 +1,34 @@
 from __future__ import annotations
 
+import uuid
+from email.utils import parseaddr
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 
+def new_message_id() -> str:
+    """A Message-ID for a new e-mail, in the sender's domain: made once, stored, and sent with
+    every attempt, so a relay or a mail client can drop a second copy."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "portal.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
 class OutgoingEmail(models.Model):
-    """The delivery log of one e-mail: queued, sent or failed.
+    """The delivery log of one e-mail: queued, sending, sent or failed.
 
     The body is kept only until it is handed to the mail server; the log row
     stays so an operator can see that a notice went out, and when.
+
+    `sending` is recorded (and committed) before a worker talks to the mail server:
+    a row left `sending` by a crash has an unknown outcome, and is sent again only
+    after a hold (`portal.core.mail.SENDING_HOLD`), with the same `message_id`.
     """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -26,19 +42,20 @@ class OutgoingEmail(models.Model):
     last_error = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker is sending it until then")
+    attempted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the latest attempt began (recorded before talking to the relay)",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Stable across attempts, so a relay or a mail client can drop a duplicate.
+    message_id = models.CharField(max_length=200, unique=True, default=new_message_id, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"{self.template} e-mail {self.pk} ({self.status})"
-
-    @property
-    def message_id(self) -> str:
-        # Stable across retries, so a mail server or client can drop a duplicate.
-        return f"<portal-{self.pk}@portal.invalid>"
 
 
 class DailyRun(models.Model):

@@ -350,7 +350,7 @@ def test_run_jobs_runs_one_job_by_name_respecting_its_record_unless_forced() -> 
 def test_run_jobs_says_which_job_failed_and_exits_with_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from portal.core import mail
 
-    def requeue_stalled() -> int:
+    def requeue_stalled(**kwargs: object) -> int:
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(mail, "requeue_stalled", requeue_stalled)

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from asgiref.sync import sync_to_async
+from django import db
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import transaction
@@ -26,7 +28,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from portal.core.mail import backoff, deliver_email, queue_email
+from portal.core.mail import SENDING_HOLD, backoff, deliver_email, queue_email, requeue_stalled
 from portal.core.models import OutgoingEmail
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -125,7 +127,7 @@ def test_an_email_queued_in_a_committed_transaction_is_sent_once() -> None:
     message = mail.outbox[0]
     assert message.to == ["paula@example.com"]
     assert message.subject == "Reset your MHS Patient Portal password"
-    assert message.extra_headers["Message-ID"] == f"<portal-{queued.pk}@portal.invalid>"
+    assert message.extra_headers["Message-ID"] == queued.message_id
     assert message.extra_headers["Auto-Submitted"] == "auto-generated"
     row = OutgoingEmail.objects.get()
     assert row.status == OutgoingEmail.Status.SENT
@@ -167,7 +169,7 @@ def test_the_worker_delivers_to_a_real_smtp_server_exactly_once(smtp_server: tup
     message = inbox.messages[0]
     assert inbox.recipients == [["paula@example.com"]]
     assert message["Subject"] == "Reset your MHS Patient Portal password"
-    assert message["Message-ID"] == f"<portal-{queued.pk}@portal.invalid>"
+    assert message["Message-ID"] == queued.message_id
     plain = message.get_body(preferencelist=("plain",))
     html = message.get_body(preferencelist=("html",))
     assert plain is not None and "/account/password-reset/some-token/" in plain.get_content()
@@ -209,7 +211,7 @@ def test_when_smtp_is_down_the_email_waits_and_the_retry_delivers_it_once(
             run_worker()
 
     assert len(inbox.messages) == 1
-    assert inbox.messages[0]["Message-ID"] == f"<portal-{row.pk}@portal.invalid>"
+    assert inbox.messages[0]["Message-ID"] == row.message_id
     row.refresh_from_db()
     assert (row.status, row.attempts, row.last_error, row.text_body) == ("sent", 2, "", "")
     assert not DBTaskResult.objects.filter(status="READY").exists()
@@ -365,18 +367,89 @@ def test_an_email_whose_task_was_lost_is_queued_again_and_sent_once(smtp_server:
     assert OutgoingEmail.objects.get(pk=lost.pk).status == OutgoingEmail.Status.SENT
 
 
+def _sending(*, began: timedelta) -> OutgoingEmail:
+    """An e-mail whose attempt began `began` ago and whose outcome was never recorded (its worker died)."""
+    email = OutgoingEmail.objects.create(
+        template="password_reset",
+        to="paula@example.com",
+        subject="Reset",
+        text_body="x",
+        html_body="<p>x</p>",
+    )
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=OutgoingEmail.Status.SENDING, attempts=1, attempted_at=timezone.now() - began
+    )
+    return OutgoingEmail.objects.get(pk=email.pk)
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_holding_the_lease_keeps_others_away(smtp_server: tuple[_Inbox, int]) -> None:
-    """While one worker sends (lease held), a second task for the same e-mail does nothing."""
+def test_an_attempt_is_recorded_and_committed_before_the_mail_server_is_asked(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    """While the relay talks, the row already says SENDING with the attempt's time and count,
+    as another connection sees it: a crash from here on cannot be mistaken for "never tried"."""
     inbox, port = smtp_server
+    seen: list[tuple[str, int, bool]] = []
+
+    def peek() -> None:  # another connection, from aiosmtpd's thread
+        try:
+            row = OutgoingEmail.objects.get()
+            seen.append((row.status, row.attempts, row.attempted_at is not None))
+        finally:
+            db.connection.close()
+
+    class Watching(_Inbox):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            await sync_to_async(peek, thread_sensitive=False)()
+            return await super().handle_DATA(server, session, envelope)
+
+    watching = Watching()
+    controller = Controller(watching, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        with _smtp(controller.port):
+            _queue()
+    finally:
+        controller.stop()
+    assert seen == [("sending", 1, True)]
+    assert len(watching.messages) == 1 and inbox.messages == []
+    assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.SENT
+
+
+def test_each_email_has_one_stored_message_id_in_the_senders_domain() -> None:
+    first, second = OutgoingEmail(), OutgoingEmail()
+    assert first.message_id != second.message_id
+    assert first.message_id.startswith("<") and first.message_id.endswith("@portal.example.mil>")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attempt_of_unknown_outcome_is_not_sent_again_within_the_hold(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    """A worker died while sending: nobody knows whether the relay took it. Neither a second
+    task nor the sweep sends it again before the hold has passed."""
+    inbox, port = smtp_server
+    busy = _sending(began=SENDING_HOLD - timedelta(minutes=1))
     with _smtp(port):
-        busy = OutgoingEmail.objects.create(
-            template="password_reset",
-            to="paula@example.com",
-            subject="Reset",
-            text_body="x",
-            html_body="<p>x</p>",
-        )
-        OutgoingEmail.objects.filter(pk=busy.pk).update(lease_until=timezone.now() + timedelta(minutes=5))
         assert deliver_email.call(busy.pk) == "nothing to do"
+        assert requeue_stalled() == 0
     assert inbox.messages == []
+    row = OutgoingEmail.objects.get(pk=busy.pk)
+    assert row.status == OutgoingEmail.Status.SENDING
+    line = next(line for line in _outbox("log").splitlines() if line.split()[0] == str(busy.pk))
+    assert " sending " in line and f"since={row.attempted_at:%Y-%m-%d %H:%M:%S}" in line
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_the_hold_the_sweep_sends_it_again_with_the_same_message_id(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    with override_settings(TASKS=DB_TASKS), _smtp(port):
+        held = _sending(began=SENDING_HOLD + timedelta(seconds=1))
+        assert requeue_stalled() == 1
+        assert requeue_stalled() == 0  # its task is waiting: no second one
+        run_worker()
+    assert [message["Message-ID"] for message in inbox.messages] == [held.message_id]
+    row = OutgoingEmail.objects.get(pk=held.pk)
+    assert (row.status, row.attempts) == ("sent", 2)

@@ -136,21 +136,21 @@ def test_portal_run_serves_through_gunicorn_and_sigterm_stops_every_child(
     children = descendants(portal.pid)
     roles = {
         role: [pid for pid in children if role in command_line(pid)]
-        for role in ("gunicorn", "db_worker", "run_jobs")
+        for role in ("gunicorn", "run_worker", "run_jobs")
     }
     assert len(roles["gunicorn"]) == 3, roles  # the master and two workers
-    assert len(roles["db_worker"]) == 1 and len(roles["run_jobs"]) == 1
+    assert len(roles["run_worker"]) == 1 and len(roles["run_jobs"]) == 1
 
-    # The jobs loop dies: the supervisor starts another.
-    os.kill(roles["run_jobs"][0], signal.SIGKILL)
-    wait_for(
-        lambda: (
-            [p for p in descendants(portal.pid) if "run_jobs" in command_line(p)]
-            not in ([], roles["run_jobs"])
-        ),
-        seconds=30,
-        what="the jobs loop to be started again",
-    )
+    # The jobs loop dies, then the task worker: the supervisor starts each again.
+    for role, what in (("run_jobs", "the jobs loop"), ("run_worker", "the task worker")):
+        os.kill(roles[role][0], signal.SIGKILL)
+        wait_for(
+            lambda role=role: (  # type: ignore[misc]
+                [p for p in descendants(portal.pid) if role in command_line(p)] not in ([], roles[role])
+            ),
+            seconds=30,
+            what=f"{what} to be started again",
+        )
     children = descendants(portal.pid)
 
     portal.send_signal(signal.SIGTERM)

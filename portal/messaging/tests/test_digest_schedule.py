@@ -179,7 +179,7 @@ def test_portal_run_starts_the_digest_schedule(monkeypatch: pytest.MonkeyPatch) 
     call_command("portal_run", stdout=StringIO())
     commands = {name: argv[1:] for name, argv in started}
     assert commands["web server"][:3] == ["-m", "gunicorn", "portal.wsgi"]
-    assert commands["task worker"][:2] == ["manage.py", "db_worker"]
+    assert commands["task worker"][:2] == ["manage.py", "run_worker"]
     assert commands["periodic jobs"] == ["manage.py", "run_jobs", "--loop"]
     assert {"core.mail_sweep", notifications.DIGEST_JOB} <= {job.name for job in jobs.registered()}
 
@@ -259,7 +259,7 @@ def test_the_mail_sweeper_survives_a_failed_sweep(monkeypatch: pytest.MonkeyPatc
 
     sweeps = {"n": 0}
 
-    def requeue_stalled() -> int:
+    def requeue_stalled(**kwargs: object) -> int:
         sweeps["n"] += 1
         if sweeps["n"] == 1:
             raise RuntimeError("database is locked")

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     help = (
         "List the e-mails the portal wrote to var/mail (newest first), show one "
         "(`outbox show 1`), print the delivery log (`outbox log`), or queue again the "
-        "e-mails whose delivery task was lost (`outbox requeue`; run it every few minutes)."
+        "e-mails whose delivery task was lost (`outbox requeue`; the job core.mail_sweep does it every minute)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,6 +63,9 @@ class Command(BaseCommand):
             # A queued e-mail that has failed before waits for its retry: say when.
             waiting = row.status == OutgoingEmail.Status.QUEUED and row.attempts > 0
             next_try = f" next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}" if waiting else ""
+            # An attempt under way, or one whose worker died: since when (it is held, then resent).
+            if row.status == OutgoingEmail.Status.SENDING and row.attempted_at is not None:
+                next_try = f" since={row.attempted_at:%Y-%m-%d %H:%M:%S}"
             self.stdout.write(
                 f"{row.pk:>6} {row.created_at:%Y-%m-%d %H:%M:%S} {row.status:<7} "
                 f"attempts={row.attempts} sent={sent}{next_try} {row.template} {row.last_error}"

@@ -1,7 +1,8 @@
 """`manage.py portal_run`: the embedded portal, ready for a small clinic as it is.
 
 Three processes, kept running by `portal.home.supervisor`: the web server (gunicorn, static
-files from WhiteNoise), the task worker (`db_worker`: e-mail delivery) and the periodic jobs
+files from WhiteNoise), the task worker (`run_worker`: e-mail delivery; it waits out a database
+outage, and is started again if it ends all the same) and the periodic jobs
 (`run_jobs --loop`: the daily digest, the mail sweep). `--dev` serves through Django's
 development server instead, reloading on every code change (`make dev`).
 """
@@ -56,7 +57,7 @@ class Command(BaseCommand):
                 Child("web server", web, essential=True),
                 Child(
                     "task worker",
-                    [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "1"],
+                    [sys.executable, "manage.py", "run_worker", "--no-reload", "--interval", "1"],
                 ),
                 Child("periodic jobs", [sys.executable, "manage.py", "run_jobs", "--loop"]),
             ],
