@@ -17,8 +17,8 @@ from playwright.sync_api import Page, expect
 from conftest import PASSWORD, finish_first_steps, totp_now
 from portal.accounts.models import User
 from portal.core.acting import Actor
+from portal.core.tests.smtp import Inbox, smtp
 from portal.messaging import actions
-from portal.messaging.tests.smtp import Inbox, smtp
 from portal.vault.testing import isolated_vault
 from tests.browser.conftest import assert_accessible, assert_no_csp_errors
 

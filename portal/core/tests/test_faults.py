@@ -33,8 +33,8 @@ from django_tasks_db.models import DBTaskResult
 from portal.core import jobs
 from portal.core.mail import NO_TASK_GRACE, SENDING_HOLD, queue_email
 from portal.core.models import OutgoingEmail
+from portal.core.tests.smtp import Inbox, smtp
 from portal.core.worker import TASK_LEASE
-from portal.messaging.tests.smtp import Inbox, smtp
 
 __all__ = ["smtp"]
 

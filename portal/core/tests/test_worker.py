@@ -20,7 +20,7 @@ from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 from portal.core import jobs, worker
 from portal.core.mail import queue_email
 from portal.core.models import OutgoingEmail
-from portal.messaging.tests.smtp import Inbox, smtp
+from portal.core.tests.smtp import Inbox, smtp
 
 __all__ = ["smtp"]
 

@@ -26,12 +26,12 @@ from portal.accounts.models import User
 from portal.core import jobs, schedule
 from portal.core.acting import Actor
 from portal.core.models import DailyRun, OutgoingEmail
+from portal.core.tests.smtp import Inbox, smtp
 from portal.home.management.commands import portal_run
 from portal.home.supervisor import Supervisor
 from portal.messaging import actions, notifications
 from portal.messaging.models import MessageNotice, Thread
 from portal.messaging.tests.helpers import patient_writes, staff_replies
-from portal.messaging.tests.smtp import Inbox, smtp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 __all__ = ["smtp"]

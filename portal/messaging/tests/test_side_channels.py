@@ -58,9 +58,9 @@ from portal.core.acting import Actor
 from portal.core.mail import deliver_email, queue_email
 from portal.core.models import OutgoingEmail
 from portal.core.tests.plaintext_scan import Finding, PlaintextScan, every_log_record
+from portal.core.tests.smtp import Inbox, smtp
 from portal.messaging import actions
 from portal.messaging.models import Attachment, Draft, InternalNote, Message, Thread
-from portal.messaging.tests.smtp import Inbox, smtp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 __all__ = ["smtp"]
