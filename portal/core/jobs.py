@@ -364,7 +364,11 @@ register("audit.anchor", every(minutes=5), anchor_audit_chain)
 
 
 def heartbeat(cut_off: datetime) -> str:
-    """The jobs loop is alive: `/healthz` reads this job's last run (`portal.core.health`)."""
+    """The jobs loop is alive: `/healthz` reads this job's last run (`portal.core.health`);
+    and the task worker is asked to beat too, by a task it must take from the queue."""
+    from portal.core.health import worker_heartbeat
+
+    worker_heartbeat.enqueue()
     return "alive"
 
 

@@ -251,6 +251,36 @@ def test_healthz_reports_a_worker_that_never_beat(client: Client) -> None:
     assert client.get("/healthz").content == b"failed: worker"
 
 
+def test_healthz_reports_a_task_worker_that_stopped_while_the_jobs_loop_goes_on(
+    client: Client, heartbeat_now: None
+) -> None:
+    """The jobs loop still beats, but the task worker has taken no task for four minutes."""
+    JobRun.objects.filter(job=health.WORKER_HEARTBEAT).update(
+        finished_at=timezone.now() - timedelta(minutes=4)
+    )
+    assert JobRun.objects.filter(
+        job=health.HEARTBEAT_JOB, finished_at__gte=timezone.now() - timedelta(minutes=1)
+    )
+    assert client.get("/healthz").content == b"failed: worker"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_worker_beats_only_when_it_takes_tasks_from_the_real_queue(
+    client: Client, settings: Any
+) -> None:
+    """On the database queue the jobs loop's heartbeat waits for a worker: none runs, the check
+    fails; the real worker takes the task, and the portal is healthy."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    jobs.run(jobs.get(health.HEARTBEAT_JOB))
+    assert client.get("/healthz").content == b"failed: worker"
+    call_command("run_worker", "--batch", "--no-startup-delay", stdout=StringIO(), stderr=StringIO())
+    assert client.get("/healthz").content == b"ok"
+
+
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
 def test_healthz_reports_a_file_store_that_cannot_be_written(  # noqa: PLR0917 - pytest fixtures
     client: Client,
