@@ -91,3 +91,29 @@ def test_confirm_its_you_on_a_phone(phone: Page, live_server: Any, paula: User) 
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Confirm").click()
     expect(phone.get_by_label("E-mail address")).to_have_value("paula@example.com")
+
+
+def test_cancelling_an_email_change_from_the_old_address(
+    page: Page, phone: Page, live_server: Any, paula: User
+) -> None:
+    """Someone changed Paula's address; from her old inbox she opens the cancel link signed
+    out, on a phone and on a desktop: the page says what it will do, and then that it did."""
+    from datetime import timedelta
+
+    from portal.accounts import links
+    from portal.accounts.models import EmailLink
+
+    token = links.issue_link(
+        user=paula, purpose=EmailLink.Purpose.EMAIL_CHANGE_CANCEL, email="paula@example.com",
+        lifetime=timedelta(days=7),
+    )  # fmt: skip
+    phone.goto(f"{live_server.url}/account/email-change/cancel/{token}/")
+    fits(phone, 320)
+    assert_accessible(phone, "phone-cancel-email-change")
+    page.goto(f"{live_server.url}/account/email-change/cancel/{token}/")
+    assert_accessible(page, "cancel-email-change")
+    page.get_by_role("button").filter(has_text="ancel").first.click()
+    assert_accessible(page, "cancel-email-change-done")
+    page.goto(f"{live_server.url}/account/email-change/cancel/{token}/")
+    expect(page.get_by_text("This link was already used.")).to_be_visible()
+    assert_accessible(page, "email-link-used")
