@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import logging
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -37,6 +40,7 @@ UNSEALED_GRACE = timedelta(minutes=5)
 SEAL_BATCH = 500
 # After commit a request seals at most this many rounds; the periodic job and the next
 # commit take over, so one request never spends long sealing everyone else's events.
+logger = logging.getLogger(__name__)
 _ROUNDS_AFTER_COMMIT = 3
 
 
@@ -221,7 +225,38 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_committed, robust=True)
 
 
+# Inside a request the sealing waits for the request's end (`request_finished`, sent once the
+# response has gone out): a request that commits twice (an autosave and then the send) seals
+# once, and the person does not wait for it. Outside a request it runs at each commit.
+_request = threading.local()
+
+
+def _request_started(**kwargs: Any) -> None:
+    _request.active, _request.seal = True, False
+
+
+def _request_finished(**kwargs: Any) -> None:
+    seal = getattr(_request, "seal", False)
+    _request.active, _request.seal = False, False
+    if seal:
+        try:
+            _seal_now()
+        except Exception:  # noqa: BLE001 - the events are committed: the next sealer chains them
+            logger.exception("audit: sealing after the request failed; the next run seals its events")
+
+
+request_started.connect(_request_started, dispatch_uid="portal.audit.seal.request_started")
+request_finished.connect(_request_finished, dispatch_uid="portal.audit.seal.request_finished")
+
+
 def _seal_committed() -> None:
+    if getattr(_request, "active", False):
+        _request.seal = True
+        return
+    _seal_now()
+
+
+def _seal_now() -> None:
     for _ in range(_ROUNDS_AFTER_COMMIT):
         # A sealer that finds the head taken returns at once: its holder, or the one after,
         # picks these events up. The holder looks again after it lets go (below), so an

@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext, suppress
+from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -59,13 +59,43 @@ def queue_emails(*, template: str, to: list[str], context: dict[str, Any]) -> li
 
 
 def _enqueue(email_ids: list[int]) -> None:
-    # On the database queue the tasks are rows of the same database: one transaction
-    # writes them all. Any other backend takes them one by one, outside a transaction
-    # (the immediate backend delivers at once, and must not hold a transaction open).
-    batch = len(email_ids) > 1 and type(deliver_email.get_backend()).__module__.startswith("django_tasks_db")
-    with transaction.atomic() if batch else nullcontext():
-        for email_id in email_ids:
-            deliver_email.enqueue(email_id)
+    """One delivery task per e-mail (each with its own retries). On the database queue the
+    tasks are rows of the same database: one INSERT writes them all. Any other backend takes
+    them one by one (the immediate backend delivers at once)."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    backend = deliver_email.get_backend()
+    if len(email_ids) > 1 and isinstance(backend, DatabaseBackend):
+        _enqueue_in_one_statement(backend, email_ids)
+        return
+    for email_id in email_ids:
+        deliver_email.enqueue(email_id)
+
+
+def _enqueue_in_one_statement(backend: Any, email_ids: list[int]) -> None:
+    # The rows are those DatabaseBackend.enqueue makes one by one (django_tasks_db is pinned;
+    # a test pins that the worker runs them as it runs its own).
+    from django_tasks_db.compat import normalize_json, task_enqueued
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    backend.validate_task(deliver_email)
+    rows = DBTaskResult.objects.bulk_create(
+        [
+            DBTaskResult(
+                id=backend._get_id(),
+                args_kwargs=normalize_json({"args": [email_id], "kwargs": {}}),
+                priority=deliver_email.priority,
+                task_path=deliver_email.module_path,
+                queue_name=deliver_email.queue_name,
+                # Its pre_save signal (which bulk_create does not send) spells "no delay" so.
+                run_after=deliver_email.run_after or get_date_max(),
+                backend_name=backend.alias,
+            )
+            for email_id in email_ids
+        ]
+    )
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -173,3 +173,29 @@ def test_events_chained_before_the_upgrade_still_verify_after_it(tampered: bool)
     new = record("record.viewed", actor_id=9)
     assert AuditSeal.objects.get(event_id=new.pk).seq == 5
     assert verify_chain() == (5, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_that_commits_twice_seals_once_when_its_response_has_gone(
+    world: dict[str, Any], paula: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paula's Send saves her draft and sends it (two commits, several events): one sealing
+    round, after the response, and every event is chained by the time she sees the page."""
+    import uuid
+
+    from portal.audit import log as audit_log
+    from portal.audit.models import AuditUnsealed
+
+    client = signed_in(paula)
+    rounds: list[int] = []
+    real_round = audit_log._seal_round
+    monkeypatch.setattr(audit_log, "_seal_round", lambda: rounds.append(1) or real_round())
+    form = {
+        "send_token": str(uuid.uuid4()), "care_team": world["blue"].pk, "category": "general",
+        "subject": "Rash", "body": "A rash since Monday", "action": "send",
+    }  # fmt: skip
+    response = client.post("/messages/new/", form)
+    assert response.status_code == 302
+    assert rounds == [1]
+    assert not AuditUnsealed.objects.exists()
+    assert audit_log.verify_chain()[1] is None

@@ -181,6 +181,38 @@ def test_the_worker_delivers_to_a_real_smtp_server_exactly_once(smtp_server: tup
 
 
 @pytest.mark.django_db(transaction=True)
+def test_one_text_to_several_people_is_queued_in_one_statement_and_each_delivered_once(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    """A new message's notice to a team: the queue's rows are written by one INSERT, are the
+    rows the backend's own enqueue writes, and the real worker delivers each e-mail once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.core.mail import deliver_email, queue_emails
+
+    inbox, port = smtp_server
+    people = ["diaz@example.com", "baker@example.com", "nolan@example.com"]
+    with override_settings(TASKS=DB_TASKS), _smtp(port):
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            emails = queue_emails(template="new_message", to=people, context={})
+        task_inserts = [
+            q for q in queries if q["sql"].startswith('INSERT INTO "django_tasks_database_dbtaskresult"')
+        ]
+        assert len(task_inserts) == 1
+        one_by_one = deliver_email.enqueue(emails[0].pk)
+        rows = list(DBTaskResult.objects.order_by("enqueued_at"))
+        same = ("task_path", "queue_name", "priority", "backend_name", "status", "run_after")
+        assert {tuple(getattr(r, f) for f in same) for r in rows} == {
+            tuple(getattr(DBTaskResult.objects.get(id=one_by_one.id), f) for f in same)
+        }
+        DBTaskResult.objects.filter(id=one_by_one.id).delete()
+        run_worker()
+    assert sorted(r[0] for r in inbox.recipients) == sorted(people)
+    assert set(OutgoingEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True)
 def test_when_smtp_is_down_the_email_waits_and_the_retry_delivers_it_once(
     smtp_server: tuple[_Inbox, int],
 ) -> None:
