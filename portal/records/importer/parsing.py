@@ -91,7 +91,8 @@ def parse_bytes(raw: bytes, *, source: str) -> ParsedBundle:
     except UnicodeDecodeError:
         raise refuse("is not UTF-8 text: expected a FHIR Bundle in JSON") from None
     except json.JSONDecodeError as error:
-        hint = "it ends too early (truncated?)" if error.pos >= len(raw.rstrip()) else error.msg
+        ended = error.pos >= len(raw.rstrip()) or error.msg.startswith("Unterminated")
+        hint = "it ends too early (truncated?)" if ended else error.msg
         raise refuse(f"is not valid JSON at line {error.lineno}, column {error.colno}: {hint}") from None
     return parse_bundle(data, source=source)
 
