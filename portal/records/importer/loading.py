@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
@@ -558,6 +559,7 @@ class BundleImport:
     def _fill(self, row: Record, item: _Item, report_of: dict[Key, Key]) -> None:
         columns = columns_of(item.entry.kind, item.entry.resource)
         row.version_id, row.last_updated, row.content_hash = item.version_id, item.last_updated, item.digest
+        row.imported_at = timezone.now()  # set, not left deferred: bulk_update would load it row by row
         for name in ("status", "category", "code_system", "code", "effective_at", "effective_end"):
             setattr(row, name, getattr(columns, name))
         row.series_count, row.body_site, row.has_text = (

@@ -249,3 +249,28 @@ def test_a_shared_adult_bundle_needs_its_providers_first(db: Any, tmp_path: Path
     _, err = run(str(BUNDLES / "patient-11.json"), "--link", "patient-11.json=1")
     assert "conditional reference Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|" in err
     assert not Record.objects.exists()
+
+
+def queries_to_import(tmp_path: Path, name: str, count: int, value: float, updated: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    resources = [glucose(f"q{n}", "tess", value, updated=updated) for n in range(count)]
+    path = write(tmp_path, name, bundle(patient("tess", dod_id=TESS), *resources))
+    with CaptureQueriesContext(connection) as captured:
+        run(str(path))
+    return len(captured.captured_queries)
+
+
+def test_the_queries_of_an_import_do_not_grow_with_its_rows(db: Any, tmp_path: Path) -> None:
+    """Looked up per bundle, written in bulk: 5 rows or 60, created or updated, the same queries."""
+    queries_to_import(tmp_path, "tess.json", 1, 90, "2024-05-01T00:00:00Z")  # Tess and her data key
+    Record.objects.all().delete()
+    small = queries_to_import(tmp_path, "a.json", 5, 90, "2024-05-01T00:00:00Z")
+    Record.objects.all().delete()
+    large = queries_to_import(tmp_path, "b.json", 60, 90, "2024-05-01T00:00:00Z")
+    # Bulk statements come in batches (SQLite takes at most 999 parameters a statement): a few more.
+    assert small <= large <= small + 4
+    updated_small = queries_to_import(tmp_path, "c.json", 5, 95, "2024-05-02T00:00:00Z")
+    updated_large = queries_to_import(tmp_path, "d.json", 60, 96, "2024-05-03T00:00:00Z")
+    assert updated_small <= updated_large <= updated_small + 4
