@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "portal.clinics",
     "portal.vault",
     "portal.messaging",
+    "portal.records",
     "portal.smartcard",
     "portal.privacy",
     "portal.home",
@@ -362,6 +363,20 @@ PORTAL_MAX_REQUEST_BYTES = read_int(
     minimum=1024 * 1024,
 )
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+# The health record's FHIR import (portal.records). An EHR Patient is the portal patient whose
+# DoD ID is its identifier of this system (by default the DoD EDIPI's OID); a bundle larger than
+# PORTAL_FHIR_MAX_BYTES is refused before it is read, as a file and as a request (it cannot be
+# more than PORTAL_MAX_REQUEST_BYTES, which every request is held to first).
+PORTAL_FHIR_DOD_ID_SYSTEM = read_str(
+    "PORTAL_FHIR_DOD_ID_SYSTEM", "urn:oid:2.16.840.1.113883.3.42.10001.100001.12"
+)
+PORTAL_FHIR_MAX_BYTES = read_int(
+    "PORTAL_FHIR_MAX_BYTES",
+    min(16 * 1024 * 1024, PORTAL_MAX_REQUEST_BYTES),
+    minimum=1024,
+    maximum=PORTAL_MAX_REQUEST_BYTES,
+)
+
 # The memory handler takes a request's files only when the whole body fits under this: the same cap.
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_REQUEST_BYTES
 # Form fields other than files (the longest is a 10,000-character message): Django's 2.5 MB.

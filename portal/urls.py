@@ -13,6 +13,7 @@ urlpatterns = [
     path("staff/messages/", include("portal.messaging.staff_urls")),
     path("staff/privacy/", include("portal.privacy.urls")),
     path("staff/", include("portal.clinics.urls")),
+    path("fhir/", include("portal.records.urls")),
     # Sign out the portal's way: audited, and back to the portal's sign-in page.
     path("operator/logout/", sign_out),
     path("operator/", portal_admin_site.urls),
