@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: TRACE/OPTIONS and over-large bodies are refused before anything reads the request.
+    "portal.core.middleware.SealAuditAtTheEndMiddleware",
     "portal.core.middleware.RefuseMethodsMiddleware",
     "portal.core.middleware.RequestSizeMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
@@ -225,28 +224,31 @@ def _seal_after_commit() -> None:
     transaction.on_commit(_seal_committed, robust=True)
 
 
-# Inside a request the sealing waits for the request's end (`request_finished`, sent once the
-# response has gone out): a request that commits twice (an autosave and then the send) seals
-# once, and the person does not wait for it. Outside a request it runs at each commit.
+# Inside a request the sealing waits for the request's end (`sealing_at_the_end`, which
+# portal.core.middleware.SealAuditAtTheEndMiddleware wraps around every request): a request
+# that commits twice (an autosave and then the send) seals once. It runs before the response
+# leaves, so the next request of the same person finds its events chained. Outside a request
+# it runs at each commit.
 _request = threading.local()
 
 
-def _request_started(**kwargs: Any) -> None:
-    _request.active, _request.seal = True, False
-
-
-def _request_finished(**kwargs: Any) -> None:
-    seal = getattr(_request, "seal", False)
-    _request.active, _request.seal = False, False
-    if seal:
-        try:
-            _seal_now()
-        except Exception:  # noqa: BLE001 - the events are committed: the next sealer chains them
-            logger.exception("audit: sealing after the request failed; the next run seals its events")
-
-
-request_started.connect(_request_started, dispatch_uid="portal.audit.seal.request_started")
-request_finished.connect(_request_finished, dispatch_uid="portal.audit.seal.request_finished")
+@contextmanager
+def sealing_at_the_end() -> Iterator[None]:
+    """Within the block, events committed are sealed once, when the block ends."""
+    outer = getattr(_request, "active", False)
+    _request.active = True
+    if not outer:
+        _request.seal = False
+    try:
+        yield
+    finally:
+        if not outer:
+            seal, _request.active, _request.seal = getattr(_request, "seal", False), False, False
+            if seal:
+                try:
+                    _seal_now()
+                except Exception:  # noqa: BLE001 - the events are committed: the next sealer chains them
+                    logger.exception("audit: sealing at the end of a request failed; the next run seals it")
 
 
 def _seal_committed() -> None:

@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.template.loader import render_to_string
 
+from portal.audit import log as audit_log
 from portal.audit.denials import record_denied
 from portal.core.acting import Denied
 
@@ -101,6 +102,18 @@ class DeniedAccessMiddleware:
 # (every script of the portal talks to its own origin, so no browser ever sends a CORS preflight).
 REFUSED_METHODS = frozenset({"TRACE", "OPTIONS", "CONNECT", "TRACK"})
 ALLOWED_METHODS = ["GET", "HEAD", "POST"]
+
+
+class SealAuditAtTheEndMiddleware:
+    """Audit events a request commits are chained once, at the request's end (not at each of
+    its commits): see portal.audit.log.sealing_at_the_end."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit_log.sealing_at_the_end():
+            return self.get_response(request)
 
 
 class RefuseMethodsMiddleware:

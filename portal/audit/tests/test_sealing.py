@@ -176,11 +176,11 @@ def test_events_chained_before_the_upgrade_still_verify_after_it(tampered: bool)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_request_that_commits_twice_seals_once_when_its_response_has_gone(
+def test_a_request_that_commits_twice_seals_once_at_its_end(
     world: dict[str, Any], paula: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Paula's Send saves her draft and sends it (two commits, several events): one sealing
-    round, after the response, and every event is chained by the time she sees the page."""
+    round, at the request's end, and every event is chained by the time she sees the page."""
     import uuid
 
     from portal.audit import log as audit_log
