@@ -178,7 +178,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "portal.accounts.passwords.BlocklistValidator"},
 ]
 
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+# The first signs in; the second only keeps sessions signed in before it (see its docstring).
+AUTHENTICATION_BACKENDS = [
+    "portal.accounts.backends.PortalBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 # Sessions: database-backed by default; any Django session engine works.
 SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db")

@@ -10,6 +10,7 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest
 from django_otp import login as otp_login
 
+from portal.accounts import backends
 from portal.accounts.models import User
 from portal.audit import log as audit
 
@@ -39,7 +40,7 @@ def start_session(request: HttpRequest, user: User, *, method: str, device: Any 
     `method` is the sign-in method's code; the sign-in's own audit event and every
     later one of this session carry it."""
     request.session.pop(PENDING, None)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=backends.PATH)
     if device is not None:
         otp_login(request, device)
     now = int(time.time())

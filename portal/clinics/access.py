@@ -104,6 +104,32 @@ def access_team_to_write(user: User, team_id: int) -> CareTeam:
     return team
 
 
+# Set on a care team by the doors below for the patient they let write to it: an action handed
+# the team by the view reads it again only when the mark is not the acting patient's.
+WRITABLE_BY = "_writable_by_user_id"
+
+
+def team_to_write(user: User, team_id: int | None) -> CareTeam | None:
+    """The care team a compose form names, if this patient may message it now; else None.
+
+    Not a refusal: a form's stale or forged choice is answered as a form error, as before."""
+    if team_id is None or not (user.is_authenticated and user.is_active and user.is_patient):
+        return None
+    team = (
+        CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
+        .select_related("clinic")
+        .first()
+    )
+    if team is not None:
+        setattr(team, WRITABLE_BY, user.pk)
+    return team
+
+
+def writable_by(team: CareTeam, user: User) -> bool:
+    """Whether `team` came from a door above for this very patient in this request."""
+    return user.is_patient and getattr(team, WRITABLE_BY, None) == user.pk
+
+
 def access_team_inbox(user: User, team_id: int) -> CareTeam:
     """A care team whose work (message pool, and later schedules) this staff member does now."""
     team = teams_of(user).filter(pk=team_id).select_related("clinic").first()

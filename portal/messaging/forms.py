@@ -53,17 +53,23 @@ class ComposeForm(forms.Form):
 
     def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.offer(teams)
+        self.fields["category"].widget.attrs["class"] = "usa-select"
+        self.fields["care_team"].widget.attrs["class"] = "usa-select"
+        self.fields["subject"].widget.attrs.update({"class": "usa-input"})
+
+    def offer(self, teams: list[CareTeam]) -> None:
+        """The teams to choose from. A posted form is checked against the team it names alone
+        (the patient's, or none) and shown again with all of them; its errors stay."""
         field = self.fields["care_team"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = CHOOSE + [(team.pk, f"{team.name}, {team.clinic.name}") for team in teams]
-        self.fields["category"].widget.attrs["class"] = "usa-select"
-        field.widget.attrs["class"] = "usa-select"
-        self.fields["subject"].widget.attrs.update({"class": "usa-input"})
 
-    def raw_team_id(self, allowed: set[int]) -> int | None:
-        """The team as typed, only if it is one of the patient's (a forged id is dropped)."""
-        raw = str(self.data.get("care_team", ""))
-        return int(raw) if raw.isdigit() and int(raw) in allowed else None
+    @staticmethod
+    def posted_team_id(data: Any) -> int | None:
+        """The team id as posted, if it is a number at all (whose team it is, the door says)."""
+        raw = str(data.get("care_team", ""))
+        return int(raw) if raw.isdigit() else None
 
 
 class ReplyForm(forms.Form):

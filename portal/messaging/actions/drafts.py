@@ -11,7 +11,7 @@ from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
 
-from portal.clinics.access import access_team_to_write, patient_of, staff_of
+from portal.clinics.access import access_team_to_write, patient_of, staff_of, writable_by
 from portal.clinics.models import CareTeam
 from portal.core.acting import Actor, Refused
 from portal.messaging import rules
@@ -68,11 +68,14 @@ def check_save_draft(
     subject: str,
     body: str,
     thread: Thread | None = None,
+    care_team: CareTeam | None = None,
 ) -> Draft:
     """Create or update the patient's draft of the compose form carrying `send_token`.
 
     `thread`, when given, is the thread `thread_id` names as `access_thread` gave it to this
-    request (with `with_keys=True` its keys come along): it is not read again. The draft
+    request (with `with_keys=True` its keys come along): it is not read again. `care_team`,
+    likewise, is the team `care_team_id` names as `team_to_write` gave it to this patient in
+    this request; any other team object is not trusted and the door is asked again. The draft
     returned carries its keyring, and is what `check_send_draft(saved=...)` takes.
     """
     patient = patient_of(by.user)
@@ -80,9 +83,12 @@ def check_save_draft(
         raise ValueError("thread is not the one thread_id names")
     if thread is None and thread_id is not None:
         thread = access_thread(by.user, thread_id, with_keys=True)
-    team = (
-        access_team_to_write(by.user, care_team_id) if care_team_id is not None and thread is None else None
-    )
+    if care_team is not None and care_team.pk != care_team_id:
+        raise ValueError("care_team is not the one care_team_id names")
+    team = None
+    if care_team_id is not None and thread is None:
+        trusted = care_team is not None and writable_by(care_team, by.user)
+        team = care_team if trusted else access_team_to_write(by.user, care_team_id)
     if category and category not in Category.values:
         category = ""
     return _save_draft(

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.clinics.access import patient_of
+from portal.clinics.access import patient_of, team_to_write
+from portal.clinics.models import CareTeam
 from portal.core.acting import Refused, actor_of
 from portal.core.paging import Cursor
 from portal.messaging import actions, rules, selectors
@@ -128,9 +129,9 @@ def _teams(request: HttpRequest) -> list[Any]:
 def compose(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     patient_of(user)
-    teams = _teams(request)
     if request.method == "POST":
-        return _compose_post(request, teams)
+        return _compose_post(request)
+    teams = _teams(request)
     initial: dict[str, Any] = {"send_token": uuid.uuid4()}
     from_id = request.GET.get("from", "")
     if from_id.isdigit():
@@ -179,21 +180,19 @@ def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
     )
 
 
-def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
+def _compose_post(request: HttpRequest) -> HttpResponse:
     by = actor_of(request)
     token = send_token_of(request)
-    form = ComposeForm(request.POST, teams=teams)
+    # Only the team the form names is read; the whole list (with the last message to each, for
+    # its order) only when the page is shown again.
+    team = team_to_write(user_of(request), ComposeForm.posted_team_id(request.POST))
+    form = ComposeForm(request.POST, teams=[team] if team is not None else [])
     typed = any(str(request.POST.get(name, "")).strip() for name in ("subject", "body"))
     if not typed and not request.FILES and not actions.has_draft(by=by, send_token=token):
         # Send on an empty form: say what is missing, keep no empty draft in the Drafts list.
         form.is_valid()
-        return render(
-            request,
-            "messaging/compose.html",
-            _mailbox(request, form=form, draft=None, refusals=[], current="new"),
-            status=400,
-        )
-    draft = _save_compose_draft(request, form, token=token, teams=teams)
+        return _compose_again(request, form, draft=None, refusals=[], status=400)
+    draft = _save_compose_draft(request, form, token=token, team=team)
     if isinstance(draft, HttpResponse):
         return draft
     wants_send = request.POST.get("action", "send") == "send"
@@ -215,23 +214,32 @@ def _compose_post(request: HttpRequest, teams: list[Any]) -> HttpResponse:
         messages.success(request, "Your draft was saved.")
         return redirect("messaging:drafts")
     view = selectors.draft_view(user_of(request), access_draft(user_of(request), draft.pk))
+    return _compose_again(
+        request, form, draft=view, refusals=refusals, problem=problem, status=503 if problem else 400
+    )
+
+
+def _compose_again(request: HttpRequest, form: ComposeForm, *, status: int, **context: Any) -> HttpResponse:
+    """The posted compose form shown again, its team list whole (the one written to last first)."""
+    form.offer(_teams(request))
     return render(
         request,
         "messaging/compose.html",
-        _mailbox(request, form=form, draft=view, refusals=refusals, problem=problem, current="new"),
-        status=503 if problem else 400,
+        _mailbox(request, form=form, current="new", **context),
+        status=status,
     )
 
 
 def _save_compose_draft(
-    request: HttpRequest, form: ComposeForm, *, token: uuid.UUID, teams: list[Any]
+    request: HttpRequest, form: ComposeForm, *, token: uuid.UUID, team: CareTeam | None
 ) -> Any:
     """The posted form saved as its draft, or the page to answer instead (sent already, refused)."""
     try:
         return actions.check_save_draft(
             by=actor_of(request),
             send_token=token,
-            care_team_id=form.raw_team_id({t.pk for t in teams}),
+            care_team_id=team.pk if team is not None else None,
+            care_team=team,
             thread_id=None,
             category=str(request.POST.get("category", "")),
             subject=str(request.POST.get("subject", "")),
@@ -243,12 +251,7 @@ def _save_compose_draft(
     except Refused as refused:
         # Too long, or too many drafts: nothing was saved, and the form keeps what was typed.
         add_refusal(form, refused)
-        return render(
-            request,
-            "messaging/compose.html",
-            _mailbox(request, form=form, draft=None, refusals=[], current="new"),
-            status=400,
-        )
+        return _compose_again(request, form, draft=None, refusals=[], status=400)
 
 
 @login_required
@@ -258,13 +261,13 @@ def autosave(request: HttpRequest) -> HttpResponse:
     by = actor_of(request)
     token = send_token_of(request)
     thread_raw = str(request.POST.get("thread", ""))
-    teams = {t.pk for t in _teams(request)}
-    team_raw = str(request.POST.get("care_team", ""))
+    team = team_to_write(user_of(request), ComposeForm.posted_team_id(request.POST))
     try:
         draft = actions.check_save_draft(
             by=by,
             send_token=token,
-            care_team_id=int(team_raw) if team_raw.isdigit() and int(team_raw) in teams else None,
+            care_team_id=team.pk if team is not None else None,
+            care_team=team,
             thread_id=int(thread_raw) if thread_raw.isdigit() else None,
             category=str(request.POST.get("category", "")),
             subject=str(request.POST.get("subject", "")),
