@@ -27,4 +27,7 @@ urlpatterns = [
     path("", pages.summary, name="summary"),
     path("notes/", pages.notes, name="notes"),
     path("notes/<int:note_id>/", pages.note, name="note"),
+    path("labs/", pages.labs, name="labs"),
+    path("labs/<int:report_id>/", pages.lab_panel, name="lab_panel"),
+    path("labs/trend/<loinc:code>/", pages.lab_trend, name="lab_trend"),
 ]

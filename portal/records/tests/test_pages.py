@@ -42,7 +42,14 @@ def ids(paula: User) -> dict[str, int]:
 
 def paula_urls(paula: User) -> list[str]:
     found = ids(paula)
-    return ["/record/", "/record/notes/", f"/record/notes/{found['note']}/"]
+    return [
+        "/record/",
+        "/record/notes/",
+        f"/record/notes/{found['note']}/",
+        "/record/labs/",
+        f"/record/labs/{found['panel']}/",
+        "/record/labs/trend/15074-8/",
+    ]
 
 
 def staff_urls(paula: User) -> list[str]:
@@ -121,7 +128,7 @@ def test_everyone_else_gets_404_on_every_url(
     other: User = request.getfixturevalue(who)
     client = signed_in(other)
     urls = staff_urls(record) if other.is_staff_member else []
-    urls += [u for u in paula_urls(record) if "/notes/" in u and u != "/record/notes/"]
+    urls += [u for u in paula_urls(record) if u.rstrip("/").count("/") > 2]
     if other.is_patient:
         urls += [f"/staff/patients/{record.patient.pk}/record/"]
     for url in urls:
@@ -208,7 +215,35 @@ def test_list_pages_cost_a_fixed_number_of_queries(
         client.get("/record/notes/")
     with django_assert_num_queries(SUMMARY_QUERIES):
         client.get("/record/")
+    with django_assert_num_queries(LABS_QUERIES):
+        client.get("/record/labs/")
 
 
 NOTES_QUERIES = 10
 SUMMARY_QUERIES = 11
+LABS_QUERIES = 10
+
+
+def test_labs_list_panels_newest_first_with_their_results(record: User, signed_in: SignIn) -> None:
+    page = signed_in(record).get("/record/labs/")
+    rows = page.context["page"].rows
+    assert rows == sorted(rows, key=lambda p: p.at, reverse=True) and all(p.results for p in rows)
+
+
+def test_a_panel_shows_values_ranges_and_flags_in_words(record: User, signed_in: SignIn) -> None:
+    page = signed_in(record).get(f"/record/labs/{ids(record)['panel']}/").content.decode()
+    assert "6.3 mmol/l" in page and "3.1–6.2 mmol/l" in page and "High" in page and "Low" in page
+    assert "No reference range given" in page  # f004 gives its range as text only
+    assert "Positive" in page and "Abnormal" in page  # a coded value
+    assert "Systolic blood pressure" in page and "132 mm[Hg]" in page and "84 mm[Hg]" in page
+    assert 'href="/record/labs/trend/15074-8/"' in page
+
+
+def test_a_trend_draws_the_values_and_lists_them(record: User, signed_in: SignIn) -> None:
+    page = signed_in(record).get("/record/labs/trend/15074-8/").content.decode()
+    assert 'role="img"' in page
+    assert (
+        'aria-label="Glucose [Moles/volume] in Blood, 4 results from 2010 to 2013, latest 6.3 mmol/l"' in page
+    )
+    assert page.count("<tr>") == 5 and "mainSearchCriteria.v.c=15074-8" in page
+    assert signed_in(record).get("/record/labs/trend/0000-0/").status_code == 404

@@ -9,6 +9,7 @@ door; every read is audited by its selector.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -19,8 +20,12 @@ from portal.clinics.access import patient_of, staff_of
 from portal.core.acting import Actor, actor_of
 from portal.core.paging import Cursor
 from portal.records.access import access_record_patient
+from portal.records.selectors import labs as lab_pages
 from portal.records.selectors import notes as note_pages
 from portal.records.selectors import summary as summary_page
+
+# MedlinePlus Connect answers "what is this test?" by LOINC code (a code only; no value, no name).
+MEDLINEPLUS = "https://connect.medlineplus.gov/application?"
 
 
 def _whose(request: HttpRequest, patient_id: int | None) -> tuple[Actor, int, dict[str, Any]]:
@@ -59,3 +64,34 @@ def note(request: HttpRequest, note_id: int, patient_id: int | None = None) -> H
     by, pid, context = _whose(request, patient_id)
     found = note_pages.note_of(by, pid, note_id)
     return _render(request, "note.html", context, note=found, current="notes")
+
+
+@login_required
+def labs(request: HttpRequest, patient_id: int | None = None) -> HttpResponse:
+    by, pid, context = _whose(request, patient_id)
+    page = lab_pages.panels_of(by, pid, cursor=Cursor.decode(request.GET.get("after")))
+    return _render(request, "labs.html", context, page=page, current="labs")
+
+
+@login_required
+def lab_panel(request: HttpRequest, report_id: int, patient_id: int | None = None) -> HttpResponse:
+    by, pid, context = _whose(request, patient_id)
+    panel = lab_pages.panel_of(by, pid, report_id)
+    return _render(request, "lab_panel.html", context, panel=panel, current="labs")
+
+
+@login_required
+def lab_trend(request: HttpRequest, code: str, patient_id: int | None = None) -> HttpResponse:
+    by, pid, context = _whose(request, patient_id)
+    trend = lab_pages.trend_values(by, pid, code)
+    medline = MEDLINEPLUS + urlencode(
+        {
+            "mainSearchCriteria.v.cs": "2.16.840.1.113883.6.1",
+            "mainSearchCriteria.v.c": code,
+            "informationRecipient.languageCode.c": "en",
+        }
+    )
+    chart = lab_pages.chart_of(trend)
+    return _render(
+        request, "lab_trend.html", context, trend=trend, chart=chart, medline=medline, current="labs"
+    )
