@@ -30,4 +30,5 @@ urlpatterns = [
     path("labs/", pages.labs, name="labs"),
     path("labs/<int:report_id>/", pages.lab_panel, name="lab_panel"),
     path("labs/trend/<loinc:code>/", pages.lab_trend, name="lab_trend"),
+    path("imaging/", pages.imaging, name="imaging"),
 ]

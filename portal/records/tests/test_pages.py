@@ -49,6 +49,7 @@ def paula_urls(paula: User) -> list[str]:
         "/record/labs/",
         f"/record/labs/{found['panel']}/",
         "/record/labs/trend/15074-8/",
+        "/record/imaging/",
     ]
 
 
@@ -217,11 +218,14 @@ def test_list_pages_cost_a_fixed_number_of_queries(
         client.get("/record/")
     with django_assert_num_queries(LABS_QUERIES):
         client.get("/record/labs/")
+    with django_assert_num_queries(IMAGING_QUERIES):
+        client.get("/record/imaging/")
 
 
 NOTES_QUERIES = 10
 SUMMARY_QUERIES = 11
 LABS_QUERIES = 10
+IMAGING_QUERIES = 10
 
 
 def test_labs_list_panels_newest_first_with_their_results(record: User, signed_in: SignIn) -> None:
@@ -247,3 +251,9 @@ def test_a_trend_draws_the_values_and_lists_them(record: User, signed_in: SignIn
     )
     assert page.count("<tr>") == 5 and "mainSearchCriteria.v.c=15074-8" in page
     assert signed_in(record).get("/record/labs/trend/0000-0/").status_code == 404
+
+
+def test_imaging_shows_reports_and_studies(record: User, signed_in: SignIn) -> None:
+    page = signed_in(record).get("/record/imaging/").content.decode()
+    assert "Conclusion:" in page and "CT scan" in page and "Eye photograph" in page
+    assert "The report for this study is not available yet." in page

@@ -20,6 +20,7 @@ from portal.clinics.access import patient_of, staff_of
 from portal.core.acting import Actor, actor_of
 from portal.core.paging import Cursor
 from portal.records.access import access_record_patient
+from portal.records.selectors import imaging as imaging_pages
 from portal.records.selectors import labs as lab_pages
 from portal.records.selectors import notes as note_pages
 from portal.records.selectors import summary as summary_page
@@ -95,3 +96,10 @@ def lab_trend(request: HttpRequest, code: str, patient_id: int | None = None) ->
     return _render(
         request, "lab_trend.html", context, trend=trend, chart=chart, medline=medline, current="labs"
     )
+
+
+@login_required
+def imaging(request: HttpRequest, patient_id: int | None = None) -> HttpResponse:
+    by, pid, context = _whose(request, patient_id)
+    found = imaging_pages.imaging_of(by, pid)
+    return _render(request, "imaging.html", context, imaging=found, current="imaging")
