@@ -1,0 +1,34 @@
+"""The health record's pages. Mounted twice (portal/urls.py): at `record/` for the signed-in
+patient (namespace `record`), and at `staff/patients/<patient_id>/record/` for staff
+(namespace `staff_record`), where every view also takes the patient's id."""
+
+from django.urls import path, register_converter
+
+from portal.records.views import pages
+
+
+class LoincCode:
+    """A LOINC code (`4548-4`): digits and a check digit; nothing else reaches the view."""
+
+    regex = r"[0-9A-Za-z][0-9A-Za-z.\-]{0,31}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(LoincCode, "loinc")
+
+app_name = "record"
+
+urlpatterns = [
+    path("", pages.summary, name="summary"),
+    path("notes/", pages.notes, name="notes"),
+    path("notes/<int:note_id>/", pages.note, name="note"),
+    path("labs/", pages.labs, name="labs"),
+    path("labs/<int:report_id>/", pages.lab_panel, name="lab_panel"),
+    path("labs/trend/<loinc:code>/", pages.lab_trend, name="lab_trend"),
+    path("imaging/", pages.imaging, name="imaging"),
+]

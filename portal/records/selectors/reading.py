@@ -1,0 +1,80 @@
+"""What every page of the record shares: the patient it reads, their keyring, and the audit event.
+
+A page reads one patient's record. `open_record` goes through the patient door
+(`access_record_patient`), loads that patient's keyring once (one query, whatever the
+number of rows the page opens) and writes the page's audit event: who read which kind of
+page of which patient, with ids only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from portal.clinics.models import Patient
+from portal.core.acting import Actor, audit_event, refuse
+from portal.records.access import access_record_patient
+from portal.records.models import Record
+from portal.vault.crypto import Keyring, keyring
+from portal.vault.reading import UNREADABLE, read_sealed
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The patient whose record a page reads, and the keyring that opens its sealed words."""
+
+    patient: Patient
+    ring: Keyring
+
+    def title(self, record: Record) -> str:
+        return read_sealed(self.ring, record, "title")
+
+    def resource(self, record: Record) -> Json:
+        """The record's JSON as received; empty when it does not open (already audited)."""
+        text = read_sealed(self.ring, record, "resource")
+        if text == UNREADABLE:
+            return {}
+        found = json.loads(text)
+        return found if isinstance(found, dict) else {}
+
+
+def open_record(
+    by: Actor, patient_id: int, *, page: str, object_type: str = "patient", object_id: int | str = ""
+) -> Opened:
+    """The patient `by` may read, with the read audited as `records.<page>_viewed`."""
+    patient = access_record_patient(by.user, patient_id)
+    audit_event(
+        f"records.{page}_viewed",
+        by=by,
+        patient_id=patient.pk,
+        object_type=object_type,
+        object_id=object_id or patient.pk,
+    )
+    return Opened(patient, keyring(patient.pk))
+
+
+def belongs(by: Actor, record: Record, patient: Patient, kind: str) -> None:
+    """A record reached through one patient's pages must be that patient's (a staff URL names both)."""
+    if record.patient_id != patient.pk:
+        raise refuse(by.user, kind, record.pk)
+
+
+def words(concept: Any) -> str:
+    """A CodeableConcept in words: its text, else its first coding's display, else its code."""
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and (coding.get("display") or coding.get("code")):
+            return str(coding.get("display") or coding.get("code"))
+    return ""
+
+
+def first(value: Any) -> Any:
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
