@@ -3,7 +3,6 @@ from django.urls import include, path
 
 from portal.accounts.views.signin import sign_out
 from portal.core.admin import portal_admin_site
-from portal.records import record_urls
 
 urlpatterns = [
     path("", include("portal.home.urls")),
@@ -13,10 +12,7 @@ urlpatterns = [
     path("messages/", include("portal.messaging.urls")),
     path("staff/messages/", include("portal.messaging.staff_urls")),
     path("record/", include("portal.records.record_urls")),
-    path(
-        "staff/patients/<int:patient_id>/record/",
-        include((record_urls.urlpatterns, "staff_record")),
-    ),
+    path("staff/patients/<int:patient_id>/record/", include("portal.records.staff_record_urls")),
     path("staff/privacy/", include("portal.privacy.urls")),
     path("staff/", include("portal.clinics.urls")),
     path("fhir/", include("portal.records.urls")),
