@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
@@ -107,6 +108,21 @@ def do_send(
         return earlier
 
 
+def _store_sent_message(
+    *, by: Actor, thread: Thread, draft: Draft, ring: Keyring, body: str, author_kind: str, now: datetime
+) -> tuple[Message, int]:
+    """The draft becomes a sent message of `thread`: its body sealed, its files handed over, the
+    draft gone. Returns the message and how many files it carries."""
+    message = Message(
+        thread=thread, author_kind=author_kind, author=by.user, sent_at=now, send_token=draft.send_token
+    )
+    ring.seal_text(message, "body", body)
+    message.save(force_insert=True)
+    moved = _hand_files_to(message, draft)
+    _delete_sent_draft(draft)
+    return message, moved
+
+
 def _hand_files_to(message: Message, draft: Draft) -> int:
     """The draft's files become the sent message's; the message keeps how many (it never changes)."""
     moved = Attachment.objects.filter(draft=draft).update(draft=None, message=message)
@@ -161,17 +177,9 @@ def _send(
         )
         thread.last_message_at, thread.status = now, Thread.Status.OPEN
         thread.waiting_since = thread.waiting_since or now
-    message = Message(
-        thread=thread,
-        author_kind=Message.Author.PATIENT,
-        author=by.user,
-        sent_at=now,
-        send_token=draft.send_token,
+    message, moved = _store_sent_message(
+        by=by, thread=thread, draft=draft, ring=ring, body=body, author_kind=Message.Author.PATIENT, now=now
     )
-    ring.seal_text(message, "body", body)
-    message.save(force_insert=True)
-    moved = _hand_files_to(message, draft)
-    _delete_sent_draft(draft)
     _audit(
         "message.sent",
         by=by,
@@ -271,17 +279,9 @@ def _staff_reply(
     *, by: Actor, staff: StaffMember, thread: Thread, body: str, draft: Draft, ring: Keyring
 ) -> Message:
     now = timezone.now()
-    message = Message(
-        thread=thread,
-        author_kind=Message.Author.STAFF,
-        author=by.user,
-        sent_at=now,
-        send_token=draft.send_token,
+    message, moved = _store_sent_message(
+        by=by, thread=thread, draft=draft, ring=ring, body=body, author_kind=Message.Author.STAFF, now=now
     )
-    ring.seal_text(message, "body", body)
-    message.save(force_insert=True)
-    moved = _hand_files_to(message, draft)
-    _delete_sent_draft(draft)
     thread.messages.filter(author_kind=Message.Author.PATIENT, answered_at__isnull=True).update(
         answered_at=now
     )
