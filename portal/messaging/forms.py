@@ -50,6 +50,8 @@ class ComposeForm(forms.Form):
         },
     )
     send_token = forms.UUIDField(widget=widgets.HiddenInput)
+    # What the conversation is about (`lab_report:42`, see `portal.core.about`): ids only.
+    about = forms.CharField(required=False, max_length=60, widget=widgets.HiddenInput)
 
     def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

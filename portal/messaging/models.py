@@ -74,6 +74,10 @@ class Thread(models.Model):
     # When the care team last handed it to another team (the patient's page says so); kept on
     # the row so that opening a thread asks nothing more when, as nearly always, it never moved.
     moved_at = models.DateTimeField(null=True, blank=True)
+    # What the conversation is about, when it began from "Ask my care team about this" on an
+    # item of another domain (a lab result): its kind and id (`portal.core.about`), ids only.
+    about_kind = models.CharField(max_length=30, blank=True)
+    about_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -94,6 +98,11 @@ class Thread(models.Model):
 
     def __str__(self) -> str:
         return f"thread {self.pk}"
+
+    @property
+    def about_reference(self) -> str:
+        """What it is about as `kind:id` (`portal.core.about`), or ""."""
+        return f"{self.about_kind}:{self.about_id}" if self.about_kind else ""
 
 
 class Message(models.Model):
@@ -184,6 +193,9 @@ class Draft(models.Model):
     send_token = models.UUIDField(default=uuid.uuid4, unique=True)
     # A staff reply: add the author's saved signature when it is sent (the box as they left it).
     add_signature = models.BooleanField(default=False)
+    # A new conversation's "about" (as on Thread), carried to the thread when it is sent.
+    about_kind = models.CharField(max_length=30, blank=True)
+    about_id = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 

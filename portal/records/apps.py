@@ -6,3 +6,8 @@ class RecordsConfig(AppConfig):
     label = "records"
     verbose_name = "Health record"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from portal.records import about
+
+        about.register()

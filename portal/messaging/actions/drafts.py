@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from portal.clinics.access import access_team_to_write, patient_of, staff_of, writable_by
 from portal.clinics.models import CareTeam
+from portal.core import about
 from portal.core.acting import Actor, Refused
 from portal.messaging import rules
 from portal.messaging.access import access_attachment, access_draft, access_thread
@@ -69,8 +70,12 @@ def check_save_draft(
     body: str,
     thread: Thread | None = None,
     care_team: CareTeam | None = None,
+    about_reference: str = "",
 ) -> Draft:
     """Create or update the patient's draft of the compose form carrying `send_token`.
+
+    `about_reference` (`lab_report:42`, see `portal.core.about`) is what a new conversation
+    is about; the item's own door decides whether this patient may name it.
 
     `thread`, when given, is the thread `thread_id` names as `access_thread` gave it to this
     request (with `with_keys=True` its keys come along): it is not read again. `care_team`,
@@ -91,6 +96,9 @@ def check_save_draft(
         team = care_team if trusted else access_team_to_write(by.user, care_team_id)
     if category and category not in Category.values:
         category = ""
+    subject_of = None
+    if about_reference and thread is None:
+        subject_of = about.check(by.user, about_reference, patient_id=patient.pk)
     return _save_draft(
         by=by,
         send_token=send_token,
@@ -100,6 +108,7 @@ def check_save_draft(
         category=category,
         subject=subject,
         body=body,
+        about_item=subject_of,
     )
 
 
@@ -146,6 +155,7 @@ def _save_draft(
     subject: str,
     body: str,
     add_signature: bool = False,
+    about_item: tuple[str, int] | None = None,
 ) -> Draft:
     """One draft per form (its `send_token`), made by the first save and updated by the next ones.
 
@@ -171,6 +181,7 @@ def _save_draft(
             draft.care_team = care_team
             draft.category = category
             draft.add_signature = add_signature
+            draft.about_kind, draft.about_id = about_item or ("", None)
             ring.seal_text(draft, "subject", subject)
             ring.seal_text(draft, "body", body)
             draft.updated_at = timezone.now()
@@ -239,7 +250,16 @@ def ring_of(obj: object, patient_id: int) -> Keyring:
     return keyring(patient_id)
 
 
-DRAFT_FIELDS = ["care_team", "category", "add_signature", "subject", "body", "updated_at"]
+DRAFT_FIELDS = [
+    "care_team",
+    "category",
+    "add_signature",
+    "about_kind",
+    "about_id",
+    "subject",
+    "body",
+    "updated_at",
+]
 
 
 def _check_not_sent(*, by: Actor, send_token: uuid.UUID) -> None:

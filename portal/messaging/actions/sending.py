@@ -156,6 +156,8 @@ def _send(
             last_message_at=now,
             waiting_since=now,
             status=Thread.Status.OPEN,
+            about_kind=draft.about_kind,
+            about_id=draft.about_id,
         )
         ring.seal_text(thread, "subject", subject)
         thread.save(force_insert=True)

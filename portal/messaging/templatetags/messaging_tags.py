@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.conf import settings
 
+from portal.core import about
 from portal.messaging import selectors
 from portal.messaging.attachments import megabytes
 
@@ -40,3 +41,12 @@ def reply_days() -> int:
 def answer_days() -> int:
     """Business days within which the care team answers (after that a thread is overdue)."""
     return int(settings.PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS)
+
+
+@register.simple_tag
+def about_link(reference: str, patient_id: int, *, for_staff: bool = False) -> about.Link | None:
+    """Where the item a conversation is about opens (`reference` is `kind:id`), or None."""
+    parsed = about.parse(str(reference or ""))
+    if parsed is None:
+        return None
+    return about.link(parsed[0], parsed[1], patient_id=patient_id, for_staff=for_staff)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.clinics.access import patient_of, team_to_write
 from portal.clinics.models import CareTeam
+from portal.core import about
 from portal.core.acting import Refused, actor_of
 from portal.core.paging import Cursor
 from portal.messaging import actions, rules, selectors
@@ -29,6 +30,7 @@ from portal.messaging.access import (
 from portal.messaging.attachments import blocking
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
 from portal.messaging.notifications import frequency_of
+from portal.messaging.rules import SUBJECT_MAX
 from portal.messaging.views.common import (
     add_refusal,
     attach_files,
@@ -138,6 +140,11 @@ def compose(request: HttpRequest) -> HttpResponse:
         # "Start a new message" from a closed thread: same team and subject, by thread id only.
         start = selectors.new_message_from(user, int(from_id))
         initial.update(care_team=start.care_team_id, subject=start.subject[:50], category=start.category)
+    item = about.describe(actor_of(request), request.GET.get("about", ""))
+    if item is not None:
+        # "Ask my care team about this" on a result or a note: its name and date as the subject,
+        # and the conversation keeps a link back to it (ids only, here and in the form).
+        initial.update(about=item.reference, subject=item.subject[:SUBJECT_MAX], category=item.category)
     form = ComposeForm(initial=initial, teams=teams)
     return render(
         request,
@@ -170,6 +177,7 @@ def open_draft(request: HttpRequest, draft_id: int) -> HttpResponse:
             "category": draft.category,
             "subject": view.subject,
             "body": view.body,
+            "about": f"{draft.about_kind}:{draft.about_id}" if draft.about_kind else "",
         },
         teams=_teams(request),
     )
@@ -244,6 +252,7 @@ def _save_compose_draft(
             category=str(request.POST.get("category", "")),
             subject=str(request.POST.get("subject", "")),
             body=str(request.POST.get("body", "")),
+            about_reference=str(request.POST.get("about", "")),
         )
     except actions.AlreadySent as done:
         messages.info(request, "This message was already sent.")
@@ -272,6 +281,7 @@ def autosave(request: HttpRequest) -> HttpResponse:
             category=str(request.POST.get("category", "")),
             subject=str(request.POST.get("subject", "")),
             body=str(request.POST.get("body", "")),
+            about_reference=str(request.POST.get("about", "")),
         )
     except actions.AlreadySent:
         return JsonResponse({"sent": True})

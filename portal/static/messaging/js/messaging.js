@@ -4,7 +4,7 @@
   "use strict";
 
   var IDLE_MS = 10000;
-  var FIELDS = ["csrfmiddlewaretoken", "send_token", "care_team", "category", "subject", "body", "thread", "sign"];
+  var FIELDS = ["about", "csrfmiddlewaretoken", "send_token", "care_team", "category", "subject", "body", "thread", "sign"];
 
   function autosave(form) {
     var url = form.getAttribute("data-autosave-url");
