@@ -62,13 +62,15 @@ def paula_visit_times(chart: Chart) -> list[datetime]:
 
 
 def progress_note(
-    chart: Chart, moment: datetime, *, pressure: tuple[int, int], weight: float, a1c: float | None
+    moment: datetime, *, pressure: tuple[int, int], weight: float, a1c: float | None, first: bool
 ) -> str:
     lines = [
         "DEMO RECORD - synthetic patient, not a real person.",
         "",
         "Subjective:",
-        "Here for diabetes and blood pressure follow-up. Taking her medicines most days.",
+        "New to the clinic: diabetes and blood pressure care transferred from another base."
+        if first
+        else "Here for diabetes and blood pressure follow-up. Taking her medicines most days.",
         "Walking 30 minutes, four days a week. No chest pain, no shortness of breath.",
         "",
         "Objective:",
@@ -81,7 +83,9 @@ def progress_note(
         "Assessment and plan:",
         "1. Type 2 diabetes: continue metformin; recheck A1c and metabolic panel in 6 months.",
         "2. Essential hypertension: continue current medicine; home readings log reviewed.",
-        "3. Hyperlipidemia: continue atorvastatin.",
+        "3. Cholesterol: fasting lipid panel at the next visit."
+        if first
+        else "3. Hyperlipidemia: continue atorvastatin.",
         "Return in 3 months, sooner if needed.",
         "",
         f"Dana Diaz, MD - {moment:%m/%d/%Y}",
@@ -167,7 +171,7 @@ def paula() -> list[Json]:
                 ordered_by=diaz,
             )
         kind_of_note = codes.HISTORY_AND_PHYSICAL if number == 0 else codes.PROGRESS_NOTE
-        text = progress_note(chart, moment, pressure=pressure, weight=weight, a1c=a1c)
+        text = progress_note(moment, pressure=pressure, weight=weight, a1c=a1c, first=number == 0)
         chart.note(moment, visit, kind=kind_of_note, author=diaz, text=text)
 
     paula_events(chart, visits, encounters)

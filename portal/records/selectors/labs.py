@@ -176,6 +176,8 @@ def _results(opened: Opened, report_ids: list[int], *, detail: bool) -> dict[int
     joined to its values), each title opened once.
 
     `detail` also opens each result's JSON, which names a blood pressure's components."""
+    if not report_ids:
+        return {}
     sealed = ["title", "resource"] if detail else ["title"]
     values = [f"measurements__{name}" for name in Values.COLUMNS]
     rows = (
