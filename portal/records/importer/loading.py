@@ -89,7 +89,7 @@ class Links:
 class Origin:
     """Who sent the bundle, for the audit log: the command, or an endpoint client."""
 
-    channel: str  # "command" or "endpoint"
+    channel: str  # "command", "endpoint", or "demo" (the demo records, `manage.py demo_data`)
     client_id: int | None = None
     client_address: str | None = None
 
