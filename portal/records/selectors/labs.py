@@ -2,8 +2,9 @@
 
 Values, units, ranges and flags are plain columns (`Measurement`); the words naming a
 test are the sealed title of its Observation, or of the component in its sealed JSON.
-A page's results and their values are read as plain rows (two queries, no model
-instances: a page of ten panels holds a hundred results), and each title is opened once.
+A page's results and their values are read as plain rows (one query joining each result
+to its values, no model instances: a page of ten panels holds about fifty results and a
+hundred values), and each title is opened once.
 """
 
 from __future__ import annotations
