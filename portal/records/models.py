@@ -3,13 +3,15 @@
 Two homes, by whose information it is:
 
 - `SharedResource`: the directory the EHR shares among patients (Practitioner,
-  PractitionerRole, Organization, Location, Schedule, Slot). None of it is a
-  patient's health information, so its JSON is kept as it came, in the clear,
-  with its identifiers (`SharedIdentifier`) for conditional references
-  (`Practitioner?identifier=system|value`).
+  PractitionerRole, Organization, Location, Schedule, Slot, and Medication: the
+  formulary's entry for a product, which any number of patients' prescriptions
+  name). None of it is a patient's health information, so its JSON is kept as it
+  came, in the clear, with its identifiers (`SharedIdentifier`) for conditional
+  references (`Practitioner?identifier=system|value`). Who takes a medication is
+  said only by their prescription (a sealed `Record`), whose sealed title carries
+  the medication's name.
 - `EhrPatient` (the FHIR Patient, linked to a portal `Patient`), `Record` (every
-  other resource kept for a patient; a Medication too, which the EHR sends in the
-  bundle of the one patient it was prescribed to, so that it would say what they take) and `Measurement` (the values of an
+  other resource kept for a patient) and `Measurement` (the values of an
   Observation): health information. The original JSON (`resource`) and the words
   that name a condition, a test or a note (`title`) are sealed with the patient's
   data key, bound to the row's `row_key`; only what lists, filters and charts need
@@ -41,13 +43,16 @@ class SharedResource(models.Model):
         PRACTITIONER_ROLE = "PractitionerRole"
         SCHEDULE = "Schedule"
         SLOT = "Slot"
+        MEDICATION = "Medication"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)
     fhir_id = models.CharField(max_length=64)
     version_id = models.CharField(max_length=64, blank=True)
     last_updated = models.DateTimeField(null=True, blank=True)
     content_hash = models.CharField(max_length=64)
-    name = models.CharField(max_length=300, blank=True, help_text="A person's or a place's name")
+    name = models.CharField(
+        max_length=300, blank=True, help_text="A person's or a place's name; a medication's product name"
+    )
     status = models.CharField(max_length=40, blank=True)
     starts_at = models.DateTimeField(null=True, blank=True, help_text="A slot's start")
     ends_at = models.DateTimeField(null=True, blank=True, help_text="A slot's end")
@@ -119,7 +124,6 @@ class Record(models.Model):
         DOCUMENT = "DocumentReference", "Document"
         IMAGING_STUDY = "ImagingStudy", "Imaging study"
         PROCEDURE = "Procedure"
-        MEDICATION = "Medication"
         MEDICATION_REQUEST = "MedicationRequest", "Prescription"
         MEDICATION_DISPENSE = "MedicationDispense", "Dispense"
         MEDICATION_ADMINISTRATION = "MedicationAdministration", "Administration"

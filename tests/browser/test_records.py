@@ -74,3 +74,30 @@ def test_by_keyboard_from_the_home_card_to_a_trend(
     expect(page.locator('svg[role="img"]')).to_have_attribute(
         "aria-label", "Glucose [Moles/volume] in Blood, 4 results from 2010 to 2013, latest 6.3 mmol/l"
     )
+
+
+def test_paula_reads_the_demo_record(page: Page, phone: Page, live_server: Any, paula: User) -> None:
+    """The demo record `make run` loads (Paula's DoD ID is the demo's): its richest pages pass axe."""
+    from portal.records import demo
+    from portal.records.models import Measurement
+
+    finish_first_steps(paula)
+    demo.load()
+    critical = Measurement.objects.get(patient=paula.patient, code="2823-3", interpretation="HH").record
+    pages = [
+        ("summary", "/record/"),
+        ("notes", "/record/notes/"),
+        ("labs", "/record/labs/"),
+        ("critical", f"/record/labs/{critical.report_id}/"),
+        ("trend", "/record/labs/trend/4548-4/"),
+        ("imaging", "/record/imaging/"),
+    ]
+    for screen, label in ((page, "desktop"), (phone, "phone")):
+        sign_in(screen, live_server.url, paula)
+        for name, url in pages:
+            screen.goto(live_server.url + url)
+            assert_accessible(screen, f"rec-demo-{label}-{name}")
+    page.goto(live_server.url + pages[3][1])
+    expect(page.get_by_role("cell", name="Critical high")).to_be_visible()
+    page.goto(live_server.url + pages[4][1])
+    expect(page.get_by_role("table").get_by_role("row")).to_have_count(11)  # a header and 10 results

@@ -1,4 +1,7 @@
-"""The demo world: what `demo_data` makes, that it is idempotent, and `demo_code`."""
+"""The demo world: what `demo.load()` makes, that it is idempotent, and `demo_code`.
+
+(`manage.py demo_data`, which loads it and the demo health records, is tested in portal/home.)
+"""
 
 from __future__ import annotations
 
@@ -46,8 +49,8 @@ def _counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
 
 
-def test_demo_data_creates_the_demo_world() -> None:
-    assert _run("demo_data") == "Demo data created.\n"
+def test_demo_load_creates_the_demo_world() -> None:
+    assert demo.load() is True
     assert Hospital.objects.count() == 1
     assert Clinic.objects.count() == 2
     assert CareTeam.objects.count() == 4
@@ -58,7 +61,7 @@ def test_demo_data_creates_the_demo_world() -> None:
 
 
 def test_demo_people_are_made_up_and_complete() -> None:
-    _run("demo_data")
+    demo.load()
     # DoD IDs start with 99, outside the range issued to people.
     assert all(dod_id.startswith("99") for dod_id in Patient.objects.values_list("dod_id", flat=True))
     assert Patient.objects.filter(user__isnull=False).count() == demo.ACCOUNTS
@@ -76,19 +79,11 @@ def test_demo_people_are_made_up_and_complete() -> None:
     assert paula.user is not None and paula.user.check_password(demo.DEMO_PASSWORD)
 
 
-def test_running_demo_data_twice_changes_nothing() -> None:
-    _run("demo_data")
+def test_loading_the_demo_twice_changes_nothing() -> None:
+    demo.load()
     before = _counts()
-    assert _run("demo_data") == "Demo data already present; nothing changed.\n"
+    assert demo.load() is False
     assert _counts() == before
-
-
-@override_settings(PRODUCTION=True)
-def test_demo_data_is_refused_in_production() -> None:
-    with pytest.raises(CommandError, match="never loaded with PORTAL_ENV=production"):
-        _run("demo_data")
-    assert Hospital.objects.count() == 0
-    assert User.objects.count() == 0
 
 
 def test_sign_in_lines_name_every_demo_account() -> None:
@@ -103,7 +98,7 @@ def test_sign_in_lines_name_every_demo_account() -> None:
 
 
 def test_demo_code_signs_dr_diaz_in_through_the_real_sign_in(client: Client) -> None:
-    _run("demo_data")
+    demo.load()
     response = client.post("/account/sign-in/", {"username": "dr.diaz", "password": demo.DEMO_PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/account/sign-in/second-step/"
@@ -119,12 +114,12 @@ def test_demo_code_signs_dr_diaz_in_through_the_real_sign_in(client: Client) -> 
 
 
 def test_demo_code_takes_the_username_in_any_case() -> None:
-    _run("demo_data")
+    demo.load()
     assert re.fullmatch(r"\d{6}\n", _run("demo_code", "Dr.Diaz"))
 
 
 def test_demo_code_refuses_patients_and_unknown_names() -> None:
-    _run("demo_data")
+    demo.load()
     for username in ["paula", "nobody"]:
         with pytest.raises(CommandError, match="No demo authenticator for that username"):
             _run("demo_code", username)

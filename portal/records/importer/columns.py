@@ -37,6 +37,7 @@ class Columns:
     encounter_ref: str = ""
     performer_ref: str = ""
     location_ref: str = ""
+    medication_ref: str = ""  # a prescription's Medication, when its title must come from there
 
 
 @dataclass
@@ -238,6 +239,12 @@ def _procedure(columns: Columns, resource: Json) -> None:
 
 def _medication(columns: Columns, resource: Json) -> None:
     _set_code(columns, resource.get("medicationCodeableConcept"))
+    if not columns.title and (ref := _ref(resource.get("medicationReference"))):
+        contained = _contained(resource, ref) if ref.startswith("#") else None
+        if contained is not None:
+            _set_code(columns, contained.get("code"))
+        else:
+            columns.medication_ref = ref  # in the bundle or the directory: the writer names it
     columns.category = _category(resource.get("category"))
     columns.effective_at = (
         when(resource.get("authoredOn"))
@@ -246,6 +253,14 @@ def _medication(columns: Columns, resource: Json) -> None:
         or _effective(resource, "effective")[0]
     )
     columns.performer_ref = _ref(resource.get("requester"))
+
+
+def _contained(resource: Json, ref: str) -> Json | None:
+    """The contained resource `#id` names, if `resource` holds it."""
+    for inner in resource.get("contained") or []:
+        if isinstance(inner, dict) and f"#{inner.get('id')}" == ref:
+            return inner
+    return None
 
 
 def _appointment(columns: Columns, resource: Json) -> None:
@@ -391,7 +406,10 @@ def identifiers(resource: Json) -> list[tuple[str, str]]:
 
 
 def shared_name(resource: Json) -> str:
-    """A practitioner's, an organization's or a place's name (directory data, not a patient's)."""
+    """A practitioner's, an organization's or a place's name, a medication's product name (directory
+    data, not a patient's)."""
+    if resource.get("resourceType") == "Medication":
+        return words(resource.get("code"))[:300]
     name = resource.get("name")
     if isinstance(name, str):
         return name[:300]

@@ -89,7 +89,7 @@ class Links:
 class Origin:
     """Who sent the bundle, for the audit log: the command, or an endpoint client."""
 
-    channel: str  # "command" or "endpoint"
+    channel: str  # "command", "endpoint", or "demo" (the demo records, `manage.py demo_data`)
     client_id: int | None = None
     client_address: str | None = None
 
@@ -172,6 +172,7 @@ class BundleImport:
         self.index: dict[str, Key] = {}  # fullUrl and "Type/id" -> key, for every entry of the bundle
         self.problems: list[Problem] = []
         self.shared_pk: dict[Key, int] = {}
+        self.shared_names: dict[Key, str] = {}  # directory rows found in the database, by their key
         self.record_pk: dict[Key, int] = {}
         self.patient_of_fhir: dict[str, int] = {}  # FHIR Patient id -> portal Patient.pk
         self.resolved: dict[str, Key] = {}
@@ -326,17 +327,19 @@ class BundleImport:
         for kind, system, value in ask:
             query |= Q(kind=kind, system=system, value=value)
         rows = SharedIdentifier.objects.filter(query).values_list(
-            "kind", "system", "value", "shared__fhir_id", "shared_id"
+            "kind", "system", "value", "shared__fhir_id", "shared_id", "shared__name"
         )
-        for kind, system, value, fhir_id, pk in rows:
+        for kind, system, value, fhir_id, pk, name in rows:
             found[(kind, system, value)].append(((kind, fhir_id), pk))
+            self.shared_names[(kind, fhir_id)] = name
         return found
 
     def _resolve_stored(self, wanted: dict[str, set[str]]) -> None:
         wanted = {k: {i for i in ids if (k, i) not in self.items} for k, ids in wanted.items()}
         shared = {k: sorted(v) for k, v in wanted.items() if k in SHARED_KINDS and v}
-        for kind, fhir_id, pk in _keys(SharedResource, shared):
+        for kind, fhir_id, pk, name in _keys(SharedResource, shared, "name"):
             self.shared_pk[(kind, fhir_id)] = pk
+            self.shared_names[(kind, fhir_id)] = name
         kept = {k: sorted(v) for k, v in wanted.items() if k in RECORD_KINDS and v}
         for kind, fhir_id, pk in _keys(Record, kept):
             self.record_pk[(kind, fhir_id)] = pk
@@ -572,9 +575,19 @@ class BundleImport:
         row.report_id = self.record_pk.get(report) if report else None
         row.performer_id = self._pk_of(columns.performer_ref, self.shared_pk, SHARED_KINDS)
         row.location_id = self._pk_of(columns.location_ref, self.shared_pk, ("Location",))
+        title = columns.title or self._medication_name(columns.medication_ref)
         ring = self._ring(item.patient_id)
-        row.title = ring.seal(Binding.of(row, "title"), columns.title.encode())
+        row.title = ring.seal(Binding.of(row, "title"), title.encode())
         row.resource = ring.seal(Binding.of(row, "resource"), item.json_text.encode())
+
+    def _medication_name(self, ref: str) -> str:
+        """A prescription's title from the Medication it names: in this bundle, else in the directory."""
+        target = self._target(ref) if ref else None
+        if target is None or target[0] != "Medication":
+            return ""
+        if target in self.items:
+            return shared_name(self.items[target].entry.resource)
+        return self.shared_names.get(target, "")
 
     def _pk_of(self, ref: str, pks: dict[Key, int], kinds: Any) -> int | None:
         target = self._target(ref) if ref else None
@@ -639,13 +652,13 @@ def _rows(model: Any, by_kind: dict[str, list[str]]) -> list[Any]:
     return list(model.objects.filter(query).only(*fields))
 
 
-def _keys(model: Any, by_kind: dict[str, list[str]]) -> list[tuple[str, str, int]]:
+def _keys(model: Any, by_kind: dict[str, list[str]], *more: str) -> list[tuple[Any, ...]]:
     if not by_kind:
         return []
     query = Q()
     for kind, ids in by_kind.items():
         query |= Q(kind=kind, fhir_id__in=ids)
-    return list(model.objects.filter(query).values_list("kind", "fhir_id", "pk"))
+    return list(model.objects.filter(query).values_list("kind", "fhir_id", "pk", *more))
 
 
 def _literal(ref: str) -> Key | None:

@@ -2,18 +2,26 @@
 
 Values, units, ranges and flags are plain columns (`Measurement`); the words naming a
 test are the sealed title of its Observation, or of the component in its sealed JSON.
+A page's results and their values are read as plain rows (one query joining each result
+to its values, no model instances: a page of ten panels holds about fifty results and a
+hundred values), and each title is opened once.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from portal.core.acting import Actor, refuse
 from portal.core.paging import Cursor, Page, keyset
 from portal.records.access import access_lab_report, access_record_patient
 from portal.records.models import Measurement, Record
-from portal.records.selectors.reading import Opened, belongs, open_record, words
+from portal.records.selectors.reading import Json, Opened, belongs, open_record, words
+from portal.vault.crypto import Binding
+from portal.vault.reading import UNREADABLE, read_sealed_value
 
 PANELS_PER_PAGE = 10
 FLAGS = {
@@ -31,7 +39,49 @@ FLAGS = {
 CODED = {"true": "Yes", "false": "No"}
 
 
-def flag_of(row: Measurement) -> str:
+class Reading(Protocol):
+    """One value of a result, as a `Measurement` row or its columns read without the model."""
+
+    @property
+    def position(self) -> int: ...
+    @property
+    def code_system(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def value_code(self) -> str: ...
+    @property
+    def low(self) -> float | None: ...
+    @property
+    def high(self) -> float | None: ...
+    @property
+    def interpretation(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Values:
+    """A `Measurement`'s columns that a page shows, read as a plain row."""
+
+    position: int
+    code_system: str
+    code: str
+    value: float | None
+    unit: str
+    value_code: str
+    low: float | None
+    high: float | None
+    interpretation: str
+
+    COLUMNS = (
+        "position", "code_system", "code", "value", "unit", "value_code", "low", "high", "interpretation",
+    )  # fmt: skip
+
+
+def flag_of(row: Reading) -> str:
     """The out-of-range flag in words ("" when in range or not said)."""
     if row.interpretation:
         return FLAGS.get(row.interpretation.upper(), "")
@@ -46,7 +96,7 @@ def number(value: float) -> str:
     return f"{value:g}"
 
 
-def range_of(row: Measurement) -> str:
+def range_of(row: Reading) -> str:
     unit = f" {row.unit}" if row.unit else ""
     if row.low is not None and row.high is not None:
         return f"{number(row.low)}–{number(row.high)}{unit}"
@@ -72,6 +122,11 @@ class Result:
     name: str
     values: list[Value]
 
+    @property
+    def flags(self) -> str:
+        """Its values' flags in words, as the list of panels shows them after its name."""
+        return ", ".join(v.flag for v in self.values if v.flag)
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -84,10 +139,16 @@ class Panel:
     def flagged(self) -> int:
         return sum(1 for r in self.results for v in r.values if v.flag)
 
+    @property
+    def lines(self) -> list[str]:
+        """Each result's name with its flags in words, as the list of panels shows them."""
+        return [f"{r.name} ({r.flags})" if r.flags else r.name for r in self.results]
 
-def _values(opened: Opened, result: Record, rows: list[Measurement], *, detail: bool) -> list[Value]:
-    title = opened.title(result)
-    resource = opened.resource(result) if detail else {}
+
+def _values(title: str, resource: Json, rows: list[Reading], *, ranges: bool = True) -> list[Value]:
+    """Each value of a result in words; `resource` (the Observation's JSON, or {}) names components.
+
+    Without `ranges` (the list of panels shows none) the range is left unsaid."""
     components = [c for c in resource.get("component") or [] if isinstance(c, dict)]
     found = []
     for row in sorted(rows, key=lambda m: m.position):
@@ -102,22 +163,48 @@ def _values(opened: Opened, result: Record, rows: list[Measurement], *, detail: 
             coded = words((concept or {}).get("valueCodeableConcept"))
             shown = coded or CODED.get(row.value_code, row.value_code) or "No value given"
         code = row.code if row.value is not None and row.code_system == "http://loinc.org" else ""
-        found.append(Value(name, shown, range_of(row), flag_of(row), code))
+        found.append(Value(name, shown, range_of(row) if ranges else "", flag_of(row), code))
     return found or [Value(title, "No value given", "No reference range given", "", "")]
 
 
+def _opened(opened: Opened, row_key: Any, field: str, sealed: bytes) -> str:
+    binding = Binding(table=Record._meta.db_table, row=str(row_key), field=field)
+    return read_sealed_value(opened.ring, binding, sealed)
+
+
 def _results(opened: Opened, report_ids: list[int], *, detail: bool) -> dict[int, list[Result]]:
-    query = Record.objects.filter(
-        patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids
+    """The results of these panels with their values: one query of plain rows (each result
+    joined to its values), each title opened once.
+
+    `detail` also opens each result's JSON, which names a blood pressure's components."""
+    if not report_ids:
+        return {}
+    sealed = ["title", "resource"] if detail else ["title"]
+    values = [f"measurements__{name}" for name in Values.COLUMNS]
+    rows = (
+        Record.objects.filter(patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids)
+        .order_by("pk", "measurements__position")
+        .values_list("pk", "report_id", "row_key", *sealed, *values)
     )
-    if not detail:
-        query = query.defer("resource")
+    found: dict[int, tuple[int, str, Json]] = {}  # result id -> (panel id, title, JSON or {})
+    readings: dict[int, list[Reading]] = defaultdict(list)
+    for pk, report_id, row_key, *columns in rows:
+        if pk not in found:
+            found[pk] = (report_id, _opened(opened, row_key, "title", columns[0]), {})
+            if detail:
+                found[pk] = (report_id, found[pk][1], _json(_opened(opened, row_key, "resource", columns[1])))
+        reading = columns[len(sealed) :]
+        if reading[0] is not None:  # a result without values joins none
+            readings[pk].append(Values(*reading))
     results: dict[int, list[Result]] = {pk: [] for pk in report_ids}
-    for result in query.prefetch_related("measurements").order_by("pk"):
-        assert result.report_id is not None
-        values = _values(opened, result, list(result.measurements.all()), detail=detail)
-        results[result.report_id].append(Result(result.pk, opened.title(result), values))
+    for pk, (report_id, title, resource) in found.items():
+        results[report_id].append(Result(pk, title, _values(title, resource, readings[pk], ranges=detail)))
     return results
+
+
+def _json(text: str) -> Json:
+    found = json.loads(text) if text != UNREADABLE else {}
+    return found if isinstance(found, dict) else {}
 
 
 def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Panel]:
@@ -125,7 +212,7 @@ def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Pane
     opened = open_record(by, patient_id, page="labs")
     query = Record.objects.filter(
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB", effective_at__isnull=False
-    ).defer("resource")
+    ).only("pk", "row_key", "title", "effective_at")
     rows, next_cursor = keyset(query, cursor, field="effective_at", size=PANELS_PER_PAGE)
     results = _results(opened, [r.pk for r in rows], detail=False)
     return Page([Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows], next_cursor)
@@ -170,21 +257,24 @@ class Trend:
 def trend_values(by: Actor, patient_id: int, code: str) -> Trend:
     """A test's numeric values over time, oldest first; 404 (refused) for a code she has no value of."""
     patient = access_record_patient(by.user, patient_id)
-    rows = list(
+    found = (
         Measurement.objects.filter(
             patient=patient, code=code, value__isnull=False, effective_at__isnull=False
         )
-        .select_related("record")
         .order_by("effective_at", "pk")
+        .values_list("record_id", "effective_at", *Values.COLUMNS)
     )
+    rows = [(record_id, at, Values(*values)) for record_id, at, *values in found]
     if not rows:
         raise refuse(by.user, "lab_trend", code)
     opened = open_record(by, patient_id, page="lab_trend", object_type="lab_trend", object_id=code)
-    latest = rows[-1]
-    name = _values(opened, latest.record, [latest], detail=True)[0].name
+    record_id, _, latest = rows[-1]
+    # Only the latest result's JSON is opened: it names the test (or the component) in words.
+    record = Record.objects.get(pk=record_id, patient=patient)
+    name = _values(opened.title(record), opened.resource(record), [latest])[0].name
     points = [
-        Point(r.effective_at, r.value or 0.0, f"{number(r.value or 0.0)} {r.unit}".strip(), flag_of(r))
-        for r in rows
+        Point(at, r.value or 0.0, f"{number(r.value or 0.0)} {r.unit}".strip(), flag_of(r))
+        for _, at, r in rows
     ]
     return Trend(code, name, latest.unit, points, latest.low, latest.high)
 

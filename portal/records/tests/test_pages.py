@@ -266,3 +266,30 @@ def audit_writes() -> int:
     from django.db import connection
 
     return 1 if connection.vendor == "postgresql" else 2
+
+
+def test_the_list_of_panels_escapes_a_results_name(paula: User, tmp_path: Path, signed_in: SignIn) -> None:
+    """Result names are the EHR's words: shown as text on the list of panels, never as markup."""
+    from portal.records.actions import do_import_file
+    from portal.records.importer import Links, Origin
+    from portal.records.tests.helpers import bundle, glucose, write
+    from portal.records.tests.record_data import LAB
+
+    result = glucose("g-markup", "p-markup", 140)
+    result["code"]["coding"][0]["display"] = "<script>alert(1)</script> Glucose"
+    panel = {
+        "resourceType": "DiagnosticReport",
+        "id": "panel-markup",
+        "status": "final",
+        "category": [LAB],
+        "code": {"text": "Panel"},
+        "subject": {"reference": "Patient/p-markup"},
+        "effectiveDateTime": "2024-05-01T09:00:00Z",
+        "result": [{"reference": "Observation/g-markup"}],
+    }
+    person = {"resourceType": "Patient", "id": "p-markup", "birthDate": "1986-04-28"}
+    path = write(tmp_path, "markup.json", bundle(person, result, panel))
+    links = Links(by_source={"markup.json": paula.patient.pk})
+    assert do_import_file(path, links=links, origin=Origin("command")).imported
+    page = signed_in(paula).get("/record/labs/").content.decode()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Glucose (High)" in page and "<script>alert" not in page
