@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils import timezone
+
 from portal.core.acting import Actor, refuse
 from portal.core.paging import Cursor, Page, keyset
 from portal.records.access import access_lab_report, access_record_patient
 from portal.records.models import Measurement, Record
+from portal.records.release import readable_by
 from portal.records.selectors.reading import Opened, belongs, open_record, words
 
 PANELS_PER_PAGE = 10
@@ -107,8 +110,8 @@ def _values(opened: Opened, result: Record, rows: list[Measurement], *, detail: 
 
 
 def _results(opened: Opened, report_ids: list[int], *, detail: bool) -> dict[int, list[Result]]:
-    query = Record.objects.filter(
-        patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids
+    query = opened.readable(
+        Record.objects.filter(patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids)
     )
     if not detail:
         query = query.defer("resource")
@@ -125,8 +128,10 @@ def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Pane
     opened = open_record(by, patient_id, page="labs")
     query = Record.objects.filter(
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB", effective_at__isnull=False
-    ).defer("resource")
-    rows, next_cursor = keyset(query, cursor, field="effective_at", size=PANELS_PER_PAGE)
+    )
+    rows, next_cursor = keyset(
+        opened.readable(query).defer("resource"), cursor, field="effective_at", size=PANELS_PER_PAGE
+    )
     results = _results(opened, [r.pk for r in rows], detail=False)
     return Page([Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows], next_cursor)
 
@@ -168,12 +173,14 @@ class Trend:
 
 
 def trend_values(by: Actor, patient_id: int, code: str) -> Trend:
-    """A test's numeric values over time, oldest first; 404 (refused) for a code she has no value of."""
+    """A test's numeric values over time, oldest first; 404 (refused) for a code she has no value
+    of (or, for a patient, none released yet)."""
     patient = access_record_patient(by.user, patient_id)
+    query = Measurement.objects.filter(
+        patient=patient, code=code, value__isnull=False, effective_at__isnull=False
+    )
     rows = list(
-        Measurement.objects.filter(
-            patient=patient, code=code, value__isnull=False, effective_at__isnull=False
-        )
+        readable_by(by.user, query, timezone.now(), prefix="record__")
         .select_related("record")
         .order_by("effective_at", "pk")
     )
