@@ -93,9 +93,12 @@ def lab_trend(request: HttpRequest, code: str, patient_id: int | None = None) ->
             "informationRecipient.languageCode.c": "en",
         }
     )
-    chart = lab_pages.chart_of(trend)
+    charts = {
+        "wide": lab_pages.chart_of(trend, **lab_pages.WIDE),
+        "narrow": lab_pages.chart_of(trend, **lab_pages.NARROW),
+    }
     return _render(
-        request, "lab_trend.html", context, trend=trend, chart=chart, medline=medline, current="labs"
+        request, "lab_trend.html", context, trend=trend, charts=charts, medline=medline, current="labs"
     )
 
 
