@@ -7,6 +7,7 @@ is an error at start-up, not a silent False.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 
 
@@ -96,3 +97,35 @@ def read_list(name: str, default: list[str], environ: Mapping[str, str] | None =
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def read_int_map(
+    name: str,
+    *,
+    key_pattern: str,
+    minimum: int,
+    maximum: int,
+    example: str,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Comma-separated `KEY=NUMBER` pairs (`LAB=72,clinical-note=24`); empty when unset.
+
+    Each key must match `key_pattern` and appear once; each number must be whole and within
+    bounds. Anything else stops the portal at start, naming the pair it could not read."""
+
+    value = _raw(name, environ)
+    if value is None:
+        return {}
+    found: dict[str, int] = {}
+    for item in value.split(","):
+        key, sign, number = (part.strip() for part in item.partition("="))
+        if not sign or not re.fullmatch(key_pattern, key):
+            raise ConfigurationError(f"{name}: {item.strip()!r} is not NAME=NUMBER (for example {example})")
+        if key in found:
+            raise ConfigurationError(f"{name}: {key} is given twice")
+        if not number.isdigit() or not number.isascii():
+            raise ConfigurationError(f"{name}: {key}={number!r}: expected a whole number")
+        if not minimum <= int(number) <= maximum:
+            raise ConfigurationError(f"{name}: {key}={number}: must be between {minimum} and {maximum}")
+        found[key] = int(number)
+    return found

@@ -20,6 +20,7 @@ from portal.env import (
     read_bool,
     read_choice,
     read_int,
+    read_int_map,
     read_list,
     read_str,
     read_time_zone,
@@ -380,6 +381,16 @@ PORTAL_FHIR_MAX_BYTES = read_int(
     min(16 * 1024 * 1024, PORTAL_MAX_REQUEST_BYTES),
     minimum=1024,
     maximum=PORTAL_MAX_REQUEST_BYTES,
+)
+# Hours a new result or note of a category waits before its patient sees it (staff see it at
+# once): `LAB=72,RAD=72,clinical-note=24`. None by default: US information-blocking rules expect
+# results released to the patient without delay. Read at call time (portal.records.release).
+PORTAL_RECORD_RELEASE_HOLD = read_int_map(
+    "PORTAL_RECORD_RELEASE_HOLD",
+    key_pattern=r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+    minimum=0,
+    maximum=24 * 365,
+    example="LAB=72,clinical-note=24",
 )
 
 # The memory handler takes a request's files only when the whole body fits under this: the same cap.

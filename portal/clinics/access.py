@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -54,6 +54,19 @@ def break_glass_patient_ids(user: User) -> QuerySet[BreakGlassGrant, Any]:
     if not (user.is_authenticated and user.is_active and user.is_staff_member):
         return BreakGlassGrant.objects.none()
     return BreakGlassGrant.objects.filter(staff_user=user, expires_at__gt=timezone.now()).values("patient_id")
+
+
+def break_glass_grant_of(user: User, patient_id: int) -> int | None:
+    """The id of the break-glass grant through which this staff member sees the patient now, for
+    the audit event of what they read; None when one of their care teams opens the patient
+    (whatever grant they also hold), and for anyone who is not active staff."""
+    if not (user.is_authenticated and user.is_active and user.is_staff_member):
+        return None
+    on_a_team = PatientCareTeam.objects.filter(patient_id=patient_id, care_team__in=teams_of(user))
+    grants = BreakGlassGrant.objects.filter(
+        staff_user=user, patient_id=patient_id, expires_at__gt=timezone.now()
+    )
+    return grants.filter(~Exists(on_a_team)).order_by("-expires_at").values_list("pk", flat=True).first()
 
 
 def patients_visible_to(user: User) -> QuerySet[Patient]:

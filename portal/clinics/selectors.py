@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Prefetch, Q, QuerySet
 
 from portal.accounts.models import User
-from portal.clinics.models import CareTeam
+from portal.clinics.access import patients_visible_to, staff_of, teams_of
+from portal.clinics.models import CareTeam, Patient, PatientCareTeam
+from portal.core.acting import Actor, audit_event
 
 
 def teams_of_staff(user: User) -> QuerySet[CareTeam]:
@@ -22,4 +27,61 @@ def teams_patient_may_message(user: User) -> QuerySet[CareTeam]:
         CareTeam.objects.filter(patient_links__patient__user=user, is_active=True)
         .select_related("clinic__hospital")
         .order_by("name")
+    )
+
+
+@dataclass(frozen=True)
+class PatientQuery:
+    """What a staff member typed to find a patient, read as parts (never kept, never logged)."""
+
+    names: tuple[str, ...] = field(default=(), repr=False)  # each starts the last or first name
+    dod_id: str | None = field(default=None, repr=False)
+    birth_date: date | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class PatientMatch:
+    patient: Patient
+    teams: list[str]  # the searcher's care teams the patient is on (empty: a break-glass grant)
+
+
+@dataclass(frozen=True)
+class PatientSearch:
+    matches: list[PatientMatch]
+    more: bool  # there were more than the page lists
+
+
+SEARCH_LIMIT = 50
+
+
+def find_patients(by: Actor, query: PatientQuery, *, limit: int = SEARCH_LIMIT) -> PatientSearch:
+    """Patients this staff member may see now (`patients_visible_to`: their care teams' patients
+    and any break-glass grant) matching every part of `query`, by last then first name.
+
+    Audited as `clinics.patients_searched` with the ids found, never what was typed."""
+    staff_of(by.user)
+    patients = patients_visible_to(by.user)
+    for name in query.names:
+        patients = patients.filter(Q(last_name__istartswith=name) | Q(first_name__istartswith=name))
+    if query.dod_id is not None:
+        patients = patients.filter(dod_id=query.dod_id)
+    if query.birth_date is not None:
+        patients = patients.filter(birth_date=query.birth_date)
+    mine = PatientCareTeam.objects.filter(care_team__in=teams_of(by.user)).select_related("care_team")
+    found = list(
+        patients.order_by("last_name", "first_name", "pk").prefetch_related(
+            Prefetch("team_links", queryset=mine)
+        )[: limit + 1]
+    )
+    shown = found[:limit]
+    audit_event(
+        "clinics.patients_searched",
+        by=by,
+        object_type="patient",
+        results=len(shown),
+        patients=[p.pk for p in shown],
+    )
+    return PatientSearch(
+        [PatientMatch(p, sorted(link.care_team.name for link in p.team_links.all())) for p in shown],
+        more=len(found) > limit,
     )

@@ -6,4 +6,5 @@ app_name = "clinics"
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("patients/", views.patient_search, name="patient_search"),
 ]

@@ -3,27 +3,33 @@
 A record is found only among the patients `user` may see now (`patients_visible_to`):
 another patient's record id and an id that does not exist raise the same Http404
 (audited as refused access), for patients, staff outside the patient's care teams and
-administrators alike.
+administrators alike. A patient's own record still under a release hold
+(portal.records.release) answers that same 404 to the patient until the hold ends.
 """
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.clinics.access import access_patient, patients_visible_to
 from portal.clinics.models import Patient
 from portal.core.acting import refuse
 from portal.records.models import Record
+from portal.records.release import readable_by
 
 NOTE_KINDS = (Record.Kind.DOCUMENT, Record.Kind.DIAGNOSTIC_REPORT)
 
 
 def records_visible_to(user: User) -> QuerySet[Record]:
-    return Record.objects.filter(patient__in=patients_visible_to(user))
+    """Every record `user` may read now (a patient: only what is released to them)."""
+    query = Record.objects.filter(patient__in=patients_visible_to(user))
+    return readable_by(user, query, timezone.now())
 
 
 def _access(user: User, record_id: int, kind: str, query: QuerySet[Record]) -> Record:
+    query = readable_by(user, query, timezone.now())
     found = query.filter(pk=record_id, patient__in=patients_visible_to(user)).first()
     if found is None:
         raise refuse(user, kind, record_id)

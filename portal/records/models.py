@@ -109,7 +109,8 @@ class Record(models.Model):
 
     Plain columns by kind: `effective_at` is the date a list sorts by (a condition's
     onset, a result's effective time, a note's date, an encounter's or a study's start,
-    an appointment's start); `category` is the kind's category code (LAB, RAD,
+    an appointment's start); `available_at` when it became available (what a release hold
+    counts from); `category` is the kind's category code (LAB, RAD,
     vital-signs, clinical-note...; for an ImagingStudy, its first modality);
     `code_system`/`code` the resource's main code (LOINC, SNOMED CT, CVX, RxNorm).
     """
@@ -147,6 +148,11 @@ class Record(models.Model):
     code = models.CharField(max_length=64, blank=True)
     effective_at = models.DateTimeField(null=True, blank=True)
     effective_end = models.DateTimeField(null=True, blank=True)
+    available_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the EHR released it: a result's or report's `issued`, a note's `date`, else"
+        " `effective_at`, else its first import. A release hold (portal.records.release) counts from here.",
+    )
     encounter = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="encounter_records"
     )

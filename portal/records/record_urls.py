@@ -1,6 +1,7 @@
 """The health record's pages. Mounted twice (portal/urls.py): at `record/` for the signed-in
 patient (namespace `record`), and at `staff/patients/<patient_id>/record/` for staff
-(namespace `staff_record`), where every view also takes the patient's id."""
+(namespace `staff_record`), where every view also takes the patient's id. "Who has seen my
+record" (`access-log/`) is the patient's alone: staff get no such page for a patient."""
 
 from django.urls import path, register_converter
 
@@ -23,7 +24,8 @@ register_converter(LoincCode, "loinc")
 
 app_name = "record"
 
-urlpatterns = [
+# The pages patients and staff share; the patient's alone follow.
+shared = [
     path("", pages.summary, name="summary"),
     path("notes/", pages.notes, name="notes"),
     path("notes/<int:note_id>/", pages.note, name="note"),
@@ -31,4 +33,9 @@ urlpatterns = [
     path("labs/<int:report_id>/", pages.lab_panel, name="lab_panel"),
     path("labs/trend/<loinc:code>/", pages.lab_trend, name="lab_trend"),
     path("imaging/", pages.imaging, name="imaging"),
+]
+
+urlpatterns = [
+    *shared,
+    path("access-log/", pages.access_log, name="access_log"),
 ]

@@ -1,6 +1,10 @@
-"""The same record pages for staff, under /staff/patients/<patient_id>/record/ (namespace staff_record)."""
+"""The same record pages for staff, under /staff/patients/<patient_id>/record/ (namespace staff_record).
 
-from portal.records.record_urls import urlpatterns
+Only the pages staff share with the patient: not the patient's own access log."""
+
+from portal.records.record_urls import shared
+
+urlpatterns = shared
 
 app_name = "staff_record"
 

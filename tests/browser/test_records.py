@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from conftest import finish_first_steps
@@ -71,7 +72,7 @@ def test_by_keyboard_from_the_home_card_to_a_trend(
     tab_to("Lab results")
     tab_to("Blood chemistry panel")
     tab_to("Glucose")
-    expect(page.locator('svg[role="img"]')).to_have_attribute(
+    expect(page.locator('svg[role="img"]:visible')).to_have_attribute(
         "aria-label", "Glucose [Moles/volume] in Blood, 4 results from 2010 to 2013, latest 6.3 mmol/l"
     )
 
@@ -101,3 +102,84 @@ def test_paula_reads_the_demo_record(page: Page, phone: Page, live_server: Any, 
     expect(page.get_by_role("cell", name="Critical high")).to_be_visible()
     page.goto(live_server.url + pages[4][1])
     expect(page.get_by_role("table").get_by_role("row")).to_have_count(11)  # a header and 10 results
+
+
+def test_on_a_phone_the_trend_keeps_values_whole_and_labels_legible(
+    phone: Page, live_server: Any, paula: User, tmp_path: Path
+) -> None:
+    finish_first_steps(paula)
+    import_examples(paula, tmp_path)
+    sign_in(phone, live_server.url, paula)
+    phone.goto(live_server.url + "/record/labs/trend/15074-8/")
+    chart = phone.locator('svg[role="img"]:visible')
+    expect(chart).to_have_count(1)
+    # Each axis label is drawn at least 12 px tall (the desktop chart scaled down made them 6 px).
+    heights = chart.locator("text").evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+    assert heights and min(heights) >= 12, heights
+    # A value and its unit stay on one line ("6.3 mmol/l", never "6.3 mmol" then "/l").
+    lines = phone.locator(".portal-value").evaluate_all("els => els.map(e => e.getClientRects().length)")
+    assert lines and set(lines) == {1}, lines
+    assert_accessible(phone, "rec-phone-trend-legible")
+
+
+def test_paula_sees_who_has_seen_her_record(  # noqa: PLR0917 - pytest fixtures
+    page: Page, phone: Page, live_server: Any, paula: User, dr_diaz: User, nurse_nolan: User
+) -> None:
+    from portal.core.acting import Actor, audit_event
+    from portal.privacy.actions import do_break_glass
+
+    finish_first_steps(paula)
+    audit_event("records.labs_viewed", by=Actor(dr_diaz), patient_id=paula.patient.pk)
+    grant = do_break_glass(
+        by=Actor(nurse_nolan), patient=paula.patient, reason="emergency_care", explanation="ED"
+    )
+    audit_event(
+        "records.summary_viewed",
+        by=Actor(nurse_nolan),
+        patient_id=paula.patient.pk,
+        break_glass_grant=grant.pk,
+    )
+    for screen, label in ((page, "desktop"), (phone, "phone")):
+        sign_in(screen, live_server.url, paula)
+        screen.goto(live_server.url + "/record/")
+        if label == "phone":
+            expect(screen.get_by_role("link", name="Who has seen my record")).to_be_visible()
+        screen.get_by_role("link", name="Who has seen my record").click()
+        expect(screen.get_by_role("heading", name="Who has seen my record")).to_be_visible()
+        expect(screen.get_by_text("Dr. Dana Diaz, Physician")).to_be_visible()
+        expect(screen.get_by_text("Outside their care teams").first).to_be_visible()
+        expect(screen.get_by_text("reason given: Emergency care")).to_be_visible()
+        assert_accessible(screen, f"rec-{label}-access-log")
+    page.get_by_role("link", name="Show other people only").click()
+    expect(page.get_by_role("cell", name="You", exact=True)).to_have_count(0)
+
+
+def test_dr_diaz_finds_paula_and_opens_her_record(  # noqa: PLR0917 - pytest fixtures
+    page: Page, phone: Page, live_server: Any, paula: User, eve: User, dr_diaz: User, tmp_path: Path
+) -> None:
+    finish_first_steps(dr_diaz)
+    import_examples(paula, tmp_path)
+    for screen, label in ((page, "desktop"), (phone, "phone")):
+        TOTPDevice.objects.filter(user=dr_diaz).update(last_t=-1)  # a fresh code for each sign-in
+        sign_in(screen, live_server.url, dr_diaz)
+        expect(screen.get_by_role("heading", name="Care team console")).to_be_visible()
+        screen.get_by_role("link", name="Find a patient of your care teams").click()
+        assert_accessible(screen, f"staff-{label}-patient-search")
+        screen.get_by_label("Last name, DoD ID number or date of birth").fill("quill 04/28/1986")
+        screen.get_by_role("button", name="Search").click()
+        expect(screen.get_by_role("heading", name="1 patient found")).to_be_visible()
+        assert "quill" not in screen.url.lower() and "1986" not in screen.url
+        expect(screen.get_by_label("Last name, DoD ID number or date of birth")).to_have_value(
+            "quill 04/28/1986"
+        )
+        assert_accessible(screen, f"staff-{label}-patient-found")
+        screen.get_by_label("Last name, DoD ID number or date of birth").fill("Vance")
+        screen.get_by_role("button", name="Search").click()
+        expect(screen.get_by_role("heading", name="No patient of your care teams matches")).to_be_visible()
+    page.get_by_label("Last name, DoD ID number or date of birth").fill("Quill")
+    page.get_by_label("Last name, DoD ID number or date of birth").press("Enter")
+    page.get_by_role("link", name="Health record of Paula Quill").click()
+    expect(page.get_by_text("Health record of Paula Quill")).to_be_visible()
+    page.get_by_role("link", name="Lab results").click()
+    expect(page.get_by_role("link", name="Blood chemistry panel, Apr 3, 2013")).to_be_visible()
+    assert_accessible(page, "staff-desktop-record-labs")

@@ -29,6 +29,7 @@ class Columns:
     code: str = ""
     effective_at: datetime | None = None
     effective_end: datetime | None = None
+    available_at: datetime | None = None  # when the EHR released it, where the resource says
     title: str = ""
     series_count: int | None = None
     body_site: str = ""
@@ -185,7 +186,8 @@ def _immunization(columns: Columns, resource: Json) -> None:
 def _observation(columns: Columns, resource: Json) -> None:
     _generic(columns, resource)
     columns.effective_at, columns.effective_end = _effective(resource, "effective")
-    columns.effective_at = columns.effective_at or when(resource.get("issued"))
+    columns.available_at = when(resource.get("issued"))
+    columns.effective_at = columns.effective_at or columns.available_at
     columns.performer_ref = _ref(_first(resource.get("performer")))
 
 
@@ -202,7 +204,8 @@ def _document(columns: Columns, resource: Json) -> None:
     context: Json = found if isinstance(found, dict) else {}
     columns.encounter_ref = _ref(_first(context.get("encounter")))
     start, _ = _period(context, "period")
-    columns.effective_at = when(resource.get("date")) or start
+    columns.available_at = when(resource.get("date"))
+    columns.effective_at = columns.available_at or start
     columns.performer_ref = _ref(_first(resource.get("author")))
     attachments = [c.get("attachment") for c in resource.get("content", []) if isinstance(c, dict)]
     columns.has_text = _has_data(attachments)

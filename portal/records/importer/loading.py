@@ -52,8 +52,8 @@ PHASES = (
 )
 RECORD_FIELDS = [
     "version_id", "last_updated", "content_hash", "status", "category", "code_system", "code",
-    "effective_at", "effective_end", "encounter", "report", "performer", "location", "series_count",
-    "body_site", "has_text", "title", "resource", "imported_at",
+    "effective_at", "effective_end", "available_at", "encounter", "report", "performer", "location",
+    "series_count", "body_site", "has_text", "title", "resource", "imported_at",
 ]  # fmt: skip
 SHARED_FIELDS = [
     "version_id",
@@ -565,6 +565,8 @@ class BundleImport:
         row.imported_at = timezone.now()  # set, not left deferred: bulk_update would load it row by row
         for name in ("status", "category", "code_system", "code", "effective_at", "effective_end"):
             setattr(row, name, getattr(columns, name))
+        # A new row's default is now (its first import); an update without a date keeps the old value.
+        row.available_at = columns.available_at or columns.effective_at or row.available_at
         row.series_count, row.body_site, row.has_text = (
             columns.series_count,
             columns.body_site,
@@ -648,7 +650,7 @@ def _rows(model: Any, by_kind: dict[str, list[str]]) -> list[Any]:
         query |= Q(kind=kind, fhir_id__in=ids)
     fields = ["id", "kind", "fhir_id", "version_id", "last_updated", "content_hash"]
     if model is Record:
-        fields += ["patient_id", "row_key"]
+        fields += ["patient_id", "row_key", "available_at"]
     return list(model.objects.filter(query).only(*fields))
 
 

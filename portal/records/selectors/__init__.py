@@ -12,10 +12,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
+
 from portal.accounts.models import User
 from portal.records.access import access_note, access_record_patient
 from portal.records.importer.columns import note_text
 from portal.records.models import Measurement, Record
+from portal.records.release import readable_by
 from portal.vault.crypto import keyring
 from portal.vault.reading import UNREADABLE, read_sealed
 
@@ -34,9 +37,9 @@ class RecordLine:
 
 
 def records_of(user: User, patient_id: int, *, kind: str, category: str | None = None) -> list[RecordLine]:
-    """A patient's records of one kind, newest first, with their titles."""
+    """A patient's records of one kind that `user` may read now, newest first, with their titles."""
     patient = access_record_patient(user, patient_id)
-    query = Record.objects.filter(patient=patient, kind=kind)
+    query = readable_by(user, Record.objects.filter(patient=patient, kind=kind), timezone.now())
     if category is not None:
         query = query.filter(category=category)
     ring = keyring(patient.pk)
@@ -58,4 +61,7 @@ def note_text_of(user: User, record_id: int) -> str:
 def trend_of(user: User, patient_id: int, *, code: str) -> list[Measurement]:
     """A test's values over time (by LOINC code), oldest first, for a chart."""
     patient = access_record_patient(user, patient_id)
-    return list(Measurement.objects.filter(patient=patient, code=code).order_by("effective_at", "pk"))
+    query = readable_by(
+        user, Measurement.objects.filter(patient=patient, code=code), timezone.now(), prefix="record__"
+    )
+    return list(query.order_by("effective_at", "pk"))

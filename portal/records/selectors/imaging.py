@@ -55,15 +55,14 @@ class Imaging:
 
 
 def imaging_of(by: Actor, patient_id: int) -> Imaging:
-    """Every imaging report and study of the patient, newest first, in two queries."""
+    """Every imaging report and study of the patient, newest first, in two queries. A study
+    whose report is still held from the patient says its report is not available yet."""
     opened = open_record(by, patient_id, page="imaging")
-    rows = list(
-        Record.objects.filter(patient=opened.patient)
-        .filter(kind=Record.Kind.IMAGING_STUDY)
-        .union(
-            Record.objects.filter(patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="RAD")
-        )
+    study_rows = Record.objects.filter(patient=opened.patient, kind=Record.Kind.IMAGING_STUDY)
+    report_rows = Record.objects.filter(
+        patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="RAD"
     )
+    rows = list(opened.readable(study_rows).union(opened.readable(report_rows)))
     rows.sort(key=lambda r: (r.effective_at is not None, r.effective_at, r.pk), reverse=True)
     performers = {
         r.performer_id: r.performer.name

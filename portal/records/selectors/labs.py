@@ -15,10 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.utils import timezone
+
 from portal.core.acting import Actor, refuse
 from portal.core.paging import Cursor, Page, keyset
 from portal.records.access import access_lab_report, access_record_patient
 from portal.records.models import Measurement, Record
+from portal.records.release import readable_by
 from portal.records.selectors.reading import Json, Opened, belongs, open_record, words
 from portal.vault.crypto import Binding
 from portal.vault.reading import UNREADABLE, read_sealed_value
@@ -182,7 +185,11 @@ def _results(opened: Opened, report_ids: list[int], *, detail: bool) -> dict[int
     sealed = ["title", "resource"] if detail else ["title"]
     values = [f"measurements__{name}" for name in Values.COLUMNS]
     rows = (
-        Record.objects.filter(patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids)
+        opened.readable(
+            Record.objects.filter(
+                patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids
+            )
+        )
         .order_by("pk", "measurements__position")
         .values_list("pk", "report_id", "row_key", *sealed, *values)
     )
@@ -213,7 +220,7 @@ def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Pane
     query = Record.objects.filter(
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB", effective_at__isnull=False
     ).only("pk", "row_key", "title", "effective_at")
-    rows, next_cursor = keyset(query, cursor, field="effective_at", size=PANELS_PER_PAGE)
+    rows, next_cursor = keyset(opened.readable(query), cursor, field="effective_at", size=PANELS_PER_PAGE)
     results = _results(opened, [r.pk for r in rows], detail=False)
     return Page([Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows], next_cursor)
 
@@ -255,12 +262,14 @@ class Trend:
 
 
 def trend_values(by: Actor, patient_id: int, code: str) -> Trend:
-    """A test's numeric values over time, oldest first; 404 (refused) for a code she has no value of."""
+    """A test's numeric values over time, oldest first; 404 (refused) for a code she has no value
+    of (or, for a patient, none released yet)."""
     patient = access_record_patient(by.user, patient_id)
+    query = Measurement.objects.filter(
+        patient=patient, code=code, value__isnull=False, effective_at__isnull=False
+    )
     found = (
-        Measurement.objects.filter(
-            patient=patient, code=code, value__isnull=False, effective_at__isnull=False
-        )
+        readable_by(by.user, query, timezone.now(), prefix="record__")
         .order_by("effective_at", "pk")
         .values_list("record_id", "effective_at", *Values.COLUMNS)
     )
@@ -285,6 +294,9 @@ class Chart:
 
     width: int
     height: int
+    font: int  # the labels' size, in the same units
+    left: int  # where the plot starts (after the value labels)
+    right: int  # where it ends
     points: list[Point]
     line: str
     band: tuple[float, float] | None  # the reference band's top y and height
@@ -292,19 +304,43 @@ class Chart:
     first: str
     last: str
 
+    @property
+    def plot_width(self) -> int:
+        return self.right - self.left
 
-def chart_of(trend: Trend, *, width: int = 640, height: int = 260) -> Chart:
-    left, right, top, bottom = 64, 16, 16, 36
+    @property
+    def label_x(self) -> int:
+        """Where the value labels end (they are drawn right-aligned, before the plot)."""
+        return self.left - self.font // 2
+
+    @property
+    def date_y(self) -> int:
+        """The baseline of the first and last dates, under the plot."""
+        return self.height - self.font // 2
+
+
+# Two drawings of each trend: a wide one for desktops and a narrow one for phones and
+# tablets (the page shows one by the screen's width). One SVG scaled down to a phone made
+# its labels a third of their size; the narrow one keeps them about 13 px at 320 px wide.
+WIDE = {"width": 640, "height": 260, "font": 15}
+NARROW = {"width": 320, "height": 220, "font": 14}
+
+
+def chart_of(trend: Trend, *, width: int = 640, height: int = 260, font: int = 15) -> Chart:
     values = [p.value for p in trend.points]
     values += [v for v in (trend.low, trend.high) if v is not None]
     lowest, highest = min(values), max(values)
     margin = (highest - lowest) * 0.1 or abs(highest) * 0.1 or 1.0
     lowest, highest = lowest - margin, highest + margin
+    labels = [number(round(v, 2)) for v in (lowest + margin, (lowest + highest) / 2, highest - margin)]
+    # Wide enough for the longest value label (a digit is about 0.6 of the font size).
+    left = round(font * (1 + 0.6 * max(len(label) for label in labels)))
+    right, top, bottom = width - font, font, font * 2 + 8
     times = [p.at.timestamp() if p.at else 0.0 for p in trend.points]
     start, span = times[0], (times[-1] - times[0]) or 1.0
 
     def x(moment: float) -> float:
-        inner = width - left - right
+        inner = right - left
         return round(left + (inner / 2 if len(times) == 1 else (moment - start) / span * inner), 1)
 
     def y(value: float) -> float:
@@ -318,11 +354,17 @@ def chart_of(trend: Trend, *, width: int = 640, height: int = 260) -> Chart:
     if trend.low is not None or trend.high is not None:
         upper = y(trend.high if trend.high is not None else highest)
         band = (upper, round(y(trend.low if trend.low is not None else lowest) - upper, 1))
-    ticks = [(y(v), number(round(v, 2))) for v in (lowest + margin, (lowest + highest) / 2, highest - margin)]
+    ticks = [
+        (y(v), label)
+        for v, label in zip((lowest + margin, (lowest + highest) / 2, highest - margin), labels, strict=True)
+    ]
     first, last = trend.points[0].at, trend.points[-1].at
     return Chart(
         width,
         height,
+        font,
+        left,
+        right,
         placed,
         " ".join(f"{p.x},{p.y}" for p in placed),
         band,

@@ -46,10 +46,11 @@ def _line(opened: Opened, record: Record) -> NoteLine:
 
 
 def _notes(opened: Opened) -> Any:
+    query = Record.objects.filter(
+        patient=opened.patient, kind=Record.Kind.DOCUMENT, has_text=True, effective_at__isnull=False
+    )
     return (
-        Record.objects.filter(
-            patient=opened.patient, kind=Record.Kind.DOCUMENT, has_text=True, effective_at__isnull=False
-        )
+        opened.readable(query)
         .select_related("performer", "encounter")
         .defer("resource", "performer__resource", "encounter__resource")
     )

@@ -3,31 +3,48 @@
 A page reads one patient's record. `open_record` goes through the patient door
 (`access_record_patient`), loads that patient's keyring once (one query, whatever the
 number of rows the page opens) and writes the page's audit event: who read which kind of
-page of which patient, with ids only.
+page of which patient, with ids only, and the break-glass grant when that is what let a
+staff member in. `Opened.readable` narrows each of the page's queries to what its reader
+may see: a patient's reads leave out what a release hold still keeps (portal.records.release).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.clinics.access import break_glass_grant_of
 from portal.clinics.models import Patient
 from portal.core.acting import Actor, audit_event, refuse
 from portal.records.access import access_record_patient
 from portal.records.models import Record
+from portal.records.release import readable_by
 from portal.vault.crypto import Keyring, keyring
 from portal.vault.reading import UNREADABLE, read_sealed
 
 Json = dict[str, Any]
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
 class Opened:
-    """The patient whose record a page reads, and the keyring that opens its sealed words."""
+    """The patient whose record a page reads, the keyring that opens its sealed words, and who
+    reads it when (what a release hold is measured against)."""
 
     patient: Patient
     ring: Keyring
+    reader: User
+    now: datetime
+
+    def readable(self, query: QuerySet[M], *, prefix: str = "") -> QuerySet[M]:
+        """`query` as its reader may see it now (`prefix` leads to the Record: "record__")."""
+        return readable_by(self.reader, query, self.now, prefix=prefix)
 
     def title(self, record: Record) -> str:
         return read_sealed(self.ring, record, "title")
@@ -46,14 +63,18 @@ def open_record(
 ) -> Opened:
     """The patient `by` may read, with the read audited as `records.<page>_viewed`."""
     patient = access_record_patient(by.user, patient_id)
+    details: dict[str, Any] = {}
+    if by.user.is_staff_member and (grant := break_glass_grant_of(by.user, patient.pk)) is not None:
+        details["break_glass_grant"] = grant
     audit_event(
         f"records.{page}_viewed",
         by=by,
         patient_id=patient.pk,
         object_type=object_type,
         object_id=object_id or patient.pk,
+        **details,
     )
-    return Opened(patient, keyring(patient.pk))
+    return Opened(patient, keyring(patient.pk), by.user, timezone.now())
 
 
 def belongs(by: Actor, record: Record, patient: Patient, kind: str) -> None:

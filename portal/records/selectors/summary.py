@@ -71,12 +71,11 @@ class Summary:
 def summary_of(by: Actor, patient_id: int) -> Summary:
     """Everything the summary shows, in a fixed number of queries (audited as one read)."""
     opened = open_record(by, patient_id, page="summary")
-    rows = list(
-        Record.objects.filter(
-            patient=opened.patient,
-            kind__in=[Record.Kind.CONDITION, Record.Kind.ALLERGY, Record.Kind.IMMUNIZATION],
-        ).order_by("-effective_at", "-pk")
+    query = Record.objects.filter(
+        patient=opened.patient,
+        kind__in=[Record.Kind.CONDITION, Record.Kind.ALLERGY, Record.Kind.IMMUNIZATION],
     )
+    rows = list(opened.readable(query).order_by("-effective_at", "-pk"))
     return Summary(
         conditions=[_condition(opened, r) for r in rows if r.kind == Record.Kind.CONDITION],
         allergies=[_allergy(opened, r) for r in rows if r.kind == Record.Kind.ALLERGY],
@@ -117,7 +116,7 @@ def latest_vitals(opened: Opened) -> list[Vital]:
     """The latest value of each vital sign, from one query over the patient's vital-sign values."""
     latest: dict[str, Measurement] = {}
     query = Measurement.objects.filter(patient=opened.patient, code__in=VITAL_CODES, value__isnull=False)
-    for row in query.order_by("-effective_at", "-pk"):
+    for row in opened.readable(query, prefix="record__").order_by("-effective_at", "-pk"):
         latest.setdefault(row.code, row)
     found = []
     systolic, diastolic = latest.get(SYSTOLIC), latest.get(DIASTOLIC)

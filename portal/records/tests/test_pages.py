@@ -255,6 +255,27 @@ def test_a_trend_draws_the_values_and_lists_them(record: User, signed_in: SignIn
     assert signed_in(record).get("/record/labs/trend/0000-0/").status_code == 404
 
 
+def test_a_trend_is_drawn_for_desktops_and_for_phones(record: User, signed_in: SignIn) -> None:
+    """Two drawings, one shown by screen width: the narrow one's labels are not a scaled-down desktop's."""
+    page = signed_in(record).get("/record/labs/trend/15074-8/").content.decode()
+    assert 'class="portal-chart portal-chart--wide" viewBox="0 0 640 260"' in page
+    assert 'class="portal-chart portal-chart--narrow" viewBox="0 0 320 220"' in page
+    assert page.count('aria-label="Glucose [Moles/volume] in Blood, 4 results') == 2
+    assert '<span class="portal-value">6.3 mmol/l</span>' in page
+
+
+def test_a_charts_value_labels_fit_before_the_plot() -> None:
+    from datetime import UTC, datetime
+
+    from portal.records.selectors.labs import NARROW, Point, Trend, chart_of
+
+    points = [Point(datetime(2020 + n, 1, 1, tzinfo=UTC), v, "", "") for n, v in enumerate((1234.5, 20.25))]
+    chart = chart_of(Trend("1-8", "Test", "mg", points, None, None), **NARROW)
+    longest = max(len(label) for _, label in chart.ticks)
+    assert chart.label_x - longest * 0.6 * chart.font >= 0  # the labels start inside the drawing
+    assert chart.left < chart.right <= chart.width and chart.date_y < chart.height
+
+
 def test_imaging_shows_reports_and_studies(record: User, signed_in: SignIn) -> None:
     page = signed_in(record).get("/record/imaging/").content.decode()
     assert "Conclusion:" in page and "CT scan" in page and "Eye photograph" in page

@@ -20,6 +20,7 @@ from portal.clinics.access import patient_of, staff_of
 from portal.core.acting import Actor, actor_of
 from portal.core.paging import Cursor
 from portal.records.access import access_record_patient
+from portal.records.selectors import access_log as access_log_page
 from portal.records.selectors import imaging as imaging_pages
 from portal.records.selectors import labs as lab_pages
 from portal.records.selectors import notes as note_pages
@@ -92,9 +93,12 @@ def lab_trend(request: HttpRequest, code: str, patient_id: int | None = None) ->
             "informationRecipient.languageCode.c": "en",
         }
     )
-    chart = lab_pages.chart_of(trend)
+    charts = {
+        "wide": lab_pages.chart_of(trend, **lab_pages.WIDE),
+        "narrow": lab_pages.chart_of(trend, **lab_pages.NARROW),
+    }
     return _render(
-        request, "lab_trend.html", context, trend=trend, chart=chart, medline=medline, current="labs"
+        request, "lab_trend.html", context, trend=trend, charts=charts, medline=medline, current="labs"
     )
 
 
@@ -103,3 +107,16 @@ def imaging(request: HttpRequest, patient_id: int | None = None) -> HttpResponse
     by, pid, context = _whose(request, patient_id)
     found = imaging_pages.imaging_of(by, pid)
     return _render(request, "imaging.html", context, imaging=found, current="imaging")
+
+
+@login_required
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who has seen my record: the patient's own page (staff get 404, as the URL is not theirs)."""
+    by, _, context = _whose(request, None)
+    others_only = request.GET.get("who") == "others"
+    page = access_log_page.access_log_of(
+        by, cursor=Cursor.decode(request.GET.get("after")), others_only=others_only
+    )
+    return _render(
+        request, "access_log.html", context, page=page, others_only=others_only, current="access_log"
+    )
