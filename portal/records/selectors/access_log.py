@@ -37,6 +37,10 @@ ITEMS = {
     "records.lab_trend_viewed": "A lab test's results over time",
     "records.imaging_viewed": "Radiology reports and studies",
     "records.export_downloaded": "Download of your record",
+    # "Ask my care team about this" names the item in a new message's subject (portal/records/about.py).
+    "records.lab_panel_named": "A lab panel, named in a new message",
+    "records.note_named": "A clinical note, named in a new message",
+    "records.imaging_report_named": "An imaging report, named in a new message",
     GRANTED: "Opened your record outside their care teams",
 }
 REASONS = dict(BreakGlassGrant.Reason.choices)
@@ -55,7 +59,7 @@ class Entry:
 
 def _record_events() -> Q:
     reads = Q(action__startswith="records.") & (
-        Q(action__endswith="_viewed") | Q(action__endswith="_downloaded")
+        Q(action__endswith="_viewed") | Q(action__endswith="_downloaded") | Q(action__endswith="_named")
     )
     return (reads & ~Q(action=OWN_VIEWS)) | Q(action=GRANTED)
 

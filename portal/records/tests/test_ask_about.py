@@ -69,6 +69,8 @@ def test_a_panel_offers_to_ask_and_the_form_comes_filled_in(record: User, signed
     assert f'value="lab_report:{panel.pk}"' in compose.content.decode()
     assert f'href="/record/labs/{panel.pk}/"' in compose.content.decode()
     assert AuditEvent.objects.filter(action="records.lab_panel_named", object_id=str(panel.pk)).exists()
+    log = client.get("/record/access-log/").content.decode()
+    assert "A lab panel, named in a new message" in log
 
 
 def test_the_sent_conversation_links_back_for_the_patient_and_the_care_team(

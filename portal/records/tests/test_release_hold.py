@@ -375,3 +375,12 @@ def test_a_bad_hold_stops_start_up(tmp_path: Path) -> None:
     assert (
         "ConfigurationError: PORTAL_RECORD_RELEASE_HOLD: LAB='soon': expected a whole number" in result.stderr
     )
+
+
+def test_a_held_item_cannot_be_asked_about_yet(record: User, signed_in: SignIn, settings: Any) -> None:
+    """Asking the care team about an item goes through the same doors: a held panel is a missing one."""
+    settings.PORTAL_RECORD_RELEASE_HOLD = HOLD
+    client = signed_in(record)
+    assert client.get(f"/messages/new/?about=lab_report:{pk('panel-new')}").status_code == 404
+    assert client.get(f"/messages/new/?about=note:{pk('note-new')}").status_code == 404
+    assert client.get(f"/messages/new/?about=lab_report:{pk('panel-old')}").status_code == 200
