@@ -15,4 +15,25 @@
     });
   });
   observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-nav-hidden"] });
+
+  // A section's side menu (the message folders) folds behind its button on a phone
+  // (the CSS hides it while the button says aria-expanded="false"); Escape folds it again.
+  document.querySelectorAll("[data-section-menu]").forEach(function (menu) {
+    var button = menu.querySelector("[aria-controls]");
+    if (!button) {
+      return;
+    }
+    function show(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.addEventListener("click", function () {
+      show(button.getAttribute("aria-expanded") !== "true");
+    });
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true" && button.offsetParent !== null) {
+        show(false);
+        button.focus();
+      }
+    });
+  });
 }());
