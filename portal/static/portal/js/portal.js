@@ -5,14 +5,24 @@
   // readers (aria-hidden + data-nav-hidden). Make it inert as well, so keyboard
   // focus cannot land on content a screen reader has been told is not there.
   var observer = new MutationObserver(function (changes) {
+    var released = false;
     changes.forEach(function (change) {
       var element = change.target;
       if (element.hasAttribute("data-nav-hidden")) {
         element.setAttribute("inert", "");
       } else {
         element.removeAttribute("inert");
+        released = true;
       }
     });
+    // Closing the menu (Escape, the close button), USWDS hands focus back to the Menu button
+    // before this observer has lifted `inert` from it, so the focus stayed in the hidden menu.
+    var menuButton = document.querySelector(".usa-menu-btn");
+    var active = document.activeElement;
+    var lost = !active || active === document.body || active.closest(".usa-nav");
+    if (released && lost && menuButton && menuButton.offsetParent !== null) {
+      menuButton.focus();
+    }
   });
   observer.observe(document.body, { subtree: true, attributes: true, attributeFilter: ["data-nav-hidden"] });
 
