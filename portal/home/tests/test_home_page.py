@@ -197,3 +197,16 @@ def test_the_home_page_costs_a_fixed_number_of_queries(  # noqa: PLR0917 - pytes
     with django_assert_num_queries(BUSY_QUERIES):
         html = client.get("/").content.decode()
     assert f"You have {count} unread conversation" in html
+
+
+def test_what_the_cards_show_reaches_no_side_channel(  # noqa: PLR0917 - pytest fixtures
+    world: dict[str, Any], paula: User, dr_diaz: User, signed_in: SignIn, side_channels: Any, tmp_path: Path
+) -> None:
+    """The subjects on the Messages card are on the page for Paula, and nowhere else in the clear."""
+    answered(paula, dr_diaz, world["blue"], "Zebrafish rash question")
+    draft(paula, "Quokka bite worry")
+    import_examples(paula, tmp_path)
+    client = signed_in(paula)
+    assert "Zebrafish rash question" in client.get("/").content.decode()
+    client.get("/messages/unread/")
+    assert side_channels.scan(["Zebrafish rash", "Quokka bite"], clients={"paula": client}) == []
