@@ -5,3 +5,9 @@ class AccountsConfig(AppConfig):
     name = "portal.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from portal.accounts.menu import security_entry
+        from portal.core.navigation import register_nav_entry
+
+        register_nav_entry(security_entry)

@@ -7,3 +7,9 @@ class HomeConfig(AppConfig):
     name = "portal.home"
     label = "home"
     verbose_name = "Portal home"
+
+    def ready(self) -> None:
+        from portal.core.navigation import register_nav_entry
+        from portal.home.menu import home_entry
+
+        register_nav_entry(home_entry)

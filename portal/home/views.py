@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from portal.accounts.models import User
 from portal.accounts.selectors import security_summary
 from portal.clinics.selectors import teams_patient_may_message
+from portal.core.cards import home_cards
 
 
 @login_required
@@ -14,8 +15,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff_member:  # type: ignore[union-attr]
         return redirect("clinics:landing")
     user: User = request.user  # type: ignore[assignment]
+    # Each domain's card (portal.core.cards), those with something waiting first.
+    cards = home_cards(request)
     context = {
         "patient": user.patient_record,
+        "cards": cards,
+        "attention": any(card.needs_attention for card in cards),
         "teams": teams_patient_may_message(user),
         "security": security_summary(user),
     }

@@ -6,6 +6,7 @@ app_name = "messaging"
 
 urlpatterns = [
     path("", patient.inbox, name="inbox"),
+    path("unread/", patient.unread, name="unread"),
     path("sent/", patient.sent, name="sent"),
     path("drafts/", patient.drafts, name="drafts"),
     path("trash/", patient.trash, name="trash"),

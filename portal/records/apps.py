@@ -8,6 +8,11 @@ class RecordsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from portal.core.cards import register_home_card
+        from portal.core.navigation import register_nav_entry
         from portal.records import about
+        from portal.records.home import record_card, record_entry
 
         about.register()
+        register_nav_entry(record_entry)
+        register_home_card(record_card)

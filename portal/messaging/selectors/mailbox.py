@@ -7,6 +7,7 @@ from functools import cache
 from typing import TypeVar, cast
 
 from django.db import connection, models
+from django.db.models import Count, Window
 
 from portal.accounts.models import User
 from portal.clinics.access import patient_of
@@ -28,14 +29,20 @@ class ThreadRow:
     overdue: bool = False
 
 
-BOXES = ("inbox", "trash", "folder")
+UNREAD = "unread"  # the Inbox's Unread view: every unread conversation, in the Inbox or a folder
+BOXES = ("inbox", "trash", "folder", UNREAD)
+SHOWN = (Thread.Location.INBOX, Thread.Location.FOLDER)  # what counts as unread: Trash does not
 
 
 def patient_threads(
     user: User, *, box: str, folder: Folder | None = None, cursor: Cursor | None = None, size: int = PAGE_SIZE
 ) -> Page[ThreadRow]:
     patient = patient_of(user)
-    query = Thread.objects.filter(patient=patient, location=box).select_related("care_team")
+    if box == UNREAD:
+        # A reply in a conversation she filed away is findable from the Inbox: the row names its folder.
+        query = _unread(patient.pk).select_related("care_team", "folder")
+    else:
+        query = Thread.objects.filter(patient=patient, location=box).select_related("care_team")
     if box == Thread.Location.FOLDER:
         query = query.filter(folder=folder)
     threads, next_cursor = keyset(query, cursor, field="last_message_at", size=size)
@@ -151,9 +158,42 @@ def _column(model: type[models.Model], name: str) -> str:
     return connection.ops.quote_name(column)
 
 
+def _unread(patient_id: int) -> models.QuerySet[Thread]:
+    return Thread.objects.filter(patient_id=patient_id, patient_unread__gt=0, location__in=SHOWN)
+
+
 def unread_count(user: User) -> int:
+    """Conversations with an unread message, in the Inbox and in every folder (not in Trash)."""
     patient = user.patient_record
     if patient is None:
         return 0
-    shown = (Thread.Location.INBOX, Thread.Location.FOLDER)  # Trash does not count
-    return Thread.objects.filter(patient=patient, patient_unread__gt=0, location__in=shown).count()
+    return _unread(patient.pk).count()
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a patient's messages hold for them, for the home page: unread conversations
+    (the newest few, with their subjects) and the messages they started and did not send."""
+
+    unread: int
+    unread_rows: list[ThreadRow]
+    draft_ids: list[int]  # newest first
+
+
+def waiting_for(user: User, *, show: int = 3) -> Waiting:
+    """Two queries, and the keyring when something is unread, however many there are."""
+    patient = patient_of(user)
+    # The newest few, each carrying the count of all (a window counts before the LIMIT applies).
+    newest = list(
+        _unread(patient.pk)
+        .annotate(unread_in_all=Window(Count("pk")))
+        .order_by("-last_message_at", "-id")[:show]
+    )
+    rows = []
+    if newest:
+        ring = keyring(patient.pk)
+        rows = [ThreadRow(t, read_sealed(ring, t, "subject"), True) for t in newest]
+    # At most PORTAL_MAX_DRAFTS ids: the list is the count, and the one to open when there is one.
+    drafts = Draft.objects.filter(author=user, patient=patient).order_by("-updated_at", "-id")
+    unread = newest[0].unread_in_all if newest else 0  # type: ignore[attr-defined]
+    return Waiting(unread, rows, list(drafts.values_list("pk", flat=True)))

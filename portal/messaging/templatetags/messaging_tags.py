@@ -6,19 +6,9 @@ from django import template
 from django.conf import settings
 
 from portal.core import about
-from portal.messaging import selectors
 from portal.messaging.attachments import megabytes
 
 register = template.Library()
-
-
-@register.inclusion_tag("messaging/includes/widget.html", takes_context=True)
-def messages_card(context: dict[str, Any]) -> dict[str, Any]:
-    """The home page's Messages card: unread count and the latest conversations."""
-    user = context["request"].user
-    if not getattr(user, "is_patient", False) or user.patient_record is None:
-        return {"unread": 0, "rows": []}
-    return {"unread": selectors.unread_count(user), "rows": selectors.latest_threads(user)}
 
 
 @register.simple_tag

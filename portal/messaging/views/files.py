@@ -7,6 +7,7 @@ from urllib.parse import quote
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from portal.core.acting import actor_of
@@ -44,7 +45,14 @@ def download_thread(request: HttpRequest, thread_id: int) -> HttpResponse:
     thread = access_thread(user, thread_id)
     view = selectors.thread_view(user, thread)
     actions.do_record_thread_export(by=actor_of(request), thread=thread)
-    text = render_to_string("messaging/thread.txt", {"view": view, "staff_side": user.is_staff_member})
+    # Like every printout, the file names the patient twice (name, date of birth) and when it was made.
+    context = {
+        "view": view,
+        "staff_side": user.is_staff_member,
+        "patient": thread.patient,
+        "made_at": timezone.now(),
+    }
+    text = render_to_string("messaging/thread.txt", context)
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = content_disposition(f"conversation-{thread.pk}.txt")
     response["X-Content-Type-Options"] = "nosniff"

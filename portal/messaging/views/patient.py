@@ -18,6 +18,7 @@ from portal.clinics.access import patient_of, team_to_write
 from portal.clinics.models import CareTeam
 from portal.core import about
 from portal.core.acting import Refused, actor_of
+from portal.core.navigation import once_per_request
 from portal.core.paging import Cursor
 from portal.messaging import actions, rules, selectors
 from portal.messaging.access import (
@@ -29,6 +30,7 @@ from portal.messaging.access import (
 )
 from portal.messaging.attachments import blocking
 from portal.messaging.forms import ComposeForm, FolderForm, NotificationForm, ReplyForm, SearchForm
+from portal.messaging.home import UNREAD_COUNT
 from portal.messaging.notifications import frequency_of
 from portal.messaging.rules import SUBJECT_MAX
 from portal.messaging.views.common import (
@@ -45,7 +47,16 @@ from portal.messaging.views.common import (
 def _mailbox(request: HttpRequest, **context: Any) -> dict[str, Any]:
     user = user_of(request)
     unread, folders = selectors.mailbox_sidebar(user)
-    return {"folders": [(folder, folder.unread) for folder in folders], "unread": unread, **context}
+    # Every unread conversation, filed or not: the Unread view's count and the menu's (asked once).
+    filed = sum(folder.unread for folder in folders)
+    everywhere = once_per_request(request, UNREAD_COUNT, lambda: unread + filed)
+    return {
+        "folders": [(folder, folder.unread) for folder in folders],
+        "unread": unread,
+        "unread_filed": filed,
+        "unread_everywhere": everywhere,
+        **context,
+    }
 
 
 def _box(request: HttpRequest, box: str, *, title: str, folder: Any = None) -> HttpResponse:
@@ -62,6 +73,12 @@ def _box(request: HttpRequest, box: str, *, title: str, folder: Any = None) -> H
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     return _box(request, "inbox", title="Inbox")
+
+
+@login_required
+def unread(request: HttpRequest) -> HttpResponse:
+    """The Inbox's Unread view: every unread conversation, in the Inbox or in a folder."""
+    return _box(request, selectors.UNREAD, title="Unread conversations")
 
 
 @login_required

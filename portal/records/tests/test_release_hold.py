@@ -384,3 +384,14 @@ def test_a_held_item_cannot_be_asked_about_yet(record: User, signed_in: SignIn, 
     assert client.get(f"/messages/new/?about=lab_report:{pk('panel-new')}").status_code == 404
     assert client.get(f"/messages/new/?about=note:{pk('note-new')}").status_code == 404
     assert client.get(f"/messages/new/?about=lab_report:{pk('panel-old')}").status_code == 200
+
+
+def test_the_home_card_counts_no_held_item(record: User, signed_in: SignIn, settings: Any) -> None:
+    """The Health Record card's "new" counts say nothing of what is held, as the lists do."""
+    from portal.records.home import new_in_record
+
+    everything = new_in_record(record)
+    settings.PORTAL_RECORD_RELEASE_HOLD = HOLD
+    held = new_in_record(record)
+    assert held.lab_results == everything.lab_results - 1
+    assert held.notes < everything.notes
