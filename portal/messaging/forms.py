@@ -111,7 +111,7 @@ class SignatureForm(forms.Form):
 class NoteForm(forms.Form):
     note = forms.CharField(
         label="Internal note",
-        help_text="Only your care team sees this note. The patient never does.",
+        help_text="For your care team: the patient never sees it.",
         widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
         error_messages={"required": "Enter the note."},
     )

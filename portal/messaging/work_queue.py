@@ -10,6 +10,7 @@ page's read of them is audited with their thread ids.
 
 from __future__ import annotations
 
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.dateformat import format as format_date
 
@@ -48,7 +49,7 @@ def messaging_work(by: Actor, teams: list[CareTeam]) -> Work | None:
         mine=[
             Count(
                 mine,
-                "open conversations assigned to you, in all your teams",
+                f"open conversation{pluralize(mine)} assigned to you, in all your teams",
                 reverse("messaging_staff:assigned"),
             )
         ],

@@ -71,7 +71,7 @@ def test_dr_diaz_lands_on_his_work_queue_with_team_blues_counts(
     assert links["2 waiting for an answer in Team Blue"] == f"{pool}?view=waiting"
     assert links["1 overdue in Team Blue"] == f"{pool}?view=overdue"
     assert links["1 assigned to you in Team Blue"] == f"{pool}?view=mine"
-    assert links["1 open conversations assigned to you, in all your teams"] == "/staff/messages/assigned/"
+    assert links["1 open conversation assigned to you, in all your teams"] == "/staff/messages/assigned/"
     assert links["Quick texts of Team Blue"] == f"/staff/messages/teams/{world['blue'].pk}/quick-texts/"
     # Overdue is said with an icon and its word, not by colour alone.
     assert re.search(r'class="portal-work-alarm"><svg[^>]*aria-hidden="true"', html)
