@@ -8,7 +8,8 @@ request), and a patient's threads they opened by break-glass until that grant
 expires (`portal.clinics.access.break_glass_patient_ids`); nobody else sees any. Internal notes are reachable only through a
 thread a staff member may open. A draft is its author's alone: a patient's own,
 or a staff member's reply in a thread they may open now; never the other
-side's, nor a colleague's.
+side's, nor a colleague's. A care team's quick texts are for the staff on that
+team now.
 """
 
 from __future__ import annotations

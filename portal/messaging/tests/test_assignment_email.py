@@ -101,3 +101,9 @@ def test_a_patient_cannot_opt_in_to_assignment_emails(paula: User) -> None:
 
     with pytest.raises(Http404):
         actions.check_set_notifications(by=Actor(paula), frequency="each", assignment_emails=True)
+
+
+def test_staff_at_the_patients_settings_address_are_sent_to_their_own(
+    signed_in: Callable[[User], Client], dr_diaz: User
+) -> None:
+    assert signed_in(dr_diaz).get("/messages/settings/")["Location"] == "/staff/messages/settings/"
