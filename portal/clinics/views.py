@@ -8,16 +8,21 @@ from django.views.decorators.http import require_http_methods
 from portal.clinics.access import staff_of
 from portal.clinics.forms import PatientSearchForm
 from portal.clinics.selectors import SEARCH_LIMIT, find_patients, teams_of_staff
+from portal.clinics.work_queue import team_cards, work_of
 from portal.core.acting import actor_of
 
 
 @login_required
 def landing(request: HttpRequest) -> HttpResponse:
-    """The staff console's first page: the teams this person works for."""
+    """The staff console's first page, the work queue: per team they are on, what waits in
+    each domain (`portal.clinics.work_queue`), what is theirs, and what colleagues handed them."""
     staff = request.user.staff_record  # type: ignore[union-attr]
     if staff is None:
         raise Http404
-    return render(request, "clinics/landing.html", {"staff": staff, "teams": teams_of_staff(request.user)})  # type: ignore[arg-type]
+    teams = list(teams_of_staff(request.user))  # type: ignore[arg-type]
+    works = work_of(actor_of(request), teams)
+    context = {"staff": staff, "teams": teams, "works": works, "cards": team_cards(works, teams)}
+    return render(request, "clinics/landing.html", context)
 
 
 @login_required

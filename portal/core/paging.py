@@ -1,8 +1,10 @@
 """Keyset pagination: page 1,000 costs what page 1 costs.
 
-A list is ordered newest first on (a time field, id). A `Cursor` is the
-position after the last row shown, carried in the page's "Older" link as
-`?after=<cursor>`; it holds a time and an id, never anything a patient wrote.
+A list is ordered on (a time field, id): newest first, or oldest first where
+the longest wait matters most (a care team's waiting conversations). A
+`Cursor` is the position after the last row shown, carried in the page's
+"Older" or "More" link as `?after=<cursor>`; it holds a time and an id, never
+anything a patient wrote.
 """
 
 from __future__ import annotations
@@ -46,22 +48,26 @@ class Page(Generic[T]):
     next_cursor: Cursor | None
 
 
-def after(cursor: Cursor, field: str) -> Q:
-    """Rows after `cursor` in (field, id) descending order.
+def after(cursor: Cursor, field: str, *, ascending: bool = False) -> Q:
+    """Rows after `cursor` in (field, id) descending order (ascending with `ascending`).
 
     The `field <= at` bound is redundant in logic but lets the database seek
     into its (owner, ..., field, id) index instead of walking every earlier row.
     """
+    if ascending:
+        return Q(**{f"{field}__gte": cursor.at}) & (Q(**{f"{field}__gt": cursor.at}) | Q(id__gt=cursor.id))
     return Q(**{f"{field}__lte": cursor.at}) & (Q(**{f"{field}__lt": cursor.at}) | Q(id__lt=cursor.id))
 
 
 def keyset(
-    query: QuerySet[M], cursor: Cursor | None, *, field: str, size: int
+    query: QuerySet[M], cursor: Cursor | None, *, field: str, size: int, ascending: bool = False
 ) -> tuple[list[M], Cursor | None]:
-    """One page of `query`, newest first by (`field`, id), and the cursor of the next page if any."""
+    """One page of `query`, newest first by (`field`, id) (oldest first with `ascending`), and
+    the cursor of the next page if any."""
     if cursor is not None:
-        query = query.filter(after(cursor, field))
-    rows = list(query.order_by(f"-{field}", "-id")[: size + 1])
+        query = query.filter(after(cursor, field, ascending=ascending))
+    order = (field, "id") if ascending else (f"-{field}", "-id")
+    rows = list(query.order_by(*order)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return rows, (Cursor(getattr(rows[-1], field), rows[-1].pk) if more and rows else None)

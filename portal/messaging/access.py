@@ -8,7 +8,8 @@ request), and a patient's threads they opened by break-glass until that grant
 expires (`portal.clinics.access.break_glass_patient_ids`); nobody else sees any. Internal notes are reachable only through a
 thread a staff member may open. A draft is its author's alone: a patient's own,
 or a staff member's reply in a thread they may open now; never the other
-side's, nor a colleague's.
+side's, nor a colleague's. A care team's quick texts are for the staff on that
+team now.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from django.http import Http404
 from portal.accounts.models import User
 from portal.clinics.access import break_glass_patient_ids, teams_of
 from portal.core.acting import refuse
-from portal.messaging.models import Attachment, Draft, Folder, Message, Thread, ThreadEvent
+from portal.messaging.models import (
+    AssignmentNotice,
+    Attachment,
+    Draft,
+    Folder,
+    Message,
+    QuickText,
+    Thread,
+    ThreadEvent,
+)
 from portal.vault.crypto import Keyring
 from portal.vault.models import DataKey
 
@@ -43,11 +53,16 @@ def threads_visible_to(user: User) -> QuerySet[Thread]:
 def access_thread_page(user: User, thread_id: int) -> Thread:
     """`access_thread` for the thread page, which also learns in the same query whether `user`
     has a draft in it, whether it has events staff see (most have neither, and then the page
-    asks no more), and the patient's data keys (as `thread.keyring`)."""
+    asks no more), whether a colleague's assignment to `user` waits to be seen, and the
+    patient's data keys (as `thread.keyring`)."""
     annotate = {"has_own_draft": Exists(Draft.objects.filter(thread=OuterRef("pk"), author_id=user.pk))}
     if not user.is_patient:
         # The patient sees only moves, which the thread row records (`moved_at`); staff see every event.
         annotate["has_events"] = Exists(ThreadEvent.objects.filter(thread=OuterRef("pk")))
+        # A colleague assigned it to this staff member and they have not opened it since.
+        annotate["has_new_assignment"] = Exists(
+            AssignmentNotice.objects.filter(thread=OuterRef("pk"), assignee__user=user, seen_at__isnull=True)
+        )
     return access_thread(user, thread_id, annotate=annotate, with_keys=True)
 
 
@@ -164,3 +179,16 @@ def access_folder(user: User, folder_id: int) -> Folder:
     if folder is None:
         raise refuse(user, "folder", folder_id)
     return folder
+
+
+def access_quick_text(user: User, quick_text_id: int, *, lock: bool = False) -> QuickText:
+    """A saved reply of a care team `user` is on now (any member may use, change or delete it)."""
+    query = QuickText.objects.filter(pk=quick_text_id, care_team__in=teams_of(user)).select_related(
+        "care_team"
+    )
+    if lock:
+        query = query.select_for_update(of=("self",))
+    quick_text = query.first()
+    if quick_text is None:
+        raise refuse(user, "quick_text", quick_text_id)
+    return quick_text

@@ -8,7 +8,13 @@ from django import forms
 from portal.clinics.models import CareTeam, StaffMember
 from portal.core import widgets
 from portal.messaging.models import Category, NotificationPreference
-from portal.messaging.rules import BODY_MAX, SUBJECT_MAX
+from portal.messaging.rules import (
+    BODY_MAX,
+    FIRST_NAME,
+    QUICK_TEXT_MAX,
+    QUICK_TEXT_TITLE_MAX,
+    SUBJECT_MAX,
+)
 
 CHOOSE = [("", "- Select -")]
 
@@ -105,7 +111,7 @@ class SignatureForm(forms.Form):
 class NoteForm(forms.Form):
     note = forms.CharField(
         label="Internal note",
-        help_text="Only your care team sees this note. The patient never does.",
+        help_text="For your care team: the patient never sees it.",
         widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 3}),
         error_messages={"required": "Enter the note."},
     )
@@ -194,6 +200,44 @@ class NotificationForm(forms.Form):
         label="E-mail me about new messages",
         choices=NotificationPreference.Frequency.choices,
         widget=forms.RadioSelect,
+    )
+
+
+class StaffNotificationForm(NotificationForm):
+    frequency = forms.ChoiceField(
+        label="E-mail me when a patient writes to one of my care teams",
+        choices=NotificationPreference.Frequency.choices,
+        widget=forms.RadioSelect,
+    )
+    assignments = forms.BooleanField(
+        label="E-mail me when a colleague assigns a conversation to me",
+        required=False,
+    )
+
+
+class QuickTextForm(forms.Form):
+    title = forms.CharField(
+        label="Title",
+        max_length=QUICK_TEXT_TITLE_MAX,
+        help_text="What your team sees in the list, for example: Lab results normal.",
+        widget=forms.TextInput(attrs={"class": "usa-input"}),
+        error_messages={
+            "required": "Enter a title, so your team can tell the quick texts apart.",
+            "max_length": f"Shorten the title to {QUICK_TEXT_TITLE_MAX} characters or fewer.",
+        },
+    )
+    text = forms.CharField(
+        label="Text",
+        max_length=QUICK_TEXT_MAX,
+        help_text=(
+            f"Up to {QUICK_TEXT_MAX:,} characters. Write {FIRST_NAME} where the patient's first name goes: "
+            "it is filled in when the text is put into a reply. Do not write anything about a patient here."
+        ),
+        widget=widgets.Textarea(attrs={"class": "usa-textarea", "rows": 6}),
+        error_messages={
+            "required": "Enter the text to put into replies.",
+            "max_length": f"Shorten the text to {QUICK_TEXT_MAX:,} characters or fewer.",
+        },
     )
 
 

@@ -246,6 +246,8 @@ class NotificationPreference(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    # Staff: an e-mail (fixed text) when a colleague assigns them a conversation.
+    assignment_emails = models.BooleanField(default=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -280,3 +282,44 @@ class StaffSignature(models.Model):
 
     def __str__(self) -> str:
         return f"signature of {self.staff_id}"
+
+
+class AssignmentNotice(models.Model):
+    """A colleague assigned a conversation to a staff member: shown on their work queue until
+    they open the conversation or mark the notices seen. Ids and times only."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="assignment_notices")
+    assignee = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="assignment_notices")
+    assigned_by = models.ForeignKey(StaffMember, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(null=True, blank=True)
+    # The e-mail that told them, for those who chose to hear by e-mail.
+    email = models.ForeignKey("core.OutgoingEmail", on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["assignee", "seen_at", "-created_at"], name="msg_assignment_unseen")]
+
+    def __str__(self) -> str:
+        return f"thread {self.thread_id} assigned to {self.assignee_id}"
+
+
+class QuickText(models.Model):
+    """A care team's saved reply, which its staff insert into a reply and edit before sending.
+
+    Team content, not a patient's: stored in the clear. `{first_name}` in the text is
+    filled with the patient's first name only when it is put into a reply."""
+
+    care_team = models.ForeignKey(CareTeam, on_delete=models.CASCADE, related_name="quick_texts")
+    title = models.CharField(max_length=80)
+    text = models.TextField()
+    created_by = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("care_team", Lower("title"), name="messaging_quick_text_title_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"quick text {self.pk}"

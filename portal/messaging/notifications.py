@@ -19,10 +19,11 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.core import schedule
 from portal.core.mail import queue_email, queue_emails
-from portal.messaging.models import Message, MessageNotice, NotificationPreference
+from portal.messaging.models import AssignmentNotice, Message, MessageNotice, NotificationPreference
 
 TEMPLATE = "new_message"
 DIGEST_TEMPLATE = "new_messages_digest"
+ASSIGNED_TEMPLATE = "assigned_to_you"
 DIGEST_JOB = "messaging.digest"
 
 
@@ -137,8 +138,29 @@ def send_daily_digest_if_due(*, now: datetime | None = None) -> schedule.Outcome
     return send_daily_digest(now=now)
 
 
-def set_frequency(user: User, frequency: str) -> NotificationPreference:
-    preference, _ = NotificationPreference.objects.update_or_create(
-        user=user, defaults={"frequency": frequency, "updated_at": timezone.now()}
-    )
+def set_frequency(
+    user: User, frequency: str, *, assignment_emails: bool | None = None
+) -> NotificationPreference:
+    """Save how `user` hears of new messages (and, for staff, whether of assignments too)."""
+    defaults: dict[str, Any] = {"frequency": frequency, "updated_at": timezone.now()}
+    if assignment_emails is not None:
+        defaults["assignment_emails"] = assignment_emails
+    preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults=defaults)
     return preference
+
+
+def wants_assignment_emails(user: User) -> bool:
+    """Staff opt in to an e-mail when a colleague assigns them a conversation."""
+    return NotificationPreference.objects.filter(user=user, assignment_emails=True).exists()
+
+
+def notify_assignment(notice: AssignmentNotice) -> None:
+    """In the transaction that assigned the thread: the e-mail to an assignee who opted in.
+
+    Fixed text: no patient, team, subject or colleague's name, only that something was assigned.
+    Nothing when they chose no e-mail, have no address, or their account is off."""
+    user = notice.assignee.user
+    if not (user.is_active and user.contact_email and wants_assignment_emails(user)):
+        return
+    notice.email = queue_email(template=ASSIGNED_TEMPLATE, to=user.contact_email, context={})
+    notice.save(update_fields=["email"])

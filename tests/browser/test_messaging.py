@@ -96,7 +96,8 @@ def test_patient_and_nurse_talk_with_an_attachment(  # noqa: PLR0915, PLR0917 - 
     assert "Knee" not in notice.as_string() and "Paula" not in notice.as_string()
 
     sign_in(page, base, dr_diaz)
-    page.goto(f"{base}/staff/messages/")
+    expect(page.get_by_role("heading", name="Work queue", level=1)).to_be_visible()
+    page.get_by_role("link", name="1 waiting for an answer in Team Blue").click()
     expect(page.get_by_role("heading", name="Team Blue messages")).to_be_visible()
     assert_accessible(page, "msg-05-team-inbox")
     page.get_by_role("link", name="Knee x-ray report").click()

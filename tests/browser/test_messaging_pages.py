@@ -66,8 +66,8 @@ def test_the_remaining_messaging_pages_pass_axe(  # noqa: PLR0917 - pytest fixtu
     )
     finish_first_steps(nurse)
     sign_in(page, base, nurse)
-    page.goto(f"{base}/staff/messages/")
-    expect(page.get_by_role("link", name="Team Gold")).to_be_visible()
+    page.goto(f"{base}/staff/messages/")  # the old address of the team list: the work queue
+    expect(page.get_by_role("heading", name="Team Gold")).to_be_visible()
     assert_accessible(page, "msg-pages-staff-teams")
     page.goto(f"{base}/staff/messages/settings/")
     assert_accessible(page, "msg-pages-staff-settings")

@@ -62,7 +62,7 @@ def test_long_words_wrap_on_a_phone_for_patient_and_nurse(  # noqa: PLR0917 - py
     phone.get_by_role("button", name="Sign out").first.click()
 
     sign_in(phone, base, nurse)
-    phone.goto(f"{base}/staff/messages/")
+    phone.goto(f"{base}/staff/messages/teams/{world['blue'].pk}/")
     expect(phone.get_by_role("heading", name="Team Blue messages")).to_be_visible()
     assert_fits(phone, "phone-03-team-inbox-long-words")
     phone.get_by_role("link", name=SUBJECT).click()

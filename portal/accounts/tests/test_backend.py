@@ -44,7 +44,7 @@ def test_a_staff_members_page_reads_the_staff_record_with_the_user(
     """The same for the care team: no separate query for the staff record."""
     client = signed_in(dr_diaz)
     with CaptureQueriesContext(connection) as captured:
-        assert client.get("/staff/messages/").status_code == 302  # to the team's inbox
+        assert client.get("/staff/messages/").status_code == 302  # to the work queue
     assert _reads_of(captured, "clinics_staffmember") == 0
     (user_query,) = [q["sql"] for q in captured.captured_queries if 'FROM "accounts_user"' in q["sql"]]
     assert 'JOIN "clinics_staffmember"' in user_query

@@ -3,7 +3,7 @@
 Each `do_*` changes state and writes its audit event (ids only) in one
 transaction. Text is sealed with the patient's data key before it is saved.
 The writes are split by what they touch: drafts, sending, reading and filing,
-care team work.
+care team work, quick texts.
 """
 
 from portal.core.acting import Actor, Refused
@@ -11,6 +11,7 @@ from portal.messaging.actions.care_team import (
     check_add_note,
     check_assign,
     check_complete,
+    check_mark_assignments_seen,
     check_reassign,
     check_save_signature,
 )
@@ -26,6 +27,12 @@ from portal.messaging.actions.drafts import (
     check_save_staff_draft,
     has_draft,
 )
+from portal.messaging.actions.quick_texts import (
+    check_add_quick_text,
+    check_change_quick_text,
+    check_delete_quick_text,
+    check_use_quick_text,
+)
 from portal.messaging.actions.reading import (
     check_create_folder,
     check_delete_folder,
@@ -33,11 +40,14 @@ from portal.messaging.actions.reading import (
     check_move_thread,
     check_set_notifications,
     do_open_thread,
+    do_record_assigned_read,
     do_record_download,
     do_record_patient_conversations_read,
     do_record_search,
     do_record_team_inbox_read,
     do_record_thread_export,
+    do_record_thread_read,
+    do_record_work_queue_read,
 )
 from portal.messaging.actions.sending import (
     FilesRefused,
@@ -81,4 +91,12 @@ __all__ = [
     "check_complete",
     "check_reassign",
     "check_save_signature",
+    "check_mark_assignments_seen",
+    "do_record_assigned_read",
+    "do_record_work_queue_read",
+    "do_record_thread_read",
+    "check_add_quick_text",
+    "check_change_quick_text",
+    "check_delete_quick_text",
+    "check_use_quick_text",
 ]

@@ -9,9 +9,11 @@ from portal.audit import log as audit
 from portal.clinics.access import staff_of
 from portal.clinics.models import CareTeam, StaffMember
 from portal.core.acting import Actor, Refused
+from portal.messaging import notifications
 from portal.messaging.access import access_thread
 from portal.messaging.actions._shared import _audit
 from portal.messaging.models import (
+    AssignmentNotice,
     InternalNote,
     StaffSignature,
     Thread,
@@ -22,17 +24,25 @@ from portal.vault.crypto import keyring
 
 
 def check_assign(*, by: Actor, thread_id: int, assignee_id: int) -> Thread:
+    """Assign the thread to a member of its team. A colleague assigned by someone else is told
+    on their work queue, and by e-mail (fixed text) if they chose to be."""
     staff = staff_of(by.user)
     with transaction.atomic():
         thread = access_thread(by.user, thread_id, lock=True)
-        assignee = StaffMember.objects.filter(
-            pk=assignee_id, memberships__care_team_id=thread.care_team_id, user__is_active=True
-        ).first()
+        assignee = (
+            StaffMember.objects.filter(
+                pk=assignee_id, memberships__care_team_id=thread.care_team_id, user__is_active=True
+            )
+            .select_related("user")
+            .first()
+        )
         if assignee is None:
             raise Refused("Choose a member of this care team.", field="assignee")
         thread.assigned_to = assignee
         thread.save(update_fields=["assigned_to"])
         ThreadEvent.objects.create(thread=thread, kind=ThreadEvent.Kind.ASSIGNED, by=staff, assignee=assignee)
+        if assignee.pk != staff.pk:
+            _tell_assignee(thread, assignee=assignee, by=staff)
         _audit(
             "thread.assigned",
             by=by,
@@ -42,6 +52,29 @@ def check_assign(*, by: Actor, thread_id: int, assignee_id: int) -> Thread:
             assignee=assignee.pk,
         )
     return thread
+
+
+def _tell_assignee(thread: Thread, *, assignee: StaffMember, by: StaffMember) -> None:
+    """One notice per thread and assignee until they see it: assigned again meanwhile, the
+    notice names the latest colleague and time (and sends no second e-mail)."""
+    waiting = AssignmentNotice.objects.filter(thread=thread, assignee=assignee, seen_at__isnull=True)
+    if waiting.update(assigned_by=by, created_at=timezone.now()):
+        return
+    notice = AssignmentNotice.objects.create(thread=thread, assignee=assignee, assigned_by=by)
+    notifications.notify_assignment(notice)
+
+
+def check_mark_assignments_seen(*, by: Actor) -> int:
+    """The staff member read their new assignments on the work queue: they stop showing there."""
+    staff = staff_of(by.user)
+    with transaction.atomic():
+        seen = AssignmentNotice.objects.filter(assignee=staff, seen_at__isnull=True).update(
+            seen_at=timezone.now()
+        )
+        _audit(
+            "assignments.seen", by=by, patient_id=None, object_type="staff", object_id=staff.pk, notices=seen
+        )
+    return seen
 
 
 def check_add_note(*, by: Actor, thread_id: int, body: str) -> InternalNote:

@@ -12,6 +12,7 @@ from portal.messaging import notifications
 from portal.messaging.access import access_folder, access_thread
 from portal.messaging.actions._shared import _audit
 from portal.messaging.models import (
+    AssignmentNotice,
     Attachment,
     Folder,
     Message,
@@ -37,7 +38,10 @@ def do_open_thread(*, by: Actor, thread: Thread, shown: list[Message] | None = N
         if shown is None
         else [m for m in shown if m.author_kind == other_side and getattr(m, field) is None]
     )
-    if fresh == [] and not (patient_side and thread.patient_unread):
+    # A colleague assigned it to this staff member: opening it is seeing that (access_thread_page
+    # learnt it with the thread; without that, look).
+    new_assignment = not patient_side and getattr(thread, "has_new_assignment", shown is None)
+    if fresh == [] and not (patient_side and thread.patient_unread) and not new_assignment:
         # Most openings: nothing new to mark, only the read to record (one statement).
         _audit("thread.read", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk)
         return
@@ -57,6 +61,10 @@ def do_open_thread(*, by: Actor, thread: Thread, shown: list[Message] | None = N
         if patient_side and thread.patient_unread:
             Thread.objects.filter(pk=thread.pk).update(patient_unread=0)
             thread.patient_unread = 0
+        if new_assignment:
+            AssignmentNotice.objects.filter(
+                thread=thread, assignee__user=by.user, seen_at__isnull=True
+            ).update(seen_at=now)
         _audit("thread.read", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk)
 
 
@@ -172,6 +180,42 @@ def do_record_team_inbox_read(*, by: Actor, team_id: int, view: str, thread_ids:
         )
 
 
+def do_record_thread_read(*, by: Actor, thread: Thread) -> None:
+    """A page named the thread (its subject and patient) without showing its messages."""
+    with transaction.atomic():
+        _audit("thread.read", by=by, patient_id=thread.patient_id, object_type="thread", object_id=thread.pk)
+
+
+def do_record_assigned_read(*, by: Actor, thread_ids: list[int]) -> None:
+    """A staff member saw the conversations assigned to them in all their teams."""
+    staff = staff_of(by.user)
+    with transaction.atomic():
+        _audit(
+            "assigned.read",
+            by=by,
+            patient_id=None,
+            object_type="staff",
+            object_id=staff.pk,
+            threads=thread_ids,
+        )
+
+
+def do_record_work_queue_read(*, by: Actor, thread_ids: list[int]) -> None:
+    """A staff member's work queue named conversations (new assignments: subject and patient)."""
+    if not thread_ids:
+        return  # counts alone name nobody
+    staff = staff_of(by.user)
+    with transaction.atomic():
+        _audit(
+            "work_queue.read",
+            by=by,
+            patient_id=None,
+            object_type="staff",
+            object_id=staff.pk,
+            threads=thread_ids,
+        )
+
+
 def do_record_patient_conversations_read(*, by: Actor, patient_id: int, thread_ids: list[int]) -> None:
     """A staff member saw the list of one patient's conversations (their subjects)."""
     with transaction.atomic():
@@ -198,17 +242,25 @@ def do_record_search(*, by: Actor, patient_id: int, results: int) -> None:
         )
 
 
-def check_set_notifications(*, by: Actor, frequency: str) -> NotificationPreference:
+def check_set_notifications(
+    *, by: Actor, frequency: str, assignment_emails: bool | None = None
+) -> NotificationPreference:
+    """How `by` hears of new messages; staff also choose whether to hear of assignments."""
     if frequency not in NotificationPreference.Frequency.values:
         raise Refused("Choose how you want to hear about new messages.", field="frequency")
+    if assignment_emails is not None:
+        staff_of(by.user)
     with transaction.atomic():
-        preference = notifications.set_frequency(by.user, frequency)
+        preference = notifications.set_frequency(by.user, frequency, assignment_emails=assignment_emails)
+        details: dict[str, object] = {"frequency": frequency}
+        if assignment_emails is not None:
+            details["assignment_emails"] = assignment_emails
         audit.record(
             "messaging.notifications.changed",
             actor_id=by.user.pk,
             object_type="user",
             object_id=by.user.pk,
             client_address=by.client_address,
-            details={"frequency": frequency},
+            details=details,
         )
     return preference

@@ -24,13 +24,29 @@ from portal.messaging.selectors.mailbox import (
     unread_count,
     waiting_for,
 )
+from portal.messaging.selectors.pool import (
+    AGES,
+    NEW_ASSIGNMENTS_SHOWN,
+    POOL_PAGE_SIZE,
+    VIEWS,
+    AssignmentRow,
+    PoolRow,
+    TeamCounts,
+    assigned_threads,
+    new_assignments,
+    team_counts,
+    team_threads,
+)
+from portal.messaging.selectors.quick_texts import (
+    QuickTextChoice,
+    quick_texts_for,
+    quick_texts_of,
+)
 from portal.messaging.selectors.search import (
     SearchQuery,
     search_messages,
 )
 from portal.messaging.selectors.team import (
-    AGES,
-    VIEWS,
     attachment_content,
     latest_threads,
     open_conversations_note,
@@ -40,9 +56,8 @@ from portal.messaging.selectors.team import (
     reply_draft,
     signature_of,
     team_members,
-    team_threads,
     teams_to_write,
-    waiting_count,
+    thread_subject,
 )
 from portal.messaging.selectors.threads import (
     Entry,
@@ -78,16 +93,27 @@ __all__ = [
     "SearchQuery",
     "search_messages",
     "team_threads",
+    "assigned_threads",
+    "team_counts",
+    "new_assignments",
+    "PoolRow",
+    "TeamCounts",
+    "AssignmentRow",
+    "NEW_ASSIGNMENTS_SHOWN",
+    "POOL_PAGE_SIZE",
     "team_members",
+    "QuickTextChoice",
+    "quick_texts_for",
+    "quick_texts_of",
     "reassign_targets",
     "open_thread_count",
     "patient_conversations",
-    "waiting_count",
     "reply_draft",
     "latest_threads",
     "attachment_content",
     "teams_to_write",
     "signature_of",
+    "thread_subject",
     "VIEWS",
     "AGES",
 ]

@@ -1,19 +1,15 @@
-"""The care team side: a team's pool, its members, drafts of replies, counts."""
+"""The care team side: a team's members, drafts of replies, signatures (the pool: `pool.py`)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.clinics.access import patient_of, staff_of
+from portal.clinics.access import patient_of
 from portal.clinics.models import CareTeam, Patient, StaffMember
-from portal.core.paging import Cursor, Page, keyset
-from portal.messaging import rules
 from portal.messaging.access import threads_visible_to
 from portal.messaging.models import Attachment, Draft, Thread
 from portal.messaging.selectors.mailbox import (
@@ -23,50 +19,7 @@ from portal.messaging.selectors.mailbox import (
     patient_threads,
 )
 from portal.vault.crypto import Binding, keyring
-from portal.vault.reading import keyrings, read_sealed
-
-VIEWS = ("waiting", "mine", "all")
-AGES = {"": None, "1": 1, "3": 3, "7": 7, "30": 30}
-
-
-def team_threads(
-    user: User,
-    team: CareTeam,
-    *,
-    view: str = "waiting",
-    category: str = "",
-    older_than_days: int | None = None,
-    cursor: Cursor | None = None,
-    size: int = 25,
-) -> Page[ThreadRow]:
-    """The team's message pool, as one staff member of that team sees it."""
-    staff = staff_of(user)
-    query = (
-        threads_visible_to(user).filter(care_team=team).select_related("patient", "assigned_to", "care_team")
-    )
-    if view == "waiting":
-        query = query.filter(waiting_since__isnull=False)
-    elif view == "mine":
-        query = query.filter(assigned_to=staff)
-    if category:
-        query = query.filter(category=category)
-    if older_than_days:
-        query = query.filter(last_message_at__lte=timezone.now() - timedelta(days=older_than_days))
-    threads, next_cursor = keyset(query, cursor, field="last_message_at", size=size)
-    now = timezone.now()
-    rings = keyrings({t.patient_id for t in threads})
-    rows = []
-    for thread in threads:
-        ring = rings[thread.patient_id]
-        rows.append(
-            ThreadRow(
-                thread,
-                read_sealed(ring, thread, "subject"),
-                thread.waiting_since is not None,
-                rules.is_overdue(thread, now=now),
-            )
-        )
-    return Page(rows, next_cursor)
+from portal.vault.reading import read_sealed
 
 
 def team_members(team: CareTeam) -> list[StaffMember]:
@@ -86,10 +39,6 @@ def reassign_targets(thread: Thread) -> list[CareTeam]:
 def open_thread_count(team: CareTeam) -> int:
     """Conversations of the team not marked completed (for the operator console: no names, no text)."""
     return Thread.objects.filter(care_team=team, status=Thread.Status.OPEN).count()
-
-
-def waiting_count(user: User, team: CareTeam) -> int:
-    return threads_visible_to(user).filter(care_team=team, waiting_since__isnull=False).count()
 
 
 def reply_draft(
@@ -172,3 +121,9 @@ def patient_conversations(user: User, patient: Patient, *, size: int = 100) -> l
     )
     ring = keyring(patient.pk)
     return [ThreadRow(thread, read_sealed(ring, thread, "subject"), unread=False) for thread in threads]
+
+
+def thread_subject(thread: Thread) -> str:
+    """The subject of a thread from `access_thread(..., with_keys=True)`, for a page that names it."""
+    ring = getattr(thread, "keyring", None) or keyring(thread.patient_id)
+    return read_sealed(ring, thread, "subject")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import template
@@ -40,3 +41,13 @@ def about_link(reference: str, patient_id: int, *, for_staff: bool = False) -> a
     if parsed is None:
         return None
     return about.link(parsed[0], parsed[1], patient_id=patient_id, for_staff=for_staff)
+
+
+@register.filter
+def waited(span: timedelta) -> str:
+    """How long a patient has waited, as the pool says it: "45 min", "3 h", "4 days"."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"

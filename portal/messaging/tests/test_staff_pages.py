@@ -29,7 +29,7 @@ def test_team_inbox_shows_waiting_threads(
     world: dict[str, Any], thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User
 ) -> None:
     client = signed_in(dr_diaz)
-    assert client.get("/staff/messages/")["Location"] == f"/staff/messages/teams/{world['blue'].pk}/"
+    assert client.get("/staff/messages/")["Location"] == "/staff/"  # the work queue lists the teams
     html = client.get(f"/staff/messages/teams/{world['blue'].pk}/").content.decode()
     assert "Rash" in html and "Paula Quill" in html and "Waiting" in html
     mine = client.get(f"/staff/messages/teams/{world['blue'].pk}/?view=mine").content.decode()
@@ -59,7 +59,7 @@ def test_open_reply_note_assign_complete(
         f"/staff/messages/threads/{thread.pk}/reply/",
         {"send_token": str(uuid.uuid4()), "body": "Use the cream"},
     )
-    client.post(f"/staff/messages/threads/{thread.pk}/complete/")
+    client.post(f"/staff/messages/threads/{thread.pk}/complete/", {"confirmed": "yes"})
     thread.refresh_from_db()
     assert thread.assigned_to_id == me and thread.status == "completed"
     assert InternalNote.objects.filter(thread=thread).count() == 1
@@ -75,7 +75,9 @@ def test_reassign_to_another_team_of_the_clinic(
     client = signed_in(dr_diaz)
     html = client.get(f"/staff/messages/threads/{thread.pk}/").content.decode()
     assert "Team Gold" in html and "IM Team" not in html  # only teams of the same clinic are offered
-    response = client.post(f"/staff/messages/threads/{thread.pk}/reassign/", {"team": world["gold"].pk})
+    response = client.post(
+        f"/staff/messages/threads/{thread.pk}/reassign/", {"team": world["gold"].pk, "confirmed": "yes"}
+    )
     assert response.status_code == 302
     assert client.get(f"/staff/messages/threads/{thread.pk}/").status_code == 404  # no longer his team's
 
@@ -84,7 +86,10 @@ def test_forged_team_in_reassign_is_refused(
     world: dict[str, Any], thread: Thread, signed_in: Callable[[User], Client], dr_diaz: User
 ) -> None:
     client = signed_in(dr_diaz)
-    client.post(f"/staff/messages/threads/{thread.pk}/reassign/", {"team": world["im"].pk})
+    for confirmed in ("", "yes"):
+        client.post(
+            f"/staff/messages/threads/{thread.pk}/reassign/", {"team": world["im"].pk, "confirmed": confirmed}
+        )
     thread.refresh_from_db()
     assert thread.care_team == world["blue"]
 
@@ -120,6 +125,7 @@ def test_staff_of_another_team_gets_404(  # noqa: PLR0917 - pytest fixtures
         "note": "x",
         "assignee": nurse_nolan.staff_member.pk,
         "team": world["gold"].pk,
+        "confirmed": "yes",
     }
     response = client.post(target, data) if method == "post" else client.get(target)
     assert response.status_code == 404

@@ -526,6 +526,8 @@ def _search_query(data: dict[str, Any]) -> selectors.SearchQuery:
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
+    if user.is_staff_member:
+        return redirect("messaging_staff:settings")  # staff also choose assignment e-mails there
     form = NotificationForm(request.POST or None, initial={"frequency": frequency_of(user)})
     if request.method == "POST":
         if not form.is_valid():
@@ -533,8 +535,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         actions.check_set_notifications(by=actor_of(request), frequency=form.cleaned_data["frequency"])
         messages.success(request, "Your choice was saved.")
         return redirect("messaging:settings")
-    template = "messaging/staff/settings.html" if user.is_staff_member else "messaging/settings.html"
     context = {"form": form, "current": "settings"}
     if user.is_patient:
         context = _mailbox(request, **context)
-    return render(request, template, context)
+    return render(request, "messaging/settings.html", context)

@@ -1,7 +1,10 @@
-"""The care team console: team inboxes and the thread page with reply, note, assign, complete, move.
+"""The care team console: team pools, what is assigned to me, and the thread page with reply,
+quick texts, note, assign, complete (confirmed), move (confirmed).
 
 A reply is a draft of its writer's from the first autosave (or Send) on: it
-keeps its text, signature choice and files until it is sent or deleted.
+keeps its text, signature choice and files until it is sent or deleted. The
+console's first page, the work queue, is `clinics.views.landing`, with what
+messaging registers in `messaging.work_queue`.
 """
 
 from __future__ import annotations
@@ -13,18 +16,26 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.clinics.access import access_patient, access_team_inbox, staff_of
-from portal.clinics.selectors import teams_of_staff
 from portal.core.acting import Refused, actor_of
 from portal.core.paging import Cursor
 from portal.messaging import actions, selectors
 from portal.messaging.access import access_thread, access_thread_page
 from portal.messaging.attachments import blocking
-from portal.messaging.forms import AssignForm, NoteForm, ReassignForm, SignatureForm, StaffReplyForm
+from portal.messaging.forms import (
+    AssignForm,
+    NoteForm,
+    ReassignForm,
+    SignatureForm,
+    StaffNotificationForm,
+    StaffReplyForm,
+)
 from portal.messaging.models import Category
+from portal.messaging.notifications import frequency_of, wants_assignment_emails
 from portal.messaging.selectors import DraftView
 from portal.messaging.views.common import (
     add_refusal,
@@ -39,13 +50,9 @@ from portal.messaging.views.common import (
 
 @login_required
 def teams(request: HttpRequest) -> HttpResponse:
-    user = user_of(request)
-    staff_of(user)
-    mine = list(teams_of_staff(user))
-    if len(mine) == 1:
-        return redirect("messaging_staff:team", mine[0].pk)
-    rows = [(team, selectors.waiting_count(user, team)) for team in mine]
-    return render(request, "messaging/staff/teams.html", {"rows": rows})
+    """The old address of the team list: the work queue has each team's counts now."""
+    staff_of(user_of(request))
+    return redirect("clinics:landing")
 
 
 @login_required
@@ -59,6 +66,33 @@ def patient_conversations(request: HttpRequest, patient_id: int) -> HttpResponse
         by=actor_of(request), patient_id=patient.pk, thread_ids=[row.thread.pk for row in rows]
     )
     return render(request, "messaging/staff/patient.html", {"patient": patient, "rows": rows})
+
+
+VIEW_NAMES = {
+    "waiting": "Waiting",
+    "overdue": "Overdue",
+    "mine": "Assigned to me",
+    "all": "All",
+}
+CAPTIONS = {
+    "waiting": "Conversations waiting for an answer, the longest waiting first",
+    "overdue": "Overdue conversations, the longest waiting first",
+    "mine": "Open conversations assigned to you, the latest message first",
+    "all": "All conversations, the latest message first",
+}
+EMPTY = {
+    "waiting": "No conversation is waiting for an answer.",
+    "overdue": "No conversation is overdue.",
+    "mine": "No open conversation of this team is assigned to you.",
+    "all": "No conversations here.",
+}
+AGE_CHOICES = [
+    ("", "Any age"),
+    ("1", "Older than 1 day"),
+    ("3", "Older than 3 days"),
+    ("7", "Older than 7 days"),
+    ("30", "Older than 30 days"),
+]
 
 
 @login_required
@@ -89,17 +123,37 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
         "category": category,
         "age": age,
         "categories": Category.choices,
-        "teams": list(teams_of_staff(user)),
-        "views": [("waiting", "Waiting"), ("mine", "Assigned to me"), ("all", "All")],
-        "ages": [
-            ("", "Any age"),
-            ("1", "Older than 1 day"),
-            ("3", "Older than 3 days"),
-            ("7", "Older than 7 days"),
-            ("30", "Older than 30 days"),
-        ],
+        "views": list(VIEW_NAMES.items()),
+        "caption": CAPTIONS[view],
+        "empty": EMPTY[view],
+        "ages": AGE_CHOICES,
+        "me": staff_of(user),
     }
     return render(request, "messaging/staff/inbox.html", context)
+
+
+@login_required
+def assigned(request: HttpRequest) -> HttpResponse:
+    """The open conversations assigned to me in all my teams, answered ones too."""
+    user = user_of(request)
+    me = staff_of(user)
+    page = selectors.assigned_threads(user, cursor=Cursor.decode(request.GET.get("after")))
+    actions.do_record_assigned_read(by=actor_of(request), thread_ids=[row.thread.pk for row in page.rows])
+    return render(request, "messaging/staff/assigned.html", {"page": page, "me": me})
+
+
+@login_required
+@require_POST
+def assignments_seen(request: HttpRequest) -> HttpResponse:
+    staff_of(user_of(request))
+    seen = actions.check_mark_assignments_seen(by=actor_of(request))
+    messages.success(
+        request,
+        f"Marked {seen} assignment{pluralize(seen)} as seen. They stay assigned to you."
+        if seen
+        else "Nothing new to mark.",
+    )
+    return redirect("clinics:landing")
 
 
 def _thread_page(
@@ -130,6 +184,7 @@ def _thread_page(
             members=selectors.team_members(found.care_team), initial={"assignee": staff_of(user).pk}
         ),
         "reassign_form": ReassignForm(teams=selectors.reassign_targets(found)),
+        "quick_texts": selectors.quick_texts_for(found),
         "me": staff_of(user),
         "refusals": list(refusals),
         "problem": problem,
@@ -204,6 +259,44 @@ def reply(request: HttpRequest, thread_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def use_quick_text(request: HttpRequest, thread_id: int) -> HttpResponse:
+    """A quick text's Use button without script: the reply as typed so far, with the quick text
+    put at its end, saved as the draft (with any files chosen); the page opens with it."""
+    user = user_of(request)
+    staff_of(user)
+    by = actor_of(request)
+    token = send_token_of(request)
+    form = StaffReplyForm(request.POST)
+    try:
+        draft = actions.check_use_quick_text(
+            by=by,
+            thread_id=thread_id,
+            quick_text_id=_int(request, "quick_text"),
+            send_token=token,
+            body=str(request.POST.get("body", "")),
+            add_signature=bool(form["sign"].data),
+        )
+    except actions.AlreadySent:
+        messages.info(request, "This reply was already sent.")
+        return redirect("messaging_staff:thread", thread_id)
+    except Refused as refused:
+        add_refusal(form, refused)
+        problem = " ".join(str(error) for error in form.non_field_errors())
+        return _thread_page(request, thread_id, reply_form=form, problem=problem, status=400)
+    refusals, problem = attach_files(by, request, draft)
+    if refusals or problem:
+        status = 503 if problem else 400
+        return _thread_page(
+            request, thread_id, refusals=refusals, problem=problem, send_token=token, status=status
+        )
+    messages.success(
+        request, "The quick text is at the end of your reply, saved as your draft. Edit it before sending."
+    )
+    return redirect(reverse("messaging_staff:thread", args=[thread_id]) + "#reply")
+
+
+@login_required
+@require_POST
 def autosave(request: HttpRequest, thread_id: int) -> JsonResponse:
     """The reply box posts here after 10 s idle, when the page is hidden or left, and with files
     as soon as they are chosen (so a session that ends keeps them too)."""
@@ -262,19 +355,9 @@ def note(request: HttpRequest, thread_id: int) -> HttpResponse:
         except Refused as refused:
             form.add_error("note", refused.message)
         else:
-            messages.success(request, "Note added. The patient does not see it.")
+            messages.success(request, "Note added. Only your care team sees it; the patient never does.")
             return redirect("messaging_staff:thread", thread_id)
     return _thread_page(request, thread_id, note_form=form, status=400)
-
-
-def _simple(request: HttpRequest, thread_id: int, done: str, act: Any) -> HttpResponse:
-    try:
-        act()
-    except Refused as refused:
-        messages.error(request, refused.message)
-    else:
-        messages.success(request, done)
-    return redirect("messaging_staff:thread", thread_id)
 
 
 def _int(request: HttpRequest, name: str) -> int:
@@ -282,41 +365,114 @@ def _int(request: HttpRequest, name: str) -> int:
     return int(raw) if raw.isdigit() else 0
 
 
+def _confirmed(request: HttpRequest) -> bool:
+    """The second step of a confirmed action: the confirmation page's own button was pressed."""
+    return request.POST.get("confirmed") == "yes"
+
+
 @login_required
 @require_POST
 def assign(request: HttpRequest, thread_id: int) -> HttpResponse:
-    assignee = _int(request, "assignee")
-    return _simple(
+    by = actor_of(request)
+    try:
+        done = actions.check_assign(by=by, thread_id=thread_id, assignee_id=_int(request, "assignee"))
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("messaging_staff:thread", thread_id)
+    assignee = done.assigned_to
+    if assignee is not None and assignee.pk == staff_of(by.user).pk:
+        messages.success(request, "Assigned to you. It is listed under Assigned to me until it is completed.")
+    elif assignee is not None:
+        messages.success(
+            request,
+            f"Assigned to {assignee.display_name}. They see it on their work queue "
+            "(and get an e-mail, if they chose to).",
+        )
+    return redirect("messaging_staff:thread", thread_id)
+
+
+def _confirm_page(request: HttpRequest, thread_id: int, *, question: str, **context: Any) -> HttpResponse:
+    """The confirmation step before completing or moving: what will happen, to which conversation."""
+    user = user_of(request)
+    found = access_thread(user, thread_id, with_keys=True)
+    subject = selectors.thread_subject(found)
+    actions.do_record_thread_read(by=actor_of(request), thread=found)
+    return render(
         request,
-        thread_id,
-        "Assigned.",
-        lambda: actions.check_assign(by=actor_of(request), thread_id=thread_id, assignee_id=assignee),
+        "messaging/staff/confirm.html",
+        {"thread": found, "subject": subject, "question": question, **context},
     )
 
 
 @login_required
 @require_POST
 def complete(request: HttpRequest, thread_id: int) -> HttpResponse:
-    return _simple(
-        request,
-        thread_id,
-        "Marked completed.",
-        lambda: actions.check_complete(by=actor_of(request), thread_id=thread_id),
-    )
+    if not _confirmed(request):
+        return _confirm_page(
+            request, thread_id, question="Mark this conversation completed?", action="complete"
+        )
+    try:
+        actions.check_complete(by=actor_of(request), thread_id=thread_id)
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(
+            request,
+            "Marked completed. It no longer waits for an answer and is no longer in Assigned to me; "
+            "if the patient writes again, it opens again.",
+        )
+    return redirect("messaging_staff:thread", thread_id)
 
 
 @login_required
 @require_POST
 def reassign(request: HttpRequest, thread_id: int) -> HttpResponse:
+    user = user_of(request)
+    found = access_thread(user, thread_id)
     team_id = _int(request, "team")
-    found = access_thread(user_of(request), thread_id)
+    target = next((t for t in selectors.reassign_targets(found) if t.pk == team_id), None)
+    if target is None:
+        messages.error(request, "Choose another care team of this clinic.")
+        return redirect("messaging_staff:thread", thread_id)
+    if not _confirmed(request):
+        return _confirm_page(
+            request,
+            thread_id,
+            question=f"Move this conversation to {target.name}?",
+            action="move",
+            target=target,
+        )
     try:
         actions.check_reassign(by=actor_of(request), thread_id=thread_id, team_id=team_id)
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect("messaging_staff:thread", thread_id)
-    messages.success(request, "The conversation was moved to the other team. The patient is told it moved.")
+    messages.success(
+        request,
+        f"Moved to {target.name}. Its staff answer it now, and it is no longer assigned to anyone. "
+        "The patient is told it moved, not why.",
+    )
     return redirect("messaging_staff:team", found.care_team_id)
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """How a staff member hears of their work by e-mail: new messages, and assignments."""
+    user = user_of(request)
+    staff_of(user)
+    initial = {"frequency": frequency_of(user), "assignments": wants_assignment_emails(user)}
+    form = StaffNotificationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        actions.check_set_notifications(
+            by=actor_of(request),
+            frequency=form.cleaned_data["frequency"],
+            assignment_emails=form.cleaned_data["assignments"],
+        )
+        messages.success(request, "Your choices were saved.")
+        return redirect("messaging_staff:settings")
+    return render(
+        request, "messaging/staff/settings.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 @login_required

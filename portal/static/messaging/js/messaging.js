@@ -55,6 +55,12 @@
       window.clearTimeout(timer);
       timer = window.setTimeout(quietly(save), IDLE_MS);
     });
+    // Text the page put in on the person's behalf (a care team's quick text) is theirs to save too.
+    form.addEventListener("portal:edited", function () {
+      dirty = true;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(quietly(save), IDLE_MS);
+    });
     document.addEventListener("submit", function (event) {
       if (event.defaultPrevented) { return; }  // held back (a file still saving, or signed out)
       if (event.target === form) {
