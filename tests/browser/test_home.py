@@ -142,14 +142,14 @@ def test_by_keyboard_alone_from_home_to_the_conversation_and_through_the_menu(
     assert focused(page) == "Skip to main content" and focus_is_visible(page)
     tab_to(page, "Messages")  # the menu entry, with its count
     assert focused(page) == "Messages 2 unread"
-    tab_to(page, "Knee pain")
+    tab_to(page, "Unread: Knee pain")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Knee pain")).to_be_visible()
     tab_to(page, "Home")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    tab_to(page, "A message you started is not sent yet")
+    tab_to(page, "Draft: A message you started is not sent yet")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     expect(page.get_by_label("Subject", exact=True)).to_have_value("Flu shot")

@@ -69,7 +69,10 @@ def test_one_unread_conversation_links_to_the_conversation_itself(
     messages = card(html, "Messages")
     assert "Here is what needs your attention." in html
     assert "You have 1 unread conversation." in messages
-    assert f'<a href="/messages/threads/{thread.pk}/">Knee pain</a>' in messages
+    assert (
+        f'<a href="/messages/threads/{thread.pk}/"><span class="usa-sr-only">Unread: </span>Knee pain</a>'
+        in messages
+    )
     assert "/messages/unread/" not in messages
 
 
@@ -82,7 +85,7 @@ def test_several_unread_show_the_newest_three_and_the_unread_view_whatever_their
     actions.check_move_thread(by=Actor(paula), thread_id=threads[0].pk, destination=str(knee.pk))
     messages = card(signed_in(paula).get("/").content.decode(), "Messages")
     assert "You have 4 unread conversations." in messages
-    assert messages.count('<span class="usa-tag portal-card__tag">Unread</span>') == 3
+    assert messages.count('<span class="usa-sr-only">Unread: </span>') == 3
     assert "Question 3" in messages and "Question 0" not in messages  # newest first
     assert '<a href="/messages/unread/">All 4 unread conversations</a>' in messages
 
@@ -93,10 +96,16 @@ def test_a_message_not_sent_links_to_its_draft_and_several_to_the_drafts_list(
     client = signed_in(paula)
     first = draft(paula, "Refill question")
     messages = card(client.get("/").content.decode(), "Messages")
-    assert f'<a href="/messages/drafts/{first.pk}/">A message you started is not sent yet</a>' in messages
+    assert (
+        f'<a href="/messages/drafts/{first.pk}/"><span class="usa-sr-only">Draft: </span>A message you started is not sent yet</a>'
+        in messages
+    )
     draft(paula, "Another")
     messages = card(client.get("/").content.decode(), "Messages")
-    assert '<a href="/messages/drafts/">2 messages you started are not sent yet</a>' in messages
+    assert (
+        '<a href="/messages/drafts/"><span class="usa-sr-only">Draft: </span>2 messages you started are not sent yet</a>'
+        in messages
+    )
 
 
 def test_the_card_with_something_waiting_comes_first(
@@ -125,8 +134,14 @@ def test_new_results_count_until_she_opens_their_pages(
     notes = Record.objects.filter(patient=paula.patient, kind="DocumentReference", has_text=True).count()
     assert panels >= 1 and notes >= 1
     record = card(client.get("/").content.decode(), "Health Record")
-    assert f'<a href="/record/labs/">{panels} new lab result{"s" if panels > 1 else ""}</a>' in record
-    assert f'<a href="/record/notes/">{notes} new clinical note{"s" if notes > 1 else ""}</a>' in record
+    assert (
+        f'<a href="/record/labs/"><span class="usa-sr-only">New: </span>{panels} new lab result{"s" if panels > 1 else ""}</a>'
+        in record
+    )
+    assert (
+        f'<a href="/record/notes/"><span class="usa-sr-only">New: </span>{notes} new clinical note{"s" if notes > 1 else ""}</a>'
+        in record
+    )
     assert client.get("/record/labs/").status_code == 200
     record = card(client.get("/").content.decode(), "Health Record")
     assert "new lab result" not in record and "new clinical note" in record
