@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from portal.accounts.actions.console import check_save_account
@@ -35,14 +36,18 @@ class UserForm(forms.ModelForm[User]):
 @admin.register(User, site=portal_admin_site)
 class UserAdmin(ActingUserMixin, OperatorPermissions, admin.ModelAdmin[User]):
     form = UserForm
-    list_display = ["username", "kind", "is_active", "email_confirmed_at", "last_login"]
+    list_display = ["username", "kind", "is_active", "email_confirmed_at", "last_sign_in"]
     list_filter = ["kind", "is_active"]
     search_fields = ["username"]
     # Passwords and second factors are the person's own: set through their links, never here.
     fields = [
-        "username", "kind", "email", "is_active", "is_staff", "email_confirmed_at", "last_login", "change_reason"
+        "username", "kind", "email", "is_active", "is_staff", "email_confirmed_at", "last_sign_in", "change_reason"
     ]  # fmt: skip
-    readonly_fields = ["email_confirmed_at", "last_login"]
+    readonly_fields = ["email_confirmed_at", "last_sign_in"]
+
+    @admin.display(description="last sign-in", ordering="last_login")
+    def last_sign_in(self, obj: User) -> Any:
+        return obj.last_login
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # Active and console access are state that opens doors: on the record, with the reason.
@@ -57,6 +62,13 @@ class UserAdmin(ActingUserMixin, OperatorPermissions, admin.ModelAdmin[User]):
 @admin.register(TermsVersion, site=portal_admin_site)
 class TermsVersionAdmin(OperatorPermissions, admin.ModelAdmin[TermsVersion]):
     list_display = ["version", "title", "published_at"]
+    # One labelled date-and-time box, not the admin's two unlabelled ones.
+    formfield_overrides = {  # noqa: RUF012 - the admin's own class attribute
+        models.DateTimeField: {
+            "form_class": forms.DateTimeField,
+            "widget": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        }
+    }
 
     def has_change_permission(self, request: HttpRequest, obj: TermsVersion | None = None) -> bool:
         # A published version is what people accepted: publish a new one instead.

@@ -33,6 +33,7 @@ from portal.clinics.models import (
     TeamMembership,
 )
 from portal.clinics.open_work import open_work_of
+from portal.clinics.selectors import care_teams_for_console
 from portal.core.acting import Actor, Refused, actor_of
 from portal.core.admin import portal_admin_site
 
@@ -97,9 +98,36 @@ class LinkDeletable:
         return portal_admin_site.has_permission(request)
 
 
-class ClinicInline(OperatorPermissions, admin.TabularInline[Clinic, Hospital]):
+class CareTeamChoice:
+    """A care team chosen from a plain, labelled list ("Team Blue, Family Health, Fort Test
+    Medical Center"): a name alone is ambiguous across clinics, and the autocomplete box the
+    admin offers instead has no accessible name."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name != "care_team":
+            return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        kwargs["queryset"] = care_teams_for_console()
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        field.label_from_instance = care_team_label
+        field.empty_label = "Choose a care team"
+        # A membership names an existing team: no pop-ups to add or change teams from here.
+        field.widget = getattr(field.widget, "widget", field.widget)
+        return field
+
+
+def care_team_label(team: CareTeam) -> str:
+    off = "" if team.is_active else " (switched off)"
+    return f"{team.name}, {team.clinic.name}, {team.clinic.hospital.name}{off}"
+
+
+# Stacked, not tabular, inlines: each field has its own label (a table's column heading is no
+# label to a screen reader), and they fit a phone.
+class ClinicInline(OperatorPermissions, admin.StackedInline[Clinic, Hospital]):
     model = Clinic
     extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("hospital")
 
 
 @admin.register(Hospital, site=portal_admin_site)
@@ -130,12 +158,19 @@ class MembershipFormSet(BaseInlineFormSet[TeamMembership, StaffMember, forms.Mod
 
 
 class MembershipInline(
-    ActingUserInline, LinkDeletable, OperatorPermissions, admin.TabularInline[TeamMembership, StaffMember]
+    ActingUserInline,
+    CareTeamChoice,
+    LinkDeletable,
+    OperatorPermissions,
+    admin.StackedInline[TeamMembership, StaffMember],
 ):
     model = TeamMembership
     formset = MembershipFormSet
     extra = 1
-    autocomplete_fields = ["care_team"]
+    fields = ["care_team"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("staff_member", "care_team")
 
 
 class CareTeamForm(forms.ModelForm[CareTeam]):
@@ -228,10 +263,15 @@ class StaffMemberAdmin(ActingUserMixin, ReasonedSaves, OperatorPermissions, admi
         actions.check_remove_membership(by=by, membership=link, reason=reason)
 
 
-class PatientTeamInline(LinkDeletable, OperatorPermissions, admin.TabularInline[PatientCareTeam, Patient]):
+class PatientTeamInline(
+    CareTeamChoice, LinkDeletable, OperatorPermissions, admin.StackedInline[PatientCareTeam, Patient]
+):
     model = PatientCareTeam
     extra = 1
-    autocomplete_fields = ["care_team"]
+    fields = ["care_team"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("patient", "care_team")
 
 
 class PatientForm(forms.ModelForm[Patient]):

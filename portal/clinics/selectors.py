@@ -23,3 +23,11 @@ def teams_patient_may_message(user: User) -> QuerySet[CareTeam]:
         .select_related("clinic__hospital")
         .order_by("name")
     )
+
+
+def care_teams_for_console() -> QuerySet[CareTeam]:
+    """Every care team, switched-off ones too (an old membership still names one), in the order
+    the operator console lists them: by hospital, clinic and name."""
+    return CareTeam.objects.select_related("clinic__hospital").order_by(
+        "clinic__hospital__name", "clinic__name", "name"
+    )

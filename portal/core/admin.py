@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -16,10 +18,25 @@ from django_otp.admin import OTPAdminSite
 from portal.audit.denials import refused_accounts
 
 
+def may_use_console(user: Any) -> bool:
+    """An active account with console access, the administrator's role, and a session verified
+    by the second step (or a card): the console's one door, and what the portal's menu asks."""
+    # is_verified comes from django_otp's middleware; a page rendered without it (an error
+    # page made before the middleware ran) has none, and offers no console.
+    verified = getattr(user, "is_verified", None)
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and getattr(user, "is_administrator", False)
+        and verified is not None
+        and verified()
+    )
+
+
 class PortalAdminSite(OTPAdminSite):
-    site_header = "Patient Portal operator console"
     site_title = "Operator console"
-    index_title = "Operations"
+    index_title = "Operator console"
     login_template = None
     index_template = "core/admin_index.html"
 
@@ -29,14 +46,12 @@ class PortalAdminSite(OTPAdminSite):
         refused = refused_accounts(since=timezone.now() - timedelta(hours=1))
         return super().index(request, {**(extra_context or {}), "refused_accounts": refused})
 
+    @property
+    def site_header(self) -> str:  # type: ignore[override]
+        return f"{settings.PORTAL_NAME} operator console"
+
     def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(
-            user.is_active
-            and user.is_staff
-            and getattr(user, "is_administrator", False)
-            and user.is_verified()  # type: ignore[union-attr,attr-defined]
-        )
+        return may_use_console(request.user)
 
     def login(  # type: ignore[override]
         self, request: HttpRequest, extra_context: dict[str, object] | None = None
