@@ -60,6 +60,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_confirmed_at = models.DateTimeField("e-mail address confirmed", null=True, blank=True)
     contact_verified_at = models.DateTimeField("contact details last checked", null=True, blank=True)
     mfa_offered_at = models.DateTimeField("second step offered", null=True, blank=True)
+    # Set when the help desk resets the person's second step (a lost phone): until they set up
+    # a new authenticator, their next sign-in asks them to, whatever PORTAL_PATIENT_MFA says.
+    second_step_reset_at = models.DateTimeField("second step reset by the help desk", null=True, blank=True)
     # The contact e-mail address before its last change, and when it changed. For
     # PORTAL_EMAIL_CHANGE_CANCEL_DAYS after a change, a password reset goes to the
     # previous address, not the new one (see do_request_password_reset).

@@ -10,7 +10,7 @@ from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.admin import OTPAdminSite
@@ -52,6 +52,23 @@ class PortalAdminSite(OTPAdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return may_use_console(request.user)
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        from portal.core import console_views as views
+
+        wrap = self.admin_view
+        return [
+            path("help-desk/", wrap(views.help_desk), name="help_desk"),
+            path("help-desk/audit-chain/", wrap(views.audit_chain), name="audit_chain"),
+            path("help-desk/email/", wrap(views.email_log), name="email_log"),
+            path("help-desk/email/requeue/", wrap(views.email_requeue), name="email_requeue"),
+            path(
+                "help-desk/email/<int:email_id>/send-again/",
+                wrap(views.email_send_again),
+                name="email_send_again",
+            ),
+            *super().get_urls(),
+        ]
 
     def login(  # type: ignore[override]
         self, request: HttpRequest, extra_context: dict[str, object] | None = None
