@@ -92,7 +92,8 @@ def reasoned_reading(
 def before_id(request: HttpRequest) -> int | None:
     """The "older" page's position: the id of the oldest row shown (anything else: page one)."""
     raw = request.GET.get("before", "")
-    return int(raw) if raw.isdigit() else None
+    # ASCII digits only, and no more than a database id holds ("²" is a digit to Python).
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 # --- Core's own tasks ---------------------------------------------------------------------------
