@@ -34,17 +34,35 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Kind(models.TextChoices):
         PATIENT = "patient", "Patient"
-        STAFF = "staff", "Staff"
+        STAFF = "staff", "Staff member"
 
     username = models.CharField(max_length=150, unique=True)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    email = models.EmailField(blank=True, help_text="Staff: work e-mail. Patients: see Patient.email.")
-    is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="May open the operator console.")
-    date_joined = models.DateTimeField(default=timezone.now)
-    email_confirmed_at = models.DateTimeField(null=True, blank=True)
-    contact_verified_at = models.DateTimeField(null=True, blank=True)
-    mfa_offered_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField("type of account", max_length=10, choices=Kind.choices)
+    email = models.EmailField(
+        "work e-mail address",
+        blank=True,
+        help_text="For staff accounts. A patient's contact e-mail address is on their patient record.",
+    )
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text="Off: the person cannot sign in, and their open sessions end at their next click.",
+    )
+    is_staff = models.BooleanField(
+        "console access",
+        default=False,
+        help_text=(
+            "May open this operator console: only with the staff role Administrator, "
+            "and only after the second sign-in step."
+        ),
+    )
+    date_joined = models.DateTimeField("account made", default=timezone.now)
+    email_confirmed_at = models.DateTimeField("e-mail address confirmed", null=True, blank=True)
+    contact_verified_at = models.DateTimeField("contact details last checked", null=True, blank=True)
+    mfa_offered_at = models.DateTimeField("second step offered", null=True, blank=True)
+    # Set when the help desk resets the person's second step (a lost phone): until they set up
+    # a new authenticator, their next sign-in asks them to, whatever PORTAL_PATIENT_MFA says.
+    second_step_reset_at = models.DateTimeField("second step reset by the help desk", null=True, blank=True)
     # The contact e-mail address before its last change, and when it changed. For
     # PORTAL_EMAIL_CHANGE_CANCEL_DAYS after a change, a password reset goes to the
     # previous address, not the new one (see do_request_password_reset).
@@ -61,6 +79,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
+        verbose_name = "account"
         constraints = [
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.CheckConstraint(
@@ -106,12 +125,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 class TermsVersion(models.Model):
     """A published version of the conditions of use. The newest one is current."""
 
-    version = models.CharField(max_length=20, unique=True)
+    version = models.CharField(max_length=20, unique=True, help_text="A short label, such as 2026-1.")
     title = models.CharField(max_length=200)
     text = models.TextField()
-    published_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(
+        "published",
+        default=timezone.now,
+        help_text=(
+            "From this moment it is the current version: everyone accepts it at their next sign-in. "
+            "Date and time in the hospital's time zone."
+        ),
+    )
 
     class Meta:
+        verbose_name = "conditions of use version"
         ordering = ["-published_at", "-id"]
         get_latest_by = ["published_at", "id"]
 

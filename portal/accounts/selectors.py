@@ -1,17 +1,21 @@
-"""Reads of the accounts app, always about the acting user."""
+"""Reads of the accounts app: about the acting user, or, in the operator console, about the
+account the console page names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.http import Http404
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.accounts import links
+from portal.accounts import links, throttle
 from portal.accounts.models import EmailLink, TermsAcceptance, TermsVersion, User
+from portal.audit.models import AuditEvent
+from portal.audit.reading import events_of
 from portal.clinics.models import Patient
 
 
@@ -20,7 +24,13 @@ def has_second_factor(user: User) -> bool:
 
 
 def second_factor_required(user: User) -> bool:
-    return user.is_staff_member or settings.PORTAL_PATIENT_MFA == "required"
+    """Staff always; patients when the portal says so, or after the help desk reset their
+    second step (until they set up a new one)."""
+    return (
+        user.is_staff_member
+        or settings.PORTAL_PATIENT_MFA == "required"
+        or user.second_step_reset_at is not None
+    )
 
 
 def peek_email_link(token: str) -> EmailLink:
@@ -100,3 +110,69 @@ def unconfirmed_account(user_id: int | None) -> User | None:
 
 def confirmed_totp_device(user: User) -> TOTPDevice:
     return TOTPDevice.objects.get(user=user, confirmed=True)
+
+
+# --- Sign-in history ------------------------------------------------------------------------------
+
+# The audit events that make up a person's sign-in history. A card sign-in writes `sign_in` too
+# (method smart_card); attempts on a username nobody has are in the log with no account.
+SIGN_IN_ACTIONS = ("sign_in", "sign_in_failed", "account_locked")
+SIGN_IN_METHODS = {
+    "password": "Password",
+    "password+totp": "Password and authenticator app",
+    "password+recovery_code": "Password and a recovery code",
+    "password+totp_setup": "Password, then a new authenticator app",
+    "smart_card": "Card (CAC/PIV)",
+}
+FAILED_FACTORS = {"password": "wrong password", "second": "wrong second-step code"}
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One sign-in, or one refused or locked attempt, in words."""
+
+    at: datetime
+    succeeded: bool
+    what: str
+    method: str
+    client_address: str | None
+
+
+def sign_ins_of(user: User, *, limit: int) -> list[SignIn]:
+    """`user`'s latest sign-ins and failed attempts, newest first, read from the audit log."""
+    return [_sign_in(event) for event in events_of(actor_id=user.pk, actions=SIGN_IN_ACTIONS, limit=limit)]
+
+
+def _sign_in(event: AuditEvent) -> SignIn:
+    details = event.details if isinstance(event.details, dict) else {}
+    if event.action == "sign_in":
+        method = str(details.get("method") or "")
+        return SignIn(
+            event.occurred_at, True, "Signed in", SIGN_IN_METHODS.get(method, method), event.client_address
+        )
+    if event.action == "account_locked":
+        what = "Locked after too many failed attempts"
+    else:
+        factor = FAILED_FACTORS.get(str(details.get("factor")), "")
+        what = f"Refused: {factor}" if factor else "Refused"
+    return SignIn(event.occurred_at, False, what, "", event.client_address)
+
+
+def sign_in_hold_of(user: User) -> throttle.Hold | None:
+    """Whether failed attempts lock (or slow down) sign-in to this username now, and until when."""
+    return throttle.username_hold(user.username)
+
+
+def account_for_console(account_id: int) -> User:
+    """An account as the operator console shows it (the console's door admits administrators to
+    every account); Http404 when there is none."""
+    account = User.objects.select_related("patient", "staff_member").filter(pk=account_id).first()
+    if account is None:
+        raise Http404
+    return account
+
+
+def latest_registration_email(user: User) -> str | None:
+    """The address the newest Create New Account confirmation link went to, if any."""
+    link = user.email_links.filter(purpose=EmailLink.Purpose.REGISTRATION).order_by("-id").first()
+    return link.email if link is not None else None

@@ -72,6 +72,11 @@ def current_hold(username: str, address: str | None) -> Hold | None:
     return _hold(_keys(username, address))
 
 
+def username_hold(username: str) -> Hold | None:
+    """The hold on this username alone (not on any address): what the help desk can lift."""
+    return _hold([username_key(username)])
+
+
 def registration_hold(address: str | None, dod_id: str) -> Hold | None:
     """Matching a patient record is slowed and locked per address and per record."""
     return _hold(registration_keys(address, dod_id))

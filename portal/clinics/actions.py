@@ -12,7 +12,9 @@ from django.db import models, transaction
 
 from portal.accounts.models import User
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam, StaffMember, TeamMembership
+from portal.clinics.selectors import RecordAccess, record_access_of
 from portal.core.acting import Actor, Refused, audit_event
+from portal.core.console import check_reason as check_console_reason
 
 
 class ChangeReason(models.TextChoices):
@@ -179,3 +181,25 @@ def check_unlink_patient_account(*, by: Actor, patient: Patient, reason: str) ->
             account=account,
             reason=reason,
         )
+
+
+RECORD_ACCESS_PAGE = 50
+
+
+def check_read_record_access(
+    *, by: Actor, patient: Patient, reason: str, before_id: int | None
+) -> list[RecordAccess]:
+    """Who looked at or changed `patient`'s data, and when (what `manage.py audit_show --patient`
+    prints): one page of the audit log, newest first, in words. The reading is audited for the
+    same patient, so it shows on the list itself."""
+    check_console_reason(reason)
+    audit_event(
+        "clinics.record_access_read",
+        by=by,
+        patient_id=patient.pk,
+        object_type="patient",
+        object_id=patient.pk,
+        reason=reason,
+        before=before_id,
+    )
+    return record_access_of(patient, before_id=before_id, limit=RECORD_ACCESS_PAGE + 1)

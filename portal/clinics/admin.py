@@ -33,8 +33,10 @@ from portal.clinics.models import (
     TeamMembership,
 )
 from portal.clinics.open_work import open_work_of
+from portal.clinics.selectors import care_teams_for_console, patient_for_console
 from portal.core.acting import Actor, Refused, actor_of
 from portal.core.admin import portal_admin_site
+from portal.core.console_views import before_id, reasoned_reading
 
 REASON_CHOICES = [("", "Choose the reason"), *ChangeReason.choices]
 
@@ -97,9 +99,36 @@ class LinkDeletable:
         return portal_admin_site.has_permission(request)
 
 
-class ClinicInline(OperatorPermissions, admin.TabularInline[Clinic, Hospital]):
+class CareTeamChoice:
+    """A care team chosen from a plain, labelled list ("Team Blue, Family Health, Fort Test
+    Medical Center"): a name alone is ambiguous across clinics, and the autocomplete box the
+    admin offers instead has no accessible name."""
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name != "care_team":
+            return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        kwargs["queryset"] = care_teams_for_console()
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        field.label_from_instance = care_team_label
+        field.empty_label = "Choose a care team"
+        # A membership names an existing team: no pop-ups to add or change teams from here.
+        field.widget = getattr(field.widget, "widget", field.widget)
+        return field
+
+
+def care_team_label(team: CareTeam) -> str:
+    off = "" if team.is_active else " (switched off)"
+    return f"{team.name}, {team.clinic.name}, {team.clinic.hospital.name}{off}"
+
+
+# Stacked, not tabular, inlines: each field has its own label (a table's column heading is no
+# label to a screen reader), and they fit a phone.
+class ClinicInline(OperatorPermissions, admin.StackedInline[Clinic, Hospital]):
     model = Clinic
     extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("hospital")
 
 
 @admin.register(Hospital, site=portal_admin_site)
@@ -130,12 +159,19 @@ class MembershipFormSet(BaseInlineFormSet[TeamMembership, StaffMember, forms.Mod
 
 
 class MembershipInline(
-    ActingUserInline, LinkDeletable, OperatorPermissions, admin.TabularInline[TeamMembership, StaffMember]
+    ActingUserInline,
+    CareTeamChoice,
+    LinkDeletable,
+    OperatorPermissions,
+    admin.StackedInline[TeamMembership, StaffMember],
 ):
     model = TeamMembership
     formset = MembershipFormSet
     extra = 1
-    autocomplete_fields = ["care_team"]
+    fields = ["care_team"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("staff_member", "care_team")
 
 
 class CareTeamForm(forms.ModelForm[CareTeam]):
@@ -228,10 +264,15 @@ class StaffMemberAdmin(ActingUserMixin, ReasonedSaves, OperatorPermissions, admi
         actions.check_remove_membership(by=by, membership=link, reason=reason)
 
 
-class PatientTeamInline(LinkDeletable, OperatorPermissions, admin.TabularInline[PatientCareTeam, Patient]):
+class PatientTeamInline(
+    CareTeamChoice, LinkDeletable, OperatorPermissions, admin.StackedInline[PatientCareTeam, Patient]
+):
     model = PatientCareTeam
     extra = 1
-    autocomplete_fields = ["care_team"]
+    fields = ["care_team"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("patient", "care_team")
 
 
 class PatientForm(forms.ModelForm[Patient]):
@@ -270,8 +311,9 @@ class PatientAdmin(ActingUserMixin, ReasonedSaves, OperatorPermissions, admin.Mo
         if obj.user_id is None:
             link = reverse("operator:clinics_patient_link", args=[obj.pk])
             return format_html('None. <a href="{}">Link an account</a>', link)
+        account = reverse("operator:accounts_user_change", args=[obj.user_id])
         link = reverse("operator:clinics_patient_unlink", args=[obj.pk])
-        return format_html('User {} (<a href="{}">Unlink</a>)', obj.user_id, link)
+        return format_html('<a href="{}">{}</a> (<a href="{}">Unlink</a>)', account, obj.user, link)
 
     def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
         obj.save(update_fields=["email", "mobile_phone"])
@@ -291,6 +333,7 @@ class PatientAdmin(ActingUserMixin, ReasonedSaves, OperatorPermissions, admin.Mo
             path(
                 "<int:patient_id>/unlink-account/", wrap(self.unlink_account), name="clinics_patient_unlink"
             ),
+            path("<int:patient_id>/who-looked/", wrap(self.who_looked), name="clinics_patient_access"),
             *super().get_urls(),
         ]
 
@@ -322,4 +365,35 @@ class PatientAdmin(ActingUserMixin, ReasonedSaves, OperatorPermissions, admin.Mo
         context = {**self.admin_site.each_context(request), "title": title, "form": form, "patient": patient}
         return render(
             request, "clinics/admin/patient_account.html", context, status=400 if form.errors else 200
+        )
+
+    def who_looked(self, request: HttpRequest, patient_id: int) -> HttpResponse:
+        """Who looked at or changed this patient's data (`manage.py audit_show --patient`)."""
+        patient = patient_for_console(patient_id)
+        older_than = before_id(request)
+
+        def read(by: Actor, reason: str) -> dict[str, Any]:
+            rows = actions.check_read_record_access(
+                by=by, patient=patient, reason=reason, before_id=older_than
+            )
+            more = len(rows) > actions.RECORD_ACCESS_PAGE
+            rows = rows[: actions.RECORD_ACCESS_PAGE]
+            return {"rows": rows, "older": rows[-1].event_id if more else None}
+
+        return reasoned_reading(
+            request,
+            read=read,
+            template="admin/portal/record_access.html",
+            title=f"Who looked at the record of {patient.display_name}",
+            crumbs=[
+                ("Patient records", reverse("operator:clinics_patient_changelist")),
+                (str(patient), reverse("operator:clinics_patient_change", args=[patient.pk])),
+            ],
+            intro=[
+                "Every view and change of this patient's data, newest first: who, what, when and from "
+                "where, as the audit log has it. What was in a message or a record is not shown; "
+                "reading this list is itself recorded for the patient.",
+            ],
+            button="Show who looked",
+            patient=patient,
         )

@@ -13,7 +13,9 @@ class Hospital(models.Model):
     """A military hospital or medical center (a parent of clinics)."""
 
     name = models.CharField(max_length=200, unique=True)
-    code = models.CharField(max_length=20, unique=True, help_text="DMIS or facility code")
+    code = models.CharField(
+        "facility code", max_length=20, unique=True, help_text="The DMIS or facility code."
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -37,7 +39,14 @@ class CareTeam(models.Model):
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="care_teams")
     name = models.CharField(max_length=200)
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(
+        "active",
+        default=True,
+        help_text=(
+            "Off: patients can no longer write to this team and it leaves its staff's lists. "
+            "Refused while the team still has open work."
+        ),
+    )
 
     class Meta:
         constraints = [
@@ -60,11 +69,19 @@ class StaffMember(models.Model):
         PRIVACY_OFFICER = "privacy_officer", "Privacy officer"
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="staff_member"
+        settings.AUTH_USER_MODEL,
+        verbose_name="account",
+        on_delete=models.PROTECT,
+        related_name="staff_member",
+        help_text="The staff member's sign-in account (its number, or search with the magnifier).",
     )
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
-    role = models.CharField(max_length=20, choices=Role.choices)
+    role = models.CharField(
+        max_length=20,
+        choices=Role.choices,
+        help_text="Administrators and privacy officers never open patients' records.",
+    )
     care_teams = models.ManyToManyField(CareTeam, through="TeamMembership", related_name="staff")
 
     def __str__(self) -> str:
@@ -82,12 +99,14 @@ class TeamMembership(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "care team membership"
         constraints = [
             models.UniqueConstraint(fields=["staff_member", "care_team"], name="clinics_membership_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.staff_member_id} in {self.care_team_id}"
+        # Lists that show many select_related("staff_member", "care_team").
+        return f"{self.staff_member.display_name} on {self.care_team.name}"
 
 
 class Patient(models.Model):
@@ -97,11 +116,14 @@ class Patient(models.Model):
     first_name = models.CharField(max_length=100)
     middle_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100)
-    birth_date = models.DateField()
-    email = models.EmailField(blank=True, help_text="Contact e-mail; notices go here.")
+    birth_date = models.DateField("date of birth")
+    email = models.EmailField(
+        "contact e-mail address", blank=True, help_text="Notices of new messages and sign-in links go here."
+    )
     mobile_phone = models.CharField(max_length=20, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
+        verbose_name="account",
         on_delete=models.PROTECT,
         related_name="patient",
         null=True,
@@ -110,6 +132,7 @@ class Patient(models.Model):
     care_teams = models.ManyToManyField(CareTeam, through="PatientCareTeam", related_name="patients")
 
     class Meta:
+        verbose_name = "patient record"
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(dod_id__regex=r"^[0-9]{10}$"), name="clinics_patient_dod_id_10"
@@ -117,7 +140,7 @@ class Patient(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Patient {self.pk}"
+        return f"{self.display_name} (record {self.pk})"
 
     @property
     def display_name(self) -> str:
@@ -132,12 +155,15 @@ class PatientCareTeam(models.Model):
     assigned_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "care team this patient may message"
+        verbose_name_plural = "care teams this patient may message"
         constraints = [
             models.UniqueConstraint(fields=["patient", "care_team"], name="clinics_patient_team_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.patient_id} may message {self.care_team_id}"
+        # Lists that show many select_related("patient", "care_team").
+        return f"{self.patient.display_name} may message {self.care_team.name}"
 
 
 class BreakGlassGrant(models.Model):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 
 from portal.accounts.models import User
+from portal.audit.reading import events_of
 from portal.clinics.access import patients_visible_to, staff_of, teams_of
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam
 from portal.core.acting import Actor, audit_event
@@ -85,3 +87,73 @@ def find_patients(by: Actor, query: PatientQuery, *, limit: int = SEARCH_LIMIT) 
         [PatientMatch(p, sorted(link.care_team.name for link in p.team_links.all())) for p in shown],
         more=len(found) > limit,
     )
+
+
+def care_teams_for_console() -> QuerySet[CareTeam]:
+    """Every care team, switched-off ones too (an old membership still names one), in the order
+    the operator console lists them: by hospital, clinic and name."""
+    return CareTeam.objects.select_related("clinic__hospital").order_by(
+        "clinic__hospital__name", "clinic__name", "name"
+    )
+
+
+def patient_for_console(patient_id: int) -> Patient:
+    """A patient's record as the operator console shows it (identity and links, never clinical
+    content); Http404 when there is none."""
+    patient = Patient.objects.select_related("user").filter(pk=patient_id).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+@dataclass(frozen=True)
+class RecordAccess:
+    """One audit event about a patient, in words: when, who, what, the outcome, from where."""
+
+    event_id: int
+    at: datetime
+    who: str
+    what: str
+    outcome: str
+    client_address: str | None
+
+
+def record_access_of(patient: Patient, *, before_id: int | None, limit: int) -> list[RecordAccess]:
+    """The audit log's events for `patient`, newest first, each naming who acted: two queries
+    (the events, then their accounts), whatever the number of rows."""
+    events = events_of(patient_id=patient.pk, before_id=before_id, limit=limit)
+    actor_ids = {event.actor_id for event in events if event.actor_id is not None}
+    accounts = User.objects.select_related("staff_member", "patient").in_bulk(actor_ids)
+    return [
+        RecordAccess(
+            event_id=event.pk,
+            at=event.occurred_at,
+            who=_who(
+                accounts.get(event.actor_id) if event.actor_id is not None else None, event.actor_id, patient
+            ),
+            what=action_in_words(event.action),
+            outcome=event.get_outcome_display(),
+            client_address=event.client_address,
+        )
+        for event in events
+    ]
+
+
+def _who(account: User | None, actor_id: int | None, patient: Patient) -> str:
+    if actor_id is None:
+        return "No one signed in"
+    if account is None:
+        return f"Account {actor_id} (no longer there)"
+    if patient.user_id == account.pk:
+        return f"The patient ({account.username})"
+    staff = account.staff_record
+    if staff is not None:
+        return f"{staff.display_name}, {staff.get_role_display()} ({account.username})"
+    return f"{account.display_name} ({account.username})"
+
+
+def action_in_words(action: str) -> str:
+    """An audit action code in words: `records.lab_panel_viewed` is "Records: lab panel viewed"."""
+    area, _, rest = action.rpartition(".")
+    words = rest.replace("_", " ")
+    return f"{area.replace('_', ' ').capitalize()}: {words}" if area else words.capitalize()

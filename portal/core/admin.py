@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.conf import settings
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.admin import OTPAdminSite
@@ -16,10 +18,25 @@ from django_otp.admin import OTPAdminSite
 from portal.audit.denials import refused_accounts
 
 
+def may_use_console(user: Any) -> bool:
+    """An active account with console access, the administrator's role, and a session verified
+    by the second step (or a card): the console's one door, and what the portal's menu asks."""
+    # is_verified comes from django_otp's middleware; a page rendered without it (an error
+    # page made before the middleware ran) has none, and offers no console.
+    verified = getattr(user, "is_verified", None)
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and getattr(user, "is_administrator", False)
+        and verified is not None
+        and verified()
+    )
+
+
 class PortalAdminSite(OTPAdminSite):
-    site_header = "Patient Portal operator console"
     site_title = "Operator console"
-    index_title = "Operations"
+    index_title = "Operator console"
     login_template = None
     index_template = "core/admin_index.html"
 
@@ -27,16 +44,38 @@ class PortalAdminSite(OTPAdminSite):
         """The console's first page also lists the accounts refused access in the last hour:
         a burst from one account is someone trying ids that are not theirs."""
         refused = refused_accounts(since=timezone.now() - timedelta(hours=1))
-        return super().index(request, {**(extra_context or {}), "refused_accounts": refused})
+        # Each account by its username (one query), which is what a help desk knows people by.
+        usernames = dict(
+            get_user_model()
+            ._default_manager.filter(pk__in=[row.actor_id for row in refused])
+            .values_list("pk", "username")
+        )
+        rows = [(row, usernames.get(row.actor_id, "")) for row in refused]
+        return super().index(request, {**(extra_context or {}), "refused_accounts": rows})
+
+    @property
+    def site_header(self) -> str:  # type: ignore[override]
+        return f"{settings.PORTAL_NAME} operator console"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return bool(
-            user.is_active
-            and user.is_staff
-            and getattr(user, "is_administrator", False)
-            and user.is_verified()  # type: ignore[union-attr,attr-defined]
-        )
+        return may_use_console(request.user)
+
+    def get_urls(self) -> list[URLPattern | URLResolver]:
+        from portal.core import console_views as views
+
+        wrap = self.admin_view
+        return [
+            path("help-desk/", wrap(views.help_desk), name="help_desk"),
+            path("help-desk/audit-chain/", wrap(views.audit_chain), name="audit_chain"),
+            path("help-desk/email/", wrap(views.email_log), name="email_log"),
+            path("help-desk/email/requeue/", wrap(views.email_requeue), name="email_requeue"),
+            path(
+                "help-desk/email/<int:email_id>/send-again/",
+                wrap(views.email_send_again),
+                name="email_send_again",
+            ),
+            *super().get_urls(),
+        ]
 
     def login(  # type: ignore[override]
         self, request: HttpRequest, extra_context: dict[str, object] | None = None

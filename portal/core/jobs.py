@@ -38,7 +38,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from portal.audit import anchors as audit_anchors
 from portal.audit import log as audit_log
-from portal.core import mail, schedule
+from portal.core import delivery, mail, schedule
 from portal.core.models import DailyRun, JobRun
 
 logger = logging.getLogger(__name__)
@@ -316,11 +316,15 @@ def run_forever(*, stop: Stop, tick: float = 60.0) -> None:
 
 def sweep_mail(cut_off: datetime) -> str:
     """Queue again the e-mails whose delivery task was lost, and those whose attempt's outcome is
-    still unknown after the hold (`portal.core.mail.requeue_stalled`), as of the run's cut-off."""
+    still unknown after the hold (`portal.core.mail.requeue_stalled`), as of the run's cut-off;
+    and drop the text of e-mails that failed longer ago than their links live
+    (`portal.core.delivery.forget_failed_texts`)."""
     queued = mail.requeue_stalled(now=cut_off)
     if queued:
         logger.info("queued again %s e-mail(s) whose delivery task was lost", queued)
-    return f"{queued} e-mail(s) queued again"
+    result = f"{queued} e-mail(s) queued again"
+    forgotten = delivery.forget_failed_texts(now=cut_off)
+    return f"{result}, the text of {forgotten} failed e-mail(s) dropped" if forgotten else result
 
 
 register("core.mail_sweep", every(minutes=1), sweep_mail)

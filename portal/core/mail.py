@@ -58,6 +58,11 @@ def queue_emails(*, template: str, to: list[str], context: dict[str, Any]) -> li
     return emails
 
 
+def enqueue_deliveries(email_ids: list[int]) -> None:
+    """A delivery task for each of these e-mails, now (the caller's transaction has committed)."""
+    _enqueue(email_ids)
+
+
 def _enqueue(email_ids: list[int]) -> None:
     """One delivery task per e-mail (each with its own retries). On the database queue the
     tasks are rows of the same database: one INSERT writes them all. Any other backend takes
@@ -246,9 +251,9 @@ def _record_failure(email: OutgoingEmail, error: Exception) -> str:
     email.last_error = type(error).__name__
     if email.attempts >= settings.PORTAL_MAIL_MAX_ATTEMPTS:
         email.status = OutgoingEmail.Status.FAILED
-        # Its links must not outlive it in the database.
-        email.text_body = email.html_body = ""
-        email.save(update_fields=["status", "last_error", "text_body", "html_body"])
+        # The text stays while the links it holds could still be used, so that an operator can
+        # send it again once the relay is mended; then the sweep drops it (portal.core.delivery).
+        email.save(update_fields=["status", "last_error"])
         logger.error("e-mail %s failed for good after %s attempts", email.pk, email.attempts)
         return "failed"
     email.status = OutgoingEmail.Status.QUEUED

@@ -10,9 +10,9 @@ from portal.core.navigation import NavEntry
 
 def console_entry(request: HttpRequest) -> NavEntry | None:
     """The operator console, for whoever it lets in (a verified administrator), and no one else."""
-    from portal.core.admin import portal_admin_site
+    from portal.core.admin import may_use_console
 
-    if not portal_admin_site.has_permission(request):
+    if not may_use_console(request.user):
         return None
     return NavEntry("Console", reverse("operator:index"), order=80, paths=(reverse("operator:index"),))
 

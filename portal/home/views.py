@@ -7,11 +7,14 @@ from django.shortcuts import redirect, render
 from portal.accounts.models import User
 from portal.accounts.selectors import security_summary
 from portal.clinics.selectors import teams_patient_may_message
+from portal.core.admin import may_use_console
 from portal.core.cards import home_cards
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if may_use_console(request.user):
+        return redirect("operator:index")  # administrators' work is the operator console
     if request.user.is_staff_member:  # type: ignore[union-attr]
         return redirect("clinics:landing")
     user: User = request.user  # type: ignore[assignment]

@@ -45,41 +45,45 @@ def do_request_password_reset(*, username: str, client_address: str | None) -> N
             client_address=client_address,
         )
         return
+    with transaction.atomic():
+        to_previous = send_reset_link(user)
+        audit.record(
+            "password_reset_requested",
+            actor_id=user.pk,
+            client_address=client_address,
+            details={"to_previous_address": to_previous},
+        )
+
+
+def send_reset_link(user: User) -> bool:
+    """E-mail `user` a password-reset link; True when it went to the address from before a recent
+    e-mail change. The caller holds the transaction and writes the audit event."""
     # Within days of an e-mail change the link goes to the address from before it, and
     # the new address is told where it went: whoever changed the address from a session
     # (or a stolen one) cannot follow up with a reset the owner never sees.
     previous = recent_previous_email(user)
     to = previous or user.contact_email
-    with transaction.atomic():
-        token = links.issue_link(
-            user=user,
-            purpose=EmailLink.Purpose.PASSWORD_RESET,
-            email=to,
-            lifetime=timedelta(minutes=settings.PORTAL_RESET_LINK_MINUTES),
-        )
+    token = links.issue_link(
+        user=user,
+        purpose=EmailLink.Purpose.PASSWORD_RESET,
+        email=to,
+        lifetime=timedelta(minutes=settings.PORTAL_RESET_LINK_MINUTES),
+    )
+    queue_email(
+        template="password_reset",
+        to=to,
+        context={"path": f"/account/password-reset/{token}/", "minutes": settings.PORTAL_RESET_LINK_MINUTES},
+    )
+    if previous:
         queue_email(
-            template="password_reset",
-            to=to,
+            template="password_reset_elsewhere",
+            to=user.contact_email,
             context={
-                "path": f"/account/password-reset/{token}/",
-                "minutes": settings.PORTAL_RESET_LINK_MINUTES,
+                "days": settings.PORTAL_EMAIL_CHANGE_CANCEL_DAYS,
+                "help_desk": settings.PORTAL_HELP_DESK_PHONE,
             },
         )
-        if previous:
-            queue_email(
-                template="password_reset_elsewhere",
-                to=user.contact_email,
-                context={
-                    "days": settings.PORTAL_EMAIL_CHANGE_CANCEL_DAYS,
-                    "help_desk": settings.PORTAL_HELP_DESK_PHONE,
-                },
-            )
-        audit.record(
-            "password_reset_requested",
-            actor_id=user.pk,
-            client_address=client_address,
-            details={"to_previous_address": bool(previous)},
-        )
+    return bool(previous)
 
 
 def do_invite_staff(*, user: User) -> None:

@@ -93,12 +93,12 @@ def do_create_patient_account(
     )
     patient.user = user
     patient.save(update_fields=["user"])
-    _send_registration_link(user, email)
+    send_registration_link(user, email)
     audit.record("registration", actor_id=user.pk, patient_id=patient.pk, client_address=client_address)
     return user
 
 
-def _send_registration_link(user: User, email: str) -> None:
+def send_registration_link(user: User, email: str) -> None:
     token = links.issue_link(
         user=user,
         purpose=EmailLink.Purpose.REGISTRATION,
@@ -126,7 +126,7 @@ def do_resend_registration_link(*, by: Actor) -> None:
             client_address=client_address,
         )
         return
-    _send_registration_link(user, last.email)
+    send_registration_link(user, last.email)
     audit.record("registration_link_resent", actor_id=user.pk, client_address=client_address)
 
 

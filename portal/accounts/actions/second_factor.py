@@ -42,6 +42,9 @@ def do_confirm_totp(*, by: Actor, device_id: int, code: str) -> list[str] | None
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    if user.second_step_reset_at is not None:
+        user.second_step_reset_at = None  # the help desk's reset is done with: set up again
+        user.save(update_fields=["second_step_reset_at"])
     codes = _new_recovery_codes(user)
     _bump_generation(user)
     audit.record("second_factor_enabled", actor_id=user.pk, client_address=client_address)
@@ -60,10 +63,15 @@ def do_regenerate_recovery_codes(*, by: Actor) -> list[str]:
 @transaction.atomic
 def do_remove_second_factor(*, by: Actor) -> None:
     user, client_address = by.user, by.client_address
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
+    remove_devices(user)
     _bump_generation(user)
     audit.record("second_factor_removed", actor_id=user.pk, client_address=client_address)
+
+
+def remove_devices(user: User) -> None:
+    """The authenticator app and the recovery codes (a linked card is not a second step here)."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
 
 
 def _new_recovery_codes(user: User) -> list[str]:

@@ -198,4 +198,4 @@ def test_the_console_index_lists_accounts_refused_in_the_last_hour(
         eves.get(f"/messages/threads/{987000 + n}/")
     page = console.get("/operator/").content.decode()
     assert "Refused access in the last hour" in page
-    assert f"User {eve.pk}</a></th><td>3</td>" in page
+    assert f">eve</a> (account {eve.pk})</th><td>3</td>" in page  # the account by its username

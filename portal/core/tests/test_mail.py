@@ -28,6 +28,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from portal.core.delivery import send_again
 from portal.core.mail import SENDING_HOLD, backoff, deliver_email, queue_email, requeue_stalled
 from portal.core.models import OutgoingEmail
 
@@ -268,6 +269,29 @@ def test_after_the_last_attempt_fails_the_email_is_marked_failed() -> None:
     assert row.sent_at is None
     assert not DBTaskResult.objects.filter(status="READY").exists()
     assert DBTaskResult.objects.count() == 3  # the first try and two retries, no fourth
+    assert row.text_body != ""  # kept while its links live, so it can be sent again
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TASKS=DB_TASKS, PORTAL_MAIL_MAX_ATTEMPTS=1)
+def test_a_failed_email_sent_again_once_the_relay_is_back_is_delivered_once(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    inbox, port = smtp_server
+    _queue()
+    with _smtp(_free_port()):
+        run_worker()
+    assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.FAILED
+
+    with transaction.atomic():
+        send_again(OutgoingEmail.objects.get().pk)
+    with _smtp(port):
+        run_worker()
+        run_worker()  # nothing left: it goes once
+    row = OutgoingEmail.objects.get()
+    assert (row.status, row.attempts, row.text_body) == ("sent", 1, "")
+    assert len(inbox.messages) == 1 and "/account/password-reset/some-token/" in str(inbox.messages[0])
+    assert inbox.messages[0]["Message-ID"] == row.message_id
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from portal.audit.models import AuditEvent
+from portal.audit.reading import events_of
 
 
 class Command(BaseCommand):
@@ -14,12 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=50)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        events = AuditEvent.objects.order_by("-id")
-        if options["patient"] is not None:
-            events = events.filter(patient_id=options["patient"])
-        if options["actor"] is not None:
-            events = events.filter(actor_id=options["actor"])
-        for event in events[: options["limit"]]:
+        events = events_of(patient_id=options["patient"], actor_id=options["actor"], limit=options["limit"])
+        for event in events:
             self.stdout.write(
                 f"{event.pk:>8} {event.occurred_at:%Y-%m-%d %H:%M:%S}Z {event.action:<28} "
                 f"{event.outcome:<8} actor={event.actor_id} patient={event.patient_id} "

@@ -3,8 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.audit.anchors import AnchorUnreadable, anchor_path, check_anchor, latest_anchor
-from portal.audit.log import count_waiting, seal_pending, verify_chain
+from portal.audit.reading import check_chain
 
 
 class Command(BaseCommand):
@@ -23,26 +22,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["seal"]:
-            seal_pending()
-        checked, broken = verify_chain()
-        if broken is not None:
-            raise CommandError(
-                f"Audit chain broken at event {broken.event_id}: {broken.reason}. "
-                f"{checked} events before it are intact."
-            )
-        path = Path(options["anchor"]) if options["anchor"] else anchor_path()
-        try:
-            anchor = latest_anchor(path)
-        except AnchorUnreadable as unreadable:
-            raise CommandError(str(unreadable)) from None
-        if anchor is not None:
-            problem = check_anchor(anchor)
-            if problem is not None:
-                raise CommandError(f"Audit chain does not match its anchor: {problem}.")
-        self.stdout.write(f"Audit chain intact: {checked} events verified.")
-        if anchor is not None:
-            self.stdout.write(f"It reaches the latest anchor (seal {anchor.seq}, {anchor.at}).")
-        waiting = count_waiting()
-        if waiting:
-            self.stdout.write(f"{waiting} newer events are waiting to be sealed (not a break).")
+        anchor_file = Path(options["anchor"]) if options["anchor"] else None
+        report = check_chain(seal=options["seal"], anchor_file=anchor_file)
+        if report.problem is not None:
+            raise CommandError(report.problem)
+        for line in report.findings:
+            self.stdout.write(line)

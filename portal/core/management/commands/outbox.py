@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.core.delivery import delivery_log
 from portal.core.mail import requeue_stalled
-from portal.core.models import OutgoingEmail
 
 
 def mail_files() -> list[Path]:
@@ -58,16 +58,15 @@ class Command(BaseCommand):
         self.stdout.write(body.get_content() if body is not None else "(no text part)")
 
     def _log(self, limit: int) -> None:
-        for row in OutgoingEmail.objects.order_by("-id")[:limit]:
+        for row in delivery_log(limit=limit):
             sent = f"{row.sent_at:%Y-%m-%d %H:%M:%S}" if row.sent_at else "-"
-            # A queued e-mail that has failed before waits for its retry: say when.
-            waiting = row.status == OutgoingEmail.Status.QUEUED and row.attempts > 0
-            next_try = f" next={row.next_attempt_at:%Y-%m-%d %H:%M:%S}" if waiting else ""
-            # An attempt under way, or one whose worker died: since when (it is held, then resent).
-            if row.status == OutgoingEmail.Status.SENDING and row.attempted_at is not None:
-                next_try = f" since={row.attempted_at:%Y-%m-%d %H:%M:%S}"
+            # A queued e-mail that has failed before waits for its retry: say when. An attempt
+            # under way, or one whose worker died: since when (it is held, then resent).
+            next_try = f" next={row.retry_at:%Y-%m-%d %H:%M:%S}" if row.retry_at else ""
+            if row.sending_since is not None:
+                next_try = f" since={row.sending_since:%Y-%m-%d %H:%M:%S}"
             self.stdout.write(
-                f"{row.pk:>6} {row.created_at:%Y-%m-%d %H:%M:%S} {row.status:<7} "
+                f"{row.id:>6} {row.created_at:%Y-%m-%d %H:%M:%S} {row.status:<7} "
                 f"attempts={row.attempts} sent={sent}{next_try} {row.template} {row.last_error}"
             )
 
