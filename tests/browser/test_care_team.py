@@ -23,7 +23,7 @@ from portal.accounts.models import User
 from portal.core.acting import Actor
 from portal.messaging import actions
 from portal.messaging.attachments import Upload
-from portal.messaging.models import Message, Thread
+from portal.messaging.models import Draft, Message, Thread
 from portal.messaging.tests.helpers import PDF, patient_writes
 from portal.vault.testing import isolated_vault
 from tests.browser.conftest import SCREENSHOTS, assert_accessible, assert_no_csp_errors
@@ -201,6 +201,10 @@ def test_by_keyboard_from_the_work_queue_to_a_quick_text_in_a_reply(  # noqa: PL
         "Hello Paula, your results are normal. No action is needed."
     )
     expect(page.get_by_label("Your reply")).to_be_focused()
+    # Put in by the page, it is saved as the draft like typed words (after 10 s without typing);
+    # the test then ends with nothing left to save as the page is left.
+    expect(page.get_by_text("Draft saved at")).to_be_visible(timeout=20_000)
+    assert Draft.objects.get(thread=threads["refill"]).author == dr_diaz
 
 
 def test_without_script_and_on_a_phone_the_same_work_gets_done(  # noqa: PLR0917 - pytest fixtures

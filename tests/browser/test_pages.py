@@ -100,10 +100,10 @@ def test_phone_menu_opens_and_signs_out(phone: Page, live_server: Any, paula: Us
 
 
 def test_staff_member_signs_in_to_the_console(page: Page, live_server: Any, dr_diaz: User) -> None:
-    """Dr. Diaz needs her code, then sees her care team in the console."""
+    """Dr. Diaz needs her code, then lands on her work queue with her care team on it."""
     sign_in(page, live_server.url, dr_diaz)
-    expect(page.get_by_role("heading", name="Work queue")).to_be_visible()
-    expect(page.get_by_text("Team Blue")).to_be_visible()
+    expect(page.get_by_role("heading", name="Work queue", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Team Blue")).to_be_visible()
     assert_accessible(page, "staff-console")
 
 

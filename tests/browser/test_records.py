@@ -162,7 +162,7 @@ def test_dr_diaz_finds_paula_and_opens_her_record(  # noqa: PLR0917 - pytest fix
     for screen, label in ((page, "desktop"), (phone, "phone")):
         TOTPDevice.objects.filter(user=dr_diaz).update(last_t=-1)  # a fresh code for each sign-in
         sign_in(screen, live_server.url, dr_diaz)
-        expect(screen.get_by_role("heading", name="Work queue")).to_be_visible()
+        expect(screen.get_by_role("heading", name="Work queue", level=1)).to_be_visible()
         screen.get_by_role("link", name="Find a patient of your care teams").click()
         assert_accessible(screen, f"staff-{label}-patient-search")
         screen.get_by_label("Last name, DoD ID number or date of birth").fill("quill 04/28/1986")
