@@ -381,6 +381,9 @@ PORTAL_FHIR_MAX_BYTES = read_int(
     minimum=1024,
     maximum=PORTAL_MAX_REQUEST_BYTES,
 )
+# "Download my record": a prepared file (FHIR JSON, PDF or plain text, sealed in the vault's file
+# store) can be downloaded for this many hours; then the `records.export_expiry` job deletes it.
+PORTAL_RECORD_EXPORT_HOURS = read_int("PORTAL_RECORD_EXPORT_HOURS", 24, minimum=1, maximum=24 * 14)
 
 # The memory handler takes a request's files only when the whole body fits under this: the same cap.
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_REQUEST_BYTES

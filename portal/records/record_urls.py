@@ -1,10 +1,11 @@
 """The health record's pages. Mounted twice (portal/urls.py): at `record/` for the signed-in
 patient (namespace `record`), and at `staff/patients/<patient_id>/record/` for staff
-(namespace `staff_record`), where every view also takes the patient's id."""
+(namespace `staff_record`), where every view also takes the patient's id. "Download my
+record" (`download/...`) is the patient's alone: the staff mount has the pages only."""
 
 from django.urls import path, register_converter
 
-from portal.records.views import pages
+from portal.records.views import downloads, pages
 
 
 class LoincCode:
@@ -23,7 +24,7 @@ register_converter(LoincCode, "loinc")
 
 app_name = "record"
 
-urlpatterns = [
+pages_urlpatterns = [
     path("", pages.summary, name="summary"),
     path("notes/", pages.notes, name="notes"),
     path("notes/<int:note_id>/", pages.note, name="note"),
@@ -31,4 +32,11 @@ urlpatterns = [
     path("labs/<int:report_id>/", pages.lab_panel, name="lab_panel"),
     path("labs/trend/<loinc:code>/", pages.lab_trend, name="lab_trend"),
     path("imaging/", pages.imaging, name="imaging"),
+]
+
+urlpatterns = [
+    *pages_urlpatterns,
+    path("download/", downloads.download_page, name="download"),
+    path("download/list/", downloads.download_list, name="download_list"),
+    path("download/<int:export_id>/", downloads.download_file, name="download_file"),
 ]
