@@ -167,6 +167,11 @@ def downloads_of(by: Actor, *, audit: bool = True) -> list[ExportLine]:
     return [_line(export, now) for export in rows]
 
 
+def is_made(export: RecordExport) -> bool:
+    """Whether the task made this download already (read again: it ran after the row was saved)."""
+    return RecordExport.objects.filter(pk=export.pk, status=RecordExport.Status.READY).exists()
+
+
 def is_downloadable(export: RecordExport) -> bool:
     return (
         export.status == RecordExport.Status.READY

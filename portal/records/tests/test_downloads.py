@@ -110,6 +110,8 @@ def test_the_pdf_has_every_section_and_the_name_birth_date_and_day_on_every_page
     client = signed_in(examples)
     response = ask(client, django_capture_on_commit_callbacks, format="pdf")
     assert response.status_code == 302
+    said = client.get(response["Location"]).content.decode()
+    assert "We are preparing your PDF download." in said  # the task ran after the response
     export = latest(examples)
     assert export.status == "ready" and export.size
     file = download(client, export)

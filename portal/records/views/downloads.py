@@ -24,6 +24,7 @@ from portal.records.forms import ExportForm
 from portal.records.selectors import export as exports
 
 READY_SOON = "We are preparing your {format} download. It appears in the list below when it is ready."
+READY_NOW = "Your {format} download is ready: it is first in the list below."
 
 
 def _context(request: HttpRequest, **more: Any) -> dict[str, Any]:
@@ -52,7 +53,9 @@ def download_page(request: HttpRequest) -> HttpResponse:
         except Refused as refused:
             form.add_error(refused.field, refused.message)
         else:
-            messages.success(request, READY_SOON.format(format=export.get_format_display()))
+            # A small record on an idle worker (or the immediate queue) may be made already.
+            said = READY_NOW if exports.is_made(export) else READY_SOON
+            messages.success(request, said.format(format=export.get_format_display()))
             return redirect("record:download")
     downloads = exports.downloads_of(by)
     return render(
