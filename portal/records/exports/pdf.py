@@ -36,11 +36,14 @@ SUBSTITUTES = {
     "\u2260": "!=",
     "\u00a0": " ",
 }
-COLUMN_WIDTHS = {
+# Relative column widths by number of columns; a lab table by its own columns (a test's name is
+# long, its flag short).
+COLUMN_WIDTHS: dict[int | tuple[str, ...], tuple[int, ...]] = {
     2: (2, 1),
     3: (5, 3, 2),
     4: (4, 3, 2, 2),
     6: (4, 2, 2, 1, 2, 2),
+    ("Test", "Value", "Reference range", "Flag"): (8, 5, 5, 3),
 }
 
 
@@ -167,7 +170,7 @@ def _section(pdf: _RecordPdf, section: Section) -> None:
 def _table(pdf: _RecordPdf, columns: tuple[str, ...], group: Group) -> None:
     pdf.set_font(FONT, "", 9.5)
     with pdf.table(
-        col_widths=COLUMN_WIDTHS.get(len(columns)),
+        col_widths=COLUMN_WIDTHS.get(columns) or COLUMN_WIDTHS.get(len(columns)),
         text_align="LEFT",
         v_align="TOP",
         line_height=4.8,
