@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -30,7 +31,6 @@ from portal.clinics.models import Patient
 from portal.core.acting import Actor, Refused, audit_event
 from portal.records.exports.document import document_of
 from portal.records.exports.fhir import record_bundle
-from portal.records.exports.pdf import record_pdf
 from portal.records.exports.text import record_text
 from portal.records.models import RecordExport
 from portal.records.selectors.export import content_in, fhir_resources_in
@@ -104,41 +104,51 @@ def do_make_export(export_id: int, *, now: datetime | None = None) -> str:
     made_at = now or timezone.now()
     try:
         opened = open_record_for_export(by, export.patient_id)
-        content, resources = _render(export, opened, made_at=made_at)
+        made = _render(export, opened, made_at=made_at)
     except Http404:
         return _fail(export, Failure.NOT_ALLOWED)
     except Exception as error:  # noqa: BLE001 - whatever the EHR sent, the patient is told and asks again
         logger.error("record export %s could not be made: %s", export.pk, _where(error))
         return _fail(export, Failure.ERROR)
     try:
-        return _keep(export, opened, content, resources=resources, now=made_at)
+        return _keep(export, opened, made, now=made_at)
     except FileStoreUnavailable:
         return _fail(export, Failure.FILE_STORE)
 
 
-def _render(export: RecordExport, opened: Opened, *, made_at: datetime) -> tuple[bytes, int]:
-    """The file's bytes and how many resources (or entries) it holds."""
+@dataclass(frozen=True)
+class Made:
+    content: bytes
+    entries: int  # resources of the bundle, or entries of the PDF's or the text's sections
+    unreadable: int = 0  # sealed resources that did not open (each refusal audited): left out
+
+
+def _render(export: RecordExport, opened: Opened, *, made_at: datetime) -> Made:
     period = Period(export.starts_on, export.ends_on)
     if export.format == RecordExport.Format.FHIR:
         found = fhir_resources_in(opened, period)
-        return record_bundle(found.resources, made_at=made_at), len(found.resources)
+        return Made(record_bundle(found.resources, made_at=made_at), len(found.resources), found.unreadable)
     document = document_of(content_in(opened, period), made_at=made_at)
     count = sum(section.count for section in document.sections)
     if export.format == RecordExport.Format.PDF:
-        return record_pdf(document, portal_name=settings.PORTAL_NAME), count
-    return record_text(document, portal_name=settings.PORTAL_NAME), count
+        # fpdf2 (with Pillow and fontTools) is loaded by the worker that makes a PDF, not by
+        # every web process at start.
+        from portal.records.exports.pdf import record_pdf
+
+        return Made(record_pdf(document, portal_name=settings.PORTAL_NAME), count)
+    return Made(record_text(document, portal_name=settings.PORTAL_NAME), count)
 
 
-def _keep(export: RecordExport, opened: Opened, content: bytes, *, resources: int, now: datetime) -> str:
+def _keep(export: RecordExport, opened: Opened, made: Made, *, now: datetime) -> str:
     with transaction_with_files():
         locked = (
             RecordExport.objects.select_for_update().filter(pk=export.pk, status=Status.PREPARING).first()
         )
         if locked is None:
             return "nothing to do"  # another run made it (or the job failed it) meanwhile
-        locked.storage_name = store_file(opened.ring, Binding.of(locked, "content"), content)
+        locked.storage_name = store_file(opened.ring, Binding.of(locked, "content"), made.content)
         locked.status = Status.READY
-        locked.size = len(content)
+        locked.size = len(made.content)
         locked.ready_at = now
         locked.expires_at = now + timedelta(hours=settings.PORTAL_RECORD_EXPORT_HOURS)
         locked.save(update_fields=["storage_name", "status", "size", "ready_at", "expires_at"])
@@ -149,8 +159,9 @@ def _keep(export: RecordExport, opened: Opened, content: bytes, *, resources: in
             object_type="record_export",
             object_id=locked.pk,
             format=locked.format,
-            entries=resources,
-            size=len(content),
+            entries=made.entries,
+            unreadable=made.unreadable,
+            size=len(made.content),
         )
     return "ready"
 

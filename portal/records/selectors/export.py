@@ -30,6 +30,7 @@ from portal.vault.reading import UNREADABLE, read_sealed
 
 # The list shows a patient's latest downloads, this many.
 LISTED = 10
+IN_A_SENTENCE = {"fhir": "FHIR JSON", "pdf": "PDF", "text": "plain text"}
 EXTENSIONS = {"fhir": "json", "pdf": "pdf", "text": "txt"}
 CONTENT_TYPES = {
     "fhir": "application/fhir+json",

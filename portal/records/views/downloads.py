@@ -55,7 +55,7 @@ def download_page(request: HttpRequest) -> HttpResponse:
         else:
             # A small record on an idle worker (or the immediate queue) may be made already.
             said = READY_NOW if exports.is_made(export) else READY_SOON
-            messages.success(request, said.format(format=export.get_format_display()))
+            messages.success(request, said.format(format=exports.IN_A_SENTENCE[export.format]))
             return redirect("record:download")
     downloads = exports.downloads_of(by)
     return render(
