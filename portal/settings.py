@@ -392,6 +392,9 @@ PORTAL_RECORD_RELEASE_HOLD = read_int_map(
     maximum=24 * 365,
     example="LAB=72,clinical-note=24",
 )
+# "Download my record": a prepared file (FHIR JSON, PDF or plain text, sealed in the vault's file
+# store) can be downloaded for this many hours; then the `records.export_expiry` job deletes it.
+PORTAL_RECORD_EXPORT_HOURS = read_int("PORTAL_RECORD_EXPORT_HOURS", 24, minimum=1, maximum=24 * 14)
 
 # The memory handler takes a request's files only when the whole body fits under this: the same cap.
 FILE_UPLOAD_MAX_MEMORY_SIZE = PORTAL_MAX_REQUEST_BYTES

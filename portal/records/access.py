@@ -16,7 +16,7 @@ from portal.accounts.models import User
 from portal.clinics.access import access_patient, patients_visible_to
 from portal.clinics.models import Patient
 from portal.core.acting import refuse
-from portal.records.models import Record
+from portal.records.models import Record, RecordExport
 from portal.records.release import readable_by
 
 NOTE_KINDS = (Record.Kind.DOCUMENT, Record.Kind.DIAGNOSTIC_REPORT)
@@ -75,3 +75,18 @@ def access_encounter(user: User, record_id: int) -> Record:
 def access_record_patient(user: User, patient_id: int) -> Patient:
     """The patient whose record `user` opens (the patient door itself)."""
     return access_patient(user, patient_id)
+
+
+def access_record_export(user: User, export_id: int) -> RecordExport:
+    """A download of the record, for the patient whose record it is, and no one else.
+
+    Staff download nothing here (they read the pages; a file of the whole record leaving the
+    portal is the patient's to ask for): for them, as for another patient, the same 404."""
+    found = (
+        RecordExport.objects.filter(pk=export_id, patient__in=patients_visible_to(user))
+        .filter(patient__user=user)
+        .first()
+    )
+    if found is None:
+        raise refuse(user, "record_export", export_id)
+    return found

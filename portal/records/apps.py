@@ -11,8 +11,12 @@ class RecordsConfig(AppConfig):
         from portal.core.cards import register_home_card
         from portal.core.navigation import register_nav_entry
         from portal.records import about
+        from portal.records.exports.actions import stored_exports_in_use
         from portal.records.home import record_card, record_entry
+        from portal.vault.orphans import register_files_in_use
 
         about.register()
         register_nav_entry(record_entry)
         register_home_card(record_card)
+        # A download's row names its sealed file in the vault storage: the orphan sweep keeps those.
+        register_files_in_use(stored_exports_in_use)

@@ -30,6 +30,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from portal.accounts.models import User
 from portal.clinics.models import Patient
 
 
@@ -235,3 +236,57 @@ class FhirClient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RecordExport(models.Model):
+    """A file of a patient's record made for them to download ("Download my record").
+
+    The row holds only what the list shows: format, the dates asked for, state, size and
+    times. The file itself is sealed with the patient's data key (bound to this row's
+    `row_key`) in the vault's file store under a random name; it is deleted when the
+    export expires (`records.export_expiry`), and the row a week later.
+    """
+
+    class Format(models.TextChoices):
+        FHIR = "fhir", "FHIR JSON"
+        PDF = "pdf", "PDF"
+        TEXT = "text", "Plain text"
+
+    class Status(models.TextChoices):
+        PREPARING = "preparing"
+        READY = "ready"
+        FAILED = "failed"
+        EXPIRED = "expired"
+
+    class Failure(models.TextChoices):
+        ERROR = "error", "It could not be made"
+        FILE_STORE = "file_store", "It could not be stored"
+        NOT_ALLOWED = "not_allowed", "The record could no longer be opened"
+        TIMED_OUT = "timed_out", "It took too long"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    format = models.CharField(max_length=10, choices=Format.choices)
+    starts_on = models.DateField(null=True, blank=True, help_text="First day of the range (none: everything)")
+    ends_on = models.DateField(null=True, blank=True, help_text="Last day of the range (none: everything)")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREPARING)
+    failure = models.CharField(max_length=20, choices=Failure.choices, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When the file is deleted")
+    size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes of the file")
+    storage_name = models.CharField(max_length=200, blank=True, help_text="Sealed file in the vault store")
+    row_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "requested_at"], name="records_export_list"),
+            models.Index(fields=["status", "expires_at"], name="records_export_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record export {self.pk} of patient {self.patient_id} ({self.format}, {self.status})"
+
+    @property
+    def everything(self) -> bool:
+        return self.starts_on is None and self.ends_on is None

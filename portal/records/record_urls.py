@@ -1,11 +1,12 @@
 """The health record's pages. Mounted twice (portal/urls.py): at `record/` for the signed-in
 patient (namespace `record`), and at `staff/patients/<patient_id>/record/` for staff
 (namespace `staff_record`), where every view also takes the patient's id. "Who has seen my
-record" (`access-log/`) is the patient's alone: staff get no such page for a patient."""
+record" (`access-log/`) and "Download my record" (`download/...`) are the patient's alone: the
+staff mount has the shared pages only."""
 
 from django.urls import path, register_converter
 
-from portal.records.views import pages
+from portal.records.views import downloads, pages
 
 
 class LoincCode:
@@ -38,4 +39,7 @@ shared = [
 urlpatterns = [
     *shared,
     path("access-log/", pages.access_log, name="access_log"),
+    path("download/", downloads.download_page, name="download"),
+    path("download/list/", downloads.download_list, name="download_list"),
+    path("download/<int:export_id>/", downloads.download_file, name="download_file"),
 ]

@@ -8,7 +8,7 @@ from datetime import datetime
 from portal.core.acting import Actor
 from portal.records.models import Record
 from portal.records.selectors.notes import decoded_text
-from portal.records.selectors.reading import first, open_record, words
+from portal.records.selectors.reading import EVERYTHING, Opened, Period, first, open_record, words
 
 MODALITIES = {
     "CT": "CT scan",
@@ -58,11 +58,18 @@ def imaging_of(by: Actor, patient_id: int) -> Imaging:
     """Every imaging report and study of the patient, newest first, in two queries. A study
     whose report is still held from the patient says its report is not available yet."""
     opened = open_record(by, patient_id, page="imaging")
-    study_rows = Record.objects.filter(patient=opened.patient, kind=Record.Kind.IMAGING_STUDY)
-    report_rows = Record.objects.filter(
+    return imaging_in(opened)
+
+
+def imaging_in(opened: Opened, period: Period = EVERYTHING) -> Imaging:
+    """The imaging reports and studies dated in `period` (all of them for everything), newest first."""
+    studies_query = Record.objects.filter(patient=opened.patient, kind=Record.Kind.IMAGING_STUDY)
+    reports_query = Record.objects.filter(
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="RAD"
     )
-    rows = list(opened.readable(study_rows).union(opened.readable(report_rows)))
+    rows = list(
+        period.within(opened.readable(studies_query)).union(period.within(opened.readable(reports_query)))
+    )
     rows.sort(key=lambda r: (r.effective_at is not None, r.effective_at, r.pk), reverse=True)
     performers = {
         r.performer_id: r.performer.name

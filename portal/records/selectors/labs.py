@@ -22,7 +22,7 @@ from portal.core.paging import Cursor, Page, keyset
 from portal.records.access import access_lab_report, access_record_patient
 from portal.records.models import Measurement, Record
 from portal.records.release import readable_by
-from portal.records.selectors.reading import Json, Opened, belongs, open_record, words
+from portal.records.selectors.reading import Json, Opened, Period, belongs, open_record, words
 from portal.vault.crypto import Binding
 from portal.vault.reading import UNREADABLE, read_sealed_value
 
@@ -223,6 +223,36 @@ def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Pane
     rows, next_cursor = keyset(opened.readable(query), cursor, field="effective_at", size=PANELS_PER_PAGE)
     results = _results(opened, [r.pk for r in rows], detail=False)
     return Page([Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows], next_cursor)
+
+
+def panels_in(opened: Opened, period: Period) -> list[Panel]:
+    """Every lab panel dated in `period`, newest first, each result with its full detail."""
+    query = Record.objects.filter(
+        patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB"
+    ).defer("resource")
+    rows = list(period.within(opened.readable(query)).order_by("-effective_at", "-pk"))
+    results = _results(opened, [r.pk for r in rows], detail=True)
+    return [Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows]
+
+
+def loose_results_in(opened: Opened, period: Period) -> list[Panel]:
+    """Laboratory results that no panel gathers, dated in `period`, newest first: each one
+    shown as a panel of its own (its name, its date and its values)."""
+    query = Record.objects.filter(
+        patient=opened.patient, kind=Record.Kind.OBSERVATION, category="laboratory", report__isnull=True
+    )
+    rows = list(
+        period.within(opened.readable(query))
+        .prefetch_related("measurements")
+        .order_by("-effective_at", "-pk")
+    )
+    found = []
+    for row in rows:
+        values = _values(opened.title(row), opened.resource(row), list(row.measurements.all()))
+        found.append(
+            Panel(row.pk, opened.title(row), row.effective_at, [Result(row.pk, values[0].name, values)])
+        )
+    return found
 
 
 def panel_of(by: Actor, patient_id: int, report_id: int) -> Panel:

@@ -19,7 +19,7 @@ from portal.core.acting import Actor
 from portal.core.paging import Cursor, Page, keyset
 from portal.records.access import access_note
 from portal.records.models import Record
-from portal.records.selectors.reading import Json, Opened, belongs, open_record
+from portal.records.selectors.reading import Json, Opened, Period, belongs, open_record
 
 NOTES_PER_PAGE = 20
 
@@ -70,6 +70,15 @@ def note_of(by: Actor, patient_id: int, note_id: int) -> Note:
     belongs(by, found, opened.patient, "clinical_note")
     record = Record.objects.select_related("performer", "encounter").get(pk=found.pk)
     return Note(_line(opened, record), decoded_text(opened.resource(record)))
+
+
+def notes_in(opened: Opened, period: Period) -> list[Note]:
+    """Every note dated in `period` with its text, newest first (the list's notes, undated
+    ones too when `period` is everything)."""
+    query = Record.objects.filter(patient=opened.patient, kind=Record.Kind.DOCUMENT, has_text=True)
+    query = query.select_related("performer", "encounter").defer("performer__resource", "encounter__resource")
+    rows = period.within(opened.readable(query)).order_by("-effective_at", "-pk")
+    return [Note(_line(opened, r), decoded_text(opened.resource(r))) for r in rows]
 
 
 def decoded_text(resource: Json) -> str | None:

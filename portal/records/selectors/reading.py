@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -30,6 +30,37 @@ from portal.vault.reading import UNREADABLE, read_sealed
 
 Json = dict[str, Any]
 M = TypeVar("M", bound=Model)
+Row = TypeVar("Row", bound=Model)
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a read covers, both included, in the portal's time zone; neither: everything.
+
+    A bounded period holds only what is dated inside it: a record without a date (an
+    undated condition, a Medication) belongs to "everything" alone."""
+
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.starts_on is None and self.ends_on is None
+
+    def within(self, query: QuerySet[Row], field: str = "effective_at") -> QuerySet[Row]:
+        if self.everything:
+            return query
+        zone = timezone.get_current_timezone()
+        query = query.filter(**{f"{field}__isnull": False})
+        if self.starts_on is not None:
+            query = query.filter(**{f"{field}__gte": datetime.combine(self.starts_on, time.min, zone)})
+        if self.ends_on is not None:
+            next_day = datetime.combine(self.ends_on + timedelta(days=1), time.min, zone)
+            query = query.filter(**{f"{field}__lt": next_day})
+        return query
+
+
+EVERYTHING = Period()
 
 
 @dataclass(frozen=True)
@@ -74,6 +105,14 @@ def open_record(
         object_id=object_id or patient.pk,
         **details,
     )
+    return Opened(patient, keyring(patient.pk), by.user, timezone.now())
+
+
+def open_record_for_export(by: Actor, patient_id: int) -> Opened:
+    """The patient `by` may read, through the same door, with no event of its own: the export
+    that reads it audits the read with the file it made (`records.export_made`), in the
+    transaction that keeps the file."""
+    patient = access_record_patient(by.user, patient_id)
     return Opened(patient, keyring(patient.pk), by.user, timezone.now())
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from portal.core.acting import Actor
 from portal.records.models import Measurement, Record
-from portal.records.selectors.reading import Opened, open_record, words
+from portal.records.selectors.reading import EVERYTHING, Opened, Period, open_record, words
 
 # Vital signs by LOINC code, in the order the page lists them. Blood pressure is one
 # Observation (85354-6) whose two components are systolic and diastolic.
@@ -71,18 +71,24 @@ class Summary:
 def summary_of(by: Actor, patient_id: int) -> Summary:
     """Everything the summary shows, in a fixed number of queries (audited as one read)."""
     opened = open_record(by, patient_id, page="summary")
+    return summary_in(opened)
+
+
+def summary_in(opened: Opened, period: Period = EVERYTHING, *, every_vital: bool = False) -> Summary:
+    """Conditions, allergies and immunizations dated in `period` (all of them for everything),
+    and the latest vital signs; or, with `every_vital`, each vital sign taken in `period`."""
     query = Record.objects.filter(
         patient=opened.patient,
         kind__in=[Record.Kind.CONDITION, Record.Kind.ALLERGY, Record.Kind.IMMUNIZATION],
     )
-    rows = list(opened.readable(query).order_by("-effective_at", "-pk"))
+    rows = list(period.within(opened.readable(query)).order_by("-effective_at", "-pk"))
     return Summary(
         conditions=[_condition(opened, r) for r in rows if r.kind == Record.Kind.CONDITION],
         allergies=[_allergy(opened, r) for r in rows if r.kind == Record.Kind.ALLERGY],
         immunizations=[
             Immunization(opened.title(r), r.effective_at) for r in rows if r.kind == Record.Kind.IMMUNIZATION
         ],
-        vitals=latest_vitals(opened),
+        vitals=vitals_in(opened, period) if every_vital else latest_vitals(opened),
     )
 
 
@@ -126,4 +132,19 @@ def latest_vitals(opened: Opened) -> list[Vital]:
     for code, name in VITALS.items():
         if (vital := latest.get(code)) is not None:
             found.append(Vital(name, _number(vital.value, vital.unit), vital.effective_at))
+    return found
+
+
+def vitals_in(opened: Opened, period: Period) -> list[Vital]:
+    """Every vital sign taken in `period`, newest first: a blood pressure as one value."""
+    query = Measurement.objects.filter(patient=opened.patient, code__in=VITAL_CODES, value__isnull=False)
+    rows = list(period.within(opened.readable(query, prefix="record__")).order_by("-effective_at", "-pk"))
+    diastolic = {row.record_id: row for row in rows if row.code == DIASTOLIC}
+    found = []
+    for row in rows:
+        if row.code == SYSTOLIC and (low := diastolic.get(row.record_id)) is not None:
+            value = f"{row.value:.0f}/{low.value:.0f} {row.unit}".strip()
+            found.append(Vital("Blood pressure (systolic/diastolic)", value, row.effective_at))
+        elif row.code in VITALS:
+            found.append(Vital(VITALS[row.code], _number(row.value, row.unit), row.effective_at))
     return found
