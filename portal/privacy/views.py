@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.accounts.models import User
 from portal.clinics.access import staff_of
+from portal.core import times
 from portal.core.acting import Refused, actor_of
 from portal.privacy import actions, selectors
 from portal.privacy.forms import BreakGlassForm
@@ -44,10 +45,10 @@ def break_glass(request: HttpRequest) -> HttpResponse:
             if opened.grant is None:
                 messages.info(request, "This patient is on one of your care teams: no reason was needed.")
             else:
-                until = timezone.localtime(opened.grant.expires_at)
+                until = times.moment(opened.grant.expires_at)
                 messages.warning(
                     request,
-                    f"You may open this patient's record until {until:%H:%M}. Every page you open is recorded.",
+                    f"You may open this patient's record until {until}. Every page you open is recorded.",
                 )
             return redirect("messaging_staff:patient", opened.patient.pk)
     context = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from portal.core import times
 from portal.smartcard.actions import CardLinkRefused, CardNotLinked
 from portal.smartcard.certificates import CardCertificate
 from portal.smartcard.validation import CardRefused
@@ -26,8 +27,7 @@ class Explanation:
 def _date(certificate: CardCertificate | None, attribute: str) -> str:
     if certificate is None:
         return "an earlier date"
-    moment = getattr(certificate, attribute)
-    return f"{moment:%B} {moment.day}, {moment.year}"
+    return times.day(getattr(certificate, attribute))
 
 
 def refusal(refused: CardRefused) -> Explanation:

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts import actions, selectors, sessions
@@ -15,6 +14,7 @@ from portal.accounts.forms import SecondFactorForm, SignInForm
 from portal.accounts.models import User
 from portal.accounts.throttle import Hold
 from portal.accounts.views.common import client_address, safe_next
+from portal.core import times
 from portal.core.acting import Actor
 
 WRONG_CREDENTIALS = "The username or password is not right. Check them and try again."
@@ -22,11 +22,10 @@ WRONG_CREDENTIALS = "The username or password is not right. Check them and try a
 
 def hold_message(hold: Hold) -> str:
     if hold.locked:
-        until = timezone.localtime(hold.until)
         minutes = max(1, round(hold.seconds_left / 60))
         who = "sign-ins from your network are" if hold.by_address else "this account is"
         return (
-            f"After too many failed attempts, {who} locked until {until:%H:%M} UTC "
+            f"After too many failed attempts, {who} locked until {times.moment(hold.until)} "
             f"(about {minutes} minute{'s' if minutes != 1 else ''} from now). "
             "If you forgot your password, reset it instead of guessing."
         )

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django import forms, template
+
+from portal.core import times
 
 register = template.Library()
 
@@ -25,3 +28,21 @@ def field(bound: forms.BoundField, *, input_class: str = "", hint: str = "") -> 
     if bound.field.required:
         attrs["required"] = True
     return {"bound": bound, "widget": bound.as_widget(attrs=attrs), "hint": hint}
+
+
+@register.filter
+def moment(value: datetime | None) -> str:
+    """ "Dec 2, 2026, 9:05 AM EST": a date and time, in the hospital's zone, named."""
+    return times.moment(value)
+
+
+@register.filter
+def day(value: date | datetime | None) -> str:
+    """ "Dec 2, 2026": a calendar day (a moment is first put in the hospital's zone)."""
+    return times.day(value)
+
+
+@register.filter
+def clock(value: datetime | None) -> str:
+    """ "9:05 AM EST": a time of day that is plainly today (a draft's autosave)."""
+    return times.clock(value)

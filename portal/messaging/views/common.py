@@ -8,9 +8,9 @@ from typing import Any, cast
 from django.http import Http404, HttpRequest, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils import timezone
 
 from portal.accounts.models import User
+from portal.core import times
 from portal.core.acting import Actor, Refused, actor_of
 from portal.messaging import actions, selectors
 from portal.messaging.attachments import Refusal, Upload
@@ -53,7 +53,7 @@ def draft_saved(request: HttpRequest, draft: Draft, *, draft_url: str, remove_ur
     by = actor_of(request)
     saved = {
         "draft": draft.pk,
-        "saved_at": timezone.localtime(draft.updated_at).strftime("%-I:%M %p"),
+        "saved_at": times.clock(draft.updated_at),
         "draft_url": draft_url,
     }
     uploads = uploads_of(request)
