@@ -81,3 +81,19 @@ def test_no_template_formats_a_time_of_its_own() -> None:
             for found in TIME_FORMAT.finditer(line.replace("|date:'c'", "")):
                 offenders.append(f"{path.relative_to(TEMPLATES)}:{number}: {found.group(0)}")
     assert offenders == []
+
+
+def test_every_template_that_says_a_time_loads_its_filters() -> None:
+    """A template using |moment, |day or |clock without `{% load portal %}` fails only when it is
+    rendered (a server error on that page): caught here for every template at once."""
+    root = TEMPLATES
+    uses = re.compile(r"\|(moment|day|clock)\b")
+    loads = re.compile(r"{%\s*load\s[^%]*\bportal\b")
+    missing = [
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.suffix in {".html", ".txt"}
+        and uses.search(text := path.read_text())
+        and not loads.search(text)
+    ]
+    assert missing == []
