@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from portal.audit import log as audit
 from portal.audit.models import AuditEvent
 from portal.clinics.models import Patient
+from portal.core.fhir_feed import Fed, hand_over, wanted_kinds
 from portal.records.importer.columns import (
     columns_of,
     identifiers,
@@ -173,6 +174,7 @@ class BundleImport:
         self.problems: list[Problem] = []
         self.shared_pk: dict[Key, int] = {}
         self.shared_names: dict[Key, str] = {}  # directory rows found in the database, by their key
+        self.titles: dict[Key, str] = {}  # the clear title of each record written, for `hand_over`
         self.record_pk: dict[Key, int] = {}
         self.patient_of_fhir: dict[str, int] = {}  # FHIR Patient id -> portal Patient.pk
         self.resolved: dict[str, Key] = {}
@@ -578,6 +580,7 @@ class BundleImport:
         row.performer_id = self._pk_of(columns.performer_ref, self.shared_pk, SHARED_KINDS)
         row.location_id = self._pk_of(columns.location_ref, self.shared_pk, ("Location",))
         title = columns.title or self._medication_name(columns.medication_ref)
+        self.titles[item.key] = title
         ring = self._ring(item.patient_id)
         row.title = ring.seal(Binding.of(row, "title"), title.encode())
         row.resource = ring.seal(Binding.of(row, "resource"), item.json_text.encode())
@@ -585,11 +588,7 @@ class BundleImport:
     def _medication_name(self, ref: str) -> str:
         """A prescription's title from the Medication it names: in this bundle, else in the directory."""
         target = self._target(ref) if ref else None
-        if target is None or target[0] != "Medication":
-            return ""
-        if target in self.items:
-            return shared_name(self.items[target].entry.resource)
-        return self.shared_names.get(target, "")
+        return self._name_of(ref) if target is not None and target[0] == "Medication" else ""
 
     def _pk_of(self, ref: str, pks: dict[Key, int], kinds: Any) -> int | None:
         target = self._target(ref) if ref else None
@@ -600,6 +599,40 @@ class BundleImport:
         if patient_id not in self.rings:
             self.rings[patient_id] = keyring(patient_id)
         return self.rings[patient_id]
+
+    def hand_over(self) -> None:
+        """What this bundle created or changed, to the domains that keep rows of its kinds."""
+        wanted = wanted_kinds()
+        if not wanted:
+            return
+        fed = [
+            Fed(
+                kind=item.entry.kind,
+                fhir_id=item.entry.fhir_id,
+                patient_id=item.patient_id,
+                record_id=self.record_pk[item.key],
+                resource=item.entry.resource,
+                title=self.titles.get(item.key, ""),
+                state=item.state,
+                name_of=self._name_of,
+                record_of=self._record_of,
+            )
+            for item in self._to_write()
+            if item.entry.kind in wanted and item.patient_id is not None and item.key in self.record_pk
+        ]
+        hand_over(fed)
+
+    def _name_of(self, ref: str) -> str:
+        target = self._target(ref) if ref else None
+        if target is None or target[0] not in SHARED_KINDS:
+            return ""
+        if target in self.items:
+            return shared_name(self.items[target].entry.resource)
+        return self.shared_names.get(target, "")
+
+    def _record_of(self, ref: str) -> int | None:
+        target = self._target(ref) if ref else None
+        return self.record_pk.get(target) if target is not None else None
 
     def audit(self) -> None:
         counts = Counter[str]()
@@ -638,6 +671,7 @@ class BundleImport:
             self.link_patients()
             self.assign_patients()
             self.write()
+            self.hand_over()
             self.audit()
         return self.result
 
