@@ -122,6 +122,7 @@ def stop() -> None:
 
 def _wake() -> None:
     sealer = _this_process[0] if _this_process else None
-    if sealer is None or sealer.pid != os.getpid():
+    if sealer is not None and sealer.pid != os.getpid():
         sealer = start()  # a forked worker: its parent's thread did not come along
-    sealer.wake()
+    if sealer is not None:  # None: stopped meanwhile; the job chains what waits
+        sealer.wake()
