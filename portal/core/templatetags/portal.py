@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django import forms, template
+from django.utils import timezone
 
 from portal.core import times
 
@@ -34,6 +35,12 @@ def field(bound: forms.BoundField, *, input_class: str = "", hint: str = "") -> 
 def moment(value: datetime | None) -> str:
     """ "Dec 2, 2026, 9:05 AM EST": a date and time, in the hospital's zone, named."""
     return times.moment(value)
+
+
+@register.simple_tag
+def now_moment() -> str:
+    """The present moment in the same format (a printout's "Printed ...")."""
+    return times.moment(timezone.now())
 
 
 @register.filter
