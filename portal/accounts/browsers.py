@@ -18,7 +18,7 @@ FAMILIES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("opera", "Opera", re.compile(r"\b(OPR|Opera)/")),
     ("samsung", "Samsung Internet", re.compile(r"\bSamsungBrowser/")),
     ("firefox", "Firefox", re.compile(r"\b(Firefox|FxiOS)/")),
-    ("chrome", "Chrome", re.compile(r"\b(Chrome|CriOS|Chromium)/")),
+    ("chrome", "Chrome", re.compile(r"\b(Chrome|HeadlessChrome|CriOS|Chromium)/")),
     ("safari", "Safari", re.compile(r"\bVersion/[\d.]+.*\bSafari/")),
 )
 SYSTEMS: tuple[tuple[str, str, re.Pattern[str]], ...] = (

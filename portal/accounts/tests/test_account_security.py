@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
+from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -102,6 +103,16 @@ def test_a_user_agent_cannot_put_text_in_the_audit_log(client: Client, paula: Us
 # --- Recovery codes: download ----------------------------------------------------------------------
 
 
+def set_up_and_read_codes_page(client: Client, user: User) -> tuple[list[str], str]:
+    """Paula confirms the authenticator she is adding; returns the codes and the codes page."""
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    code = f"{totp(device.bin_key, step=device.step, digits=device.digits):06d}"
+    response = client.post("/account/security/authenticator/", {"code": code})
+    assert response["Location"] == "/account/security/recovery-codes/"
+    page = page_text(client.get(response["Location"]))
+    return recovery_codes_from(page), page
+
+
 def test_paula_downloads_the_codes_she_just_made(signed_in: Callable[[User], Client], paula: User) -> None:
     """A text file with her ten codes, her username and when they were made; never kept in a
     cache; the download is audited by the set's id, without a code."""
@@ -132,13 +143,7 @@ def test_the_codes_page_offers_download_and_print_without_codes_in_any_address(
 ) -> None:
     client = signed_in(paula)
     client.get("/account/security/authenticator/")
-    device = TOTPDevice.objects.get(user=paula, confirmed=False)
-    from django_otp.oath import totp
-
-    code = f"{totp(device.bin_key, step=device.step, digits=device.digits):06d}"
-    client.post("/account/security/authenticator/", {"code": code})
-    page = page_text(client.get("/account/security/recovery-codes/"))
-    codes = recovery_codes_from(page)
+    codes, page = set_up_and_read_codes_page(client, paula)
     assert f'href="{DOWNLOAD}">Download codes</a>' in page
     assert "data-print-codes" in page and "Print codes" in page
     addresses = re.findall(r'(?:href|src|action)="([^"]*)"', page)
@@ -210,6 +215,20 @@ def test_only_the_session_that_made_the_codes_downloads_them(
     other = Client()
     assert sign_in(other, paula).status_code == 302
     assert other.get(DOWNLOAD).status_code == 410
+
+
+@override_settings(PORTAL_PATIENT_MFA="required")
+def test_codes_made_at_a_required_first_set_up_download_too(client: Client, paula: User) -> None:
+    """Where the second step is required, Paula sets it up in the middle of signing in; the codes
+    page she lands on offers the download, and it works."""
+    finish_first_steps(paula)
+    response = client.post("/account/sign-in/", {"username": "paula", "password": PASSWORD})
+    assert response["Location"] == "/account/security/authenticator/"
+    client.get("/account/security/authenticator/")
+    codes, page = set_up_and_read_codes_page(client, paula)
+    assert f'href="{DOWNLOAD}">Download codes</a>' in page
+    text = page_text(client.get(DOWNLOAD))
+    assert all(code in text for code in codes)
 
 
 def test_signed_out_download_asks_to_sign_in(client: Client) -> None:

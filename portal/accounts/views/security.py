@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 
 import segno
 from django.conf import settings
@@ -20,6 +19,7 @@ from portal.accounts.selectors import security_summary
 from portal.accounts.views.common import client_address, record_sign_in
 from portal.accounts.views.reauth import ask_to_confirm, recent_authentication_required
 from portal.accounts.views.steps import next_step_or_home
+from portal.core import times
 from portal.core.acting import Actor
 
 RECOVERY_CODES = "portal_recovery_codes_to_show"
@@ -186,6 +186,11 @@ def not_me(request: HttpRequest) -> HttpResponse:
         actions.do_end_other_sessions(by=Actor(user, client_address(request)))
         sessions.keep_current_session(request, user)
         request.session[NOT_ME_AT] = timezone.now().isoformat()
+        messages.info(
+            request,
+            f"We signed you out of every other place you were signed in ({times.moment(timezone.now())}). "
+            "Now choose a new password.",
+        )
         return redirect("accounts:change_password")
     return render(request, "accounts/not_me.html")
 
@@ -242,15 +247,5 @@ def change_password(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your password is changed. Every other session was signed out.")
         return redirect("accounts:security")
     return render(
-        request,
-        "accounts/change_password.html",
-        {"form": form, "not_me_at": _not_me_at(request)},
-        status=400 if form.errors else 200,
+        request, "accounts/change_password.html", {"form": form}, status=400 if form.errors else 200
     )
-
-
-def _not_me_at(request: HttpRequest) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(request.session.get(NOT_ME_AT)))
-    except ValueError:
-        return None
