@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -361,3 +362,21 @@ def test_this_wasnt_me_needs_a_signed_in_person(client: Client, db: None) -> Non
         assert response.status_code == 302
         assert response["Location"].startswith("/account/sign-in/")
     assert "other_sessions_ended" not in actions()
+
+
+def test_codes_reach_no_log_cookie_or_address(
+    signed_in: Callable[[User], Client], paula: User, side_channels: Any
+) -> None:
+    """After set-up, the page and the download, the codes are in the recovery-code table (where
+    django-otp checks them) and nowhere else: no log line (SQL aside), no cookie, no session."""
+    client = signed_in(paula)
+    codes = set_up_authenticator(client, paula)
+    client.get(DOWNLOAD)
+    findings = side_channels.scan(codes, clients={"paula": client})
+    elsewhere = [
+        str(finding)
+        for finding in findings
+        if not finding.place.startswith(("table otp_static_statictoken", "log record django.db.backends"))
+    ]
+    assert elsewhere == []
+    assert findings  # the scan does look: the table holds them
