@@ -51,14 +51,16 @@ def test_recovery_codes_download_and_print_at_desktop(page: Page, live_server: A
     expect(page.get_by_role("button", name="Print codes")).to_be_visible()
     assert_accessible(page, "account-security-recovery-codes-desktop")
 
+    tab_to(page, "Download codes")  # by keyboard: both controls take the focus, visibly
     with page.expect_download() as info:
-        page.get_by_role("link", name="Download codes").click()
+        page.keyboard.press("Enter")
     download = info.value
     assert download.suggested_filename == "patient-portal-recovery-codes.txt"
     text = open(download.path(), encoding="utf-8").read()  # noqa: PTH123, SIM115
     assert all(code in text for code in codes)
     assert "Username: paula" in text
     expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
+    tab_to(page, "Print codes")
 
     page.emulate_media(media="print")
     sheet = page.locator(".portal-codes-sheet")

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from django.contrib.auth import HASH_SESSION_KEY
 from django.test import Client, override_settings
 from django.utils import timezone
 from django_otp.oath import totp
@@ -380,3 +381,22 @@ def test_codes_reach_no_log_cookie_or_address(
     ]
     assert elsewhere == []
     assert findings  # the scan does look: the table holds them
+
+
+def test_this_wasnt_me_without_a_password_stays_on_account_security(
+    signed_in: Callable[[User], Client], paula: User
+) -> None:
+    """An account made with a card has no password to change: the other sessions end, and Paula
+    is told that her card is her way in and whom to call."""
+    client = signed_in(paula)
+    paula.set_unusable_password()
+    paula.save(update_fields=["password"])
+    session = client.session  # as if the account had been made with a card: still signed in
+    session[HASH_SESSION_KEY] = paula.get_session_auth_hash()
+    session.save()
+    confirm = page_text(client.get(NOT_ME))
+    assert "only your card signs you in" in confirm and "change my password" not in confirm
+    response = client.post(NOT_ME, follow=True)
+    assert response.redirect_chain[-1][0] == SECURITY
+    assert "Your account has no password: only your card signs you in." in page_text(response)
+    assert actions().count("other_sessions_ended") == 1

@@ -180,19 +180,29 @@ def security(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def not_me(request: HttpRequest) -> HttpResponse:
-    """ "This wasn't me": sign out every other session, then change the password."""
+    """ "This wasn't me": sign out every other session, then change the password.
+
+    An account made with a card has no password to change: its card is its way in, and
+    the page says whom to call if the card is lost."""
     user: User = request.user  # type: ignore[assignment]
+    has_password = user.has_usable_password()
     if request.method == "POST":
         actions.do_end_other_sessions(by=Actor(user, client_address(request)))
         sessions.keep_current_session(request, user)
-        request.session[NOT_ME_AT] = timezone.now().isoformat()
-        messages.info(
-            request,
-            f"We signed you out of every other place you were signed in ({times.moment(timezone.now())}). "
-            "Now choose a new password.",
+        signed_out = (
+            f"We signed you out of every other place you were signed in ({times.moment(timezone.now())})."
         )
+        if not has_password:
+            messages.success(
+                request,
+                f"{signed_out} Your account has no password: only your card signs you in. "
+                "If your card is lost or stolen, call the help desk.",
+            )
+            return redirect("accounts:security")
+        request.session[NOT_ME_AT] = timezone.now().isoformat()
+        messages.info(request, f"{signed_out} Now choose a new password.")
         return redirect("accounts:change_password")
-    return render(request, "accounts/not_me.html")
+    return render(request, "accounts/not_me.html", {"has_password": has_password})
 
 
 @login_required
