@@ -400,3 +400,18 @@ def test_this_wasnt_me_without_a_password_stays_on_account_security(
     assert response.redirect_chain[-1][0] == SECURITY
     assert "Your account has no password: only your card signs you in." in page_text(response)
     assert actions().count("other_sessions_ended") == 1
+
+
+def test_security_page_query_count_does_not_grow_with_sign_ins(
+    signed_in: Callable[[User], Client], paula: User, django_assert_max_num_queries: Any
+) -> None:
+    """One read of the sign-ins whether Paula has one or ten of them."""
+    client = signed_in(paula)
+    with django_assert_max_num_queries(99) as one:
+        client.get(SECURITY)
+    for _ in range(12):
+        _sign_in_from(paula, address="203.0.113.9", agent=SAFARI_IPHONE)
+    with django_assert_max_num_queries(99) as ten:
+        page = page_text(client.get(SECURITY))
+    assert page.count("Safari on iPhone or iPad") == 10  # the newest ten; her own is older
+    assert len(ten.captured_queries) == len(one.captured_queries)
