@@ -18,7 +18,7 @@ from portal.accounts import selectors as account_selectors
 from portal.accounts import sessions
 from portal.accounts.actions import SignInRefused
 from portal.accounts.models import User
-from portal.accounts.views.common import client_address, safe_next
+from portal.accounts.views.common import browser_of, client_address, safe_next
 from portal.accounts.views.reauth import ask_to_confirm, recent_authentication_required, sign_out_after_lock
 from portal.accounts.views.signin import hold_message
 from portal.core.acting import Actor, actor_of
@@ -78,8 +78,15 @@ def card_sign_in(request: HttpRequest) -> HttpResponse:
         return _problem(request, texts.not_linked(unlinked.next_step), status=403)
     sessions.start_session(request, user, device=linked, method="smart_card")
     request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
-    actions.do_record_card_sign_in(
-        by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
+    sessions.remember_sign_in(
+        request,
+        actions.do_record_card_sign_in(
+            by=Actor(user, client_address(request)),
+            linked=linked,
+            card=card,
+            source=presented.source,
+            browser=browser_of(request),
+        ),
     )
     return redirect(_main_site(next_url))
 
@@ -168,8 +175,15 @@ def register_with_card(request: HttpRequest) -> HttpResponse:
                 request.session.pop(REGISTRATION, None)
                 sessions.start_session(request, user, device=linked, method="smart_card")
                 request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
-                actions.do_record_card_sign_in(
-                    by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
+                sessions.remember_sign_in(
+                    request,
+                    actions.do_record_card_sign_in(
+                        by=Actor(user, client_address(request)),
+                        linked=linked,
+                        card=card,
+                        source=presented.source,
+                        browser=browser_of(request),
+                    ),
                 )
                 messages.success(request, "Your account is ready. Your card is all you need to sign in.")
                 return redirect(_main_site("/"))

@@ -13,7 +13,7 @@ from portal.accounts.actions import SignInRefused
 from portal.accounts.forms import SecondFactorForm, SignInForm
 from portal.accounts.models import User
 from portal.accounts.throttle import Hold
-from portal.accounts.views.common import client_address, safe_next
+from portal.accounts.views.common import client_address, record_sign_in, safe_next
 from portal.core import times
 from portal.core.acting import Actor
 
@@ -79,7 +79,7 @@ def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResp
         )
         return redirect("accounts:mfa_setup")
     sessions.start_session(request, user, method="password")
-    actions.do_record_sign_in(by=Actor(user, client_address(request)), method="password")
+    record_sign_in(request, user, method="password")
     return redirect(next_url)
 
 
@@ -106,7 +106,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         else:
             method = "password+recovery_code" if codes_left is not None else "password+totp"
             sessions.start_session(request, user, device=device, method=method)
-            actions.do_record_sign_in(by=Actor(user, client_address(request)), method=method)
+            record_sign_in(request, user, method=method)
             if codes_left is not None:
                 messages.warning(
                     request,
