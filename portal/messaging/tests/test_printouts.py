@@ -55,4 +55,6 @@ def test_the_printed_conversation_names_the_patient_and_when_it_was_printed(
     assert printed is not None
     assert "Patient: <strong>Paula Quill</strong>" in printed.group(1)
     assert "Date of birth: Apr 28, 1986" in printed.group(1)  # one format, as on every page
-    assert re.search(r"Printed \w+ \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M \w+$", printed.group(1)), printed.group(1)
+    assert re.search(r"Printed \w+ \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M \w+$", printed.group(1)), (
+        printed.group(1)
+    )
