@@ -28,6 +28,7 @@ from portal.smartcard.access import cards_of
 from portal.smartcard.actions import CardLinkRefused, CardNotLinked, CardRegistrationNoMatch
 from portal.smartcard.forms import CardRegistrationForm
 from portal.smartcard.middleware import CARD_FINGERPRINT
+from portal.smartcard.models import LinkedCard
 from portal.smartcard.presented import Presented, presented_certificate
 from portal.smartcard.validation import CardRefused, ValidatedCard
 
@@ -57,6 +58,24 @@ def _validated(request: HttpRequest, *, action: str) -> tuple[Presented, Validat
     return presented, card
 
 
+def _signed_in_with(
+    request: HttpRequest, user: User, linked: LinkedCard, card: ValidatedCard, presented: Presented
+) -> None:
+    """The session starts, knows its card, and its sign-in event is recorded and remembered."""
+    sessions.start_session(request, user, device=linked, method="smart_card")
+    request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
+    sessions.remember_sign_in(
+        request,
+        actions.do_record_card_sign_in(
+            by=Actor(user, client_address(request)),
+            linked=linked,
+            card=card,
+            source=presented.source,
+            browser=browser_of(request),
+        ),
+    )
+
+
 @require_GET
 def card_sign_in(request: HttpRequest) -> HttpResponse:
     """Signing in is the TLS handshake itself: the browser proved it holds the card's key
@@ -76,18 +95,7 @@ def card_sign_in(request: HttpRequest) -> HttpResponse:
         if unlinked.next_step == CardNotLinked.CAN_REGISTER:
             request.session[REGISTRATION] = unlinked.card.certificate.fingerprint
         return _problem(request, texts.not_linked(unlinked.next_step), status=403)
-    sessions.start_session(request, user, device=linked, method="smart_card")
-    request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
-    sessions.remember_sign_in(
-        request,
-        actions.do_record_card_sign_in(
-            by=Actor(user, client_address(request)),
-            linked=linked,
-            card=card,
-            source=presented.source,
-            browser=browser_of(request),
-        ),
-    )
+    _signed_in_with(request, user, linked, card, presented)
     return redirect(_main_site(next_url))
 
 
@@ -173,18 +181,7 @@ def register_with_card(request: HttpRequest) -> HttpResponse:
                     client_address=client_address(request),
                 )
                 request.session.pop(REGISTRATION, None)
-                sessions.start_session(request, user, device=linked, method="smart_card")
-                request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
-                sessions.remember_sign_in(
-                    request,
-                    actions.do_record_card_sign_in(
-                        by=Actor(user, client_address(request)),
-                        linked=linked,
-                        card=card,
-                        source=presented.source,
-                        browser=browser_of(request),
-                    ),
-                )
+                _signed_in_with(request, user, linked, card, presented)
                 messages.success(request, "Your account is ready. Your card is all you need to sign in.")
                 return redirect(_main_site("/"))
     return render(

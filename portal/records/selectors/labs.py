@@ -42,7 +42,20 @@ FLAGS = {
 CODED = {"true": "Yes", "false": "No"}
 
 
-class Reading(Protocol):
+class Flaggable(Protocol):
+    """What a flag is decided from: a `Reading`, or only these columns of one."""
+
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def low(self) -> float | None: ...
+    @property
+    def high(self) -> float | None: ...
+    @property
+    def interpretation(self) -> str: ...
+
+
+class Reading(Flaggable, Protocol):
     """One value of a result, as a `Measurement` row or its columns read without the model."""
 
     @property
@@ -52,17 +65,9 @@ class Reading(Protocol):
     @property
     def code(self) -> str: ...
     @property
-    def value(self) -> float | None: ...
-    @property
     def unit(self) -> str: ...
     @property
     def value_code(self) -> str: ...
-    @property
-    def low(self) -> float | None: ...
-    @property
-    def high(self) -> float | None: ...
-    @property
-    def interpretation(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -82,19 +87,6 @@ class Values:
     COLUMNS = (
         "position", "code_system", "code", "value", "unit", "value_code", "low", "high", "interpretation",
     )  # fmt: skip
-
-
-class Flaggable(Protocol):
-    """What a flag is decided from: a `Reading`, or only these columns of one."""
-
-    @property
-    def value(self) -> float | None: ...
-    @property
-    def low(self) -> float | None: ...
-    @property
-    def high(self) -> float | None: ...
-    @property
-    def interpretation(self) -> str: ...
 
 
 def flag_of(row: Flaggable) -> str:
