@@ -12,10 +12,12 @@ class MessagingConfig(AppConfig):
         from portal.clinics.work_queue import register_work_source
         from portal.core.cards import register_home_card
         from portal.core.navigation import register_nav_entry
+        from portal.core.team_requests import register_opener
         from portal.messaging import checks  # noqa: F401 - registers the deployment checks
         from portal.messaging.attachments import stored_files_in_use
         from portal.messaging.home import messages_card, messages_entry
         from portal.messaging.selectors import open_conversations_note
+        from portal.messaging.team_requests import open_request_thread
         from portal.messaging.work_queue import messaging_work
         from portal.vault.orphans import register_files_in_use
 
@@ -26,3 +28,5 @@ class MessagingConfig(AppConfig):
         register_files_in_use(stored_files_in_use)
         register_nav_entry(messages_entry)
         register_home_card(messages_card)
+        # Another domain's request to a care team (a medication renewal) opens a conversation.
+        register_opener(open_request_thread)
