@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.appointments import demo as appointments
 from portal.clinics import demo as people
 from portal.records import demo as records
 
@@ -30,3 +31,4 @@ class Command(BaseCommand):
         except records.DemoRefused as refused:
             raise CommandError(str(refused)) from None
         self.stdout.write(loaded.said())
+        appointments.load()  # bookings for the demo patients, templates for every team
