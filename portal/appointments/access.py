@@ -23,6 +23,9 @@ def access_appointment(user: User, appointment_id: int, *, lock: bool = False) -
     found: QuerySet[Appointment] = Appointment.objects.filter(
         pk=appointment_id, patient__in=patients_visible_to(user)
     ).select_related(*RELATED)
+    if user.is_staff_member:
+        # Staff work the bookings of their own teams only (a patient may be on several teams).
+        found = found.filter(care_team__in=teams_of(user))
     if lock:
         found = found.select_for_update(of=("self",))
     appointment = found.first()
@@ -32,11 +35,10 @@ def access_appointment(user: User, appointment_id: int, *, lock: bool = False) -
 
 
 def access_request(user: User, request_id: int) -> AppointmentRequest:
-    found = (
-        AppointmentRequest.objects.filter(pk=request_id, patient__in=patients_visible_to(user))
-        .select_related("patient", "care_team__clinic", "appointment_type")
-        .first()
-    )
+    found_in = AppointmentRequest.objects.filter(pk=request_id, patient__in=patients_visible_to(user))
+    if user.is_staff_member:
+        found_in = found_in.filter(care_team__in=teams_of(user))
+    found = found_in.select_related("patient", "care_team__clinic", "appointment_type").first()
     if found is None:
         raise refuse(user, "appointment_request", request_id)
     return found

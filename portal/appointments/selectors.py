@@ -21,7 +21,7 @@ from portal.appointments.models import (
 )
 from portal.appointments.slots import open_slots, schedule_of, zone_of
 from portal.clinics.access import patient_of
-from portal.clinics.models import CareTeam
+from portal.clinics.models import CareTeam, Patient
 from portal.core.acting import Actor, audit_event
 from portal.vault.reading import keyrings, read_sealed
 
@@ -267,3 +267,8 @@ def today_counts(team_ids: list[int]) -> dict[int, int]:
 
 def template_of(team: CareTeam, template_id: int) -> AvailabilityTemplate | None:
     return AvailabilityTemplate.objects.filter(pk=template_id, care_team=team).first()
+
+
+def team_patients(team: CareTeam) -> list[Patient]:
+    """The patients of a team, for its staff booking by phone (the team door was opened first)."""
+    return list(Patient.objects.filter(team_links__care_team=team).order_by("last_name", "first_name")[:500])

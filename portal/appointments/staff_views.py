@@ -181,3 +181,45 @@ def handle_request(request: HttpRequest, request_id: int) -> HttpResponse:
     return render(
         request, "appointments/staff_request.html", context, status=400 if error or decline.errors else 200
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def book_for_patient(request: HttpRequest, team_id: int) -> HttpResponse:
+    """A patient on the phone: choose them, the type, a time; booked as the acting staff member."""
+    user = _staff(request)
+    found = scheduling_team(user, team_id)
+    types = selectors.types_of(found)
+    raw_type = request.GET.get("type", "") or request.POST.get("type", "")
+    kind = next((t for t in types if str(t.pk) == raw_type), types[0] if types else None)
+    error = ""
+    if request.method == "POST" and kind is not None:
+        patient, slot = request.POST.get("patient", ""), request.POST.get("slot", "")
+        if not (patient.isdigit() and slot.isdigit()):
+            error = "Choose the patient and a time."
+        else:
+            try:
+                actions.check_book(
+                    by=actor_of(request),
+                    team_id=found.pk,
+                    type_id=kind.pk,
+                    slot_id=int(slot),
+                    reason="",
+                    patient_id=int(patient),
+                )
+            except Refused as refused:
+                error = refused.message
+            else:
+                messages.success(request, "Booked. The patient is told by e-mail.")
+                return redirect("appointments_staff:team", found.pk)
+    days = selectors.slot_days(found, kind, limit=60)[1] if kind is not None else []
+    context = {
+        "team": found,
+        "types": types,
+        "kind": kind,
+        "days": days,
+        "error": error,
+        "patients": selectors.team_patients(found),
+        "chosen": request.POST.get("patient", ""),
+    }
+    return render(request, "appointments/staff_book.html", context, status=400 if error else 200)

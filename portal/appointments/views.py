@@ -64,8 +64,10 @@ def choose_slot(request: HttpRequest, team_id: int, type_id: int) -> HttpRespons
     if not kind.online or kind.request_only:
         return redirect("appointments:request", team.pk, kind.pk)
     weekday, part = _filters(request)
-    schedule, days = selectors.slot_days(team, kind, weekday=weekday, part=part)
+    more = request.GET.get("more") == "1"
+    schedule, days = selectors.slot_days(team, kind, weekday=weekday, part=part, limit=400 if more else 40)
     context = {
+        "more": more,
         "team": team,
         "kind": kind,
         "schedule": schedule,

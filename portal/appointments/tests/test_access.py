@@ -67,6 +67,8 @@ def staff_urls(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("get", f"/staff/appointments/teams/{ids['team']}/"),
         ("get", f"/staff/appointments/teams/{ids['team']}/templates/new/"),
         ("post", f"/staff/appointments/teams/{ids['team']}/block/"),
+        ("get", f"/staff/appointments/teams/{ids['team']}/book/"),
+        ("post", f"/staff/appointments/teams/{ids['team']}/templates/new/"),
         ("post", f"/staff/appointments/bookings/{ids['booked']}/mark/"),
         ("get", f"/staff/appointments/requests/{ids['request']}/"),
     ]
