@@ -277,3 +277,25 @@ def test_the_waitlist_offers_a_freed_earlier_slot_to_the_first_waiting(
     assert client.post(f"/appointments/offers/{offer.pk}/").status_code == 302
     waiting.refresh_from_db()
     assert waiting.moved_to.slot == early
+
+
+@pytest.mark.parametrize(
+    ("day", "shown"),
+    [
+        (date(2026, 3, 6), "9:00 AM EST"),  # the Friday before clocks go forward
+        (date(2026, 3, 9), "9:00 AM EDT"),  # the Monday after
+        (date(2026, 10, 30), "9:00 AM EDT"),  # the Friday before clocks go back
+        (date(2026, 11, 2), "9:00 AM EST"),  # the Monday after
+    ],
+)
+def test_pages_say_the_clinics_wall_clock_and_zone_whatever_the_portals_zone(
+    world: dict, kind: AppointmentType, day: date, shown: str, settings: Any
+) -> None:
+    from django.template.loader import render_to_string
+    from django.utils import timezone as tz
+
+    start, _ = next(starts_of(kind.templates.get(), day, ZoneInfo(ZONE)))
+    for portal_zone in ("UTC", "Europe/Berlin", "Pacific/Honolulu"):
+        with tz.override(portal_zone):
+            html = render_to_string("appointments/_when.html", {"local": start.astimezone(ZoneInfo(ZONE))})
+        assert shown in html, (portal_zone, html)
