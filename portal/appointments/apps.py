@@ -19,5 +19,5 @@ class AppointmentsConfig(AppConfig):
         register_nav_entry(appointments_entry)
         register_home_card(appointments_card)
         register_work_source(appointments_work)
-        # Past visits come from the EHR's encounters, handed over inside the import's transaction.
-        register_fhir_consumer({"Encounter"}, keep_encounters)
+        # Visits come from the EHR's encounters and appointments, handed over in the import's transaction.
+        register_fhir_consumer({"Encounter", "Appointment"}, keep_encounters)

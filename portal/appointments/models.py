@@ -244,10 +244,11 @@ class WaitlistOffer(models.Model):
 
 
 class PastVisit(models.Model):
-    """A visit the EHR sent (an `Encounter`): dates, status and directory names in the clear,
-    the visit's type and reason sealed with the patient's key."""
+    """A visit the EHR sent (an `Encounter`, or an `Appointment` it booked itself): dates, status
+    and directory names in the clear, the visit's type and reason sealed with the patient's key."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="past_visits")
+    fhir_kind = models.CharField(max_length=20, default="Encounter")
     fhir_id = models.CharField(max_length=64)
     record_id = models.BigIntegerField()
     started_at = models.DateTimeField(null=True, blank=True)
@@ -262,7 +263,9 @@ class PastVisit(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["patient", "fhir_id"], name="appointments_past_visit_unique"),
+            models.UniqueConstraint(
+                fields=["patient", "fhir_kind", "fhir_id"], name="appointments_past_visit_unique"
+            ),
         ]
 
     def __str__(self) -> str:

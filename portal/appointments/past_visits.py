@@ -1,4 +1,5 @@
-"""Past visits the EHR sent: the `Encounter`s the health record's import hands over.
+"""Visits the EHR sent: the `Encounter`s (past visits) and `Appointment`s (visits the EHR booked
+itself) the health record's import hands over.
 
 Dates, status, class and the directory names of the place and the practitioner are kept in
 the clear; the visit's type and reason are sealed with the patient's key. Idempotent: a newer
@@ -47,26 +48,46 @@ def _reference(items: Any, key: str) -> str:
     return ""
 
 
+def _actor(participants: Any, prefix: str) -> str:
+    for item in participants if isinstance(participants, list) else []:
+        ref = item.get("actor") if isinstance(item, Mapping) else None
+        if isinstance(ref, Mapping) and str(ref.get("reference", "")).startswith(prefix):
+            return str(ref["reference"])
+    return ""
+
+
 def keep_encounters(fed: Sequence[Fed]) -> None:
-    """The consumer registered for `Encounter` (inside the import's transaction)."""
+    """The consumer registered for `Encounter` and `Appointment` (inside the import's transaction)."""
     rings: dict[int, Any] = {}
     for item in fed:
         resource = item.resource
-        period = resource.get("period") or {}
-        klass = resource.get("class") or {}
-        visit = PastVisit.objects.filter(patient_id=item.patient_id, fhir_id=item.fhir_id).first()
+        visit = PastVisit.objects.filter(
+            patient_id=item.patient_id, fhir_kind=item.kind, fhir_id=item.fhir_id
+        ).first()
         if visit is None:
-            visit = PastVisit(patient_id=item.patient_id, fhir_id=item.fhir_id, row_key=uuid.uuid4())
+            visit = PastVisit(
+                patient_id=item.patient_id, fhir_kind=item.kind, fhir_id=item.fhir_id, row_key=uuid.uuid4()
+            )
         visit.record_id = item.record_id
-        visit.started_at = _moment(period.get("start"))
-        visit.ended_at = _moment(period.get("end"))
         visit.status = str(resource.get("status") or "")[:20]
-        visit.visit_class = str(klass.get("code") or "")[:20] if isinstance(klass, Mapping) else ""
-        location = _reference(resource.get("location"), "location")
-        practitioner = _reference(resource.get("participant"), "individual")
+        if item.kind == "Appointment":
+            visit.started_at, visit.ended_at = _moment(resource.get("start")), _moment(resource.get("end"))
+            visit.visit_class = ""
+            location = _actor(resource.get("participant"), "Location/")
+            practitioner = _actor(resource.get("participant"), "Practitioner/")
+            kind_text = _text(resource.get("serviceType")) or _text([resource.get("appointmentType")])
+        else:
+            period = resource.get("period") or {}
+            klass = resource.get("class") or {}
+            visit.started_at = _moment(period.get("start"))
+            visit.ended_at = _moment(period.get("end"))
+            visit.visit_class = str(klass.get("code") or "")[:20] if isinstance(klass, Mapping) else ""
+            location = _reference(resource.get("location"), "location")
+            practitioner = _reference(resource.get("participant"), "individual")
+            kind_text = _text(resource.get("type"))
         visit.location_name = item.name_of(location)[:200] if location else ""
         visit.practitioner_name = item.name_of(practitioner)[:200] if practitioner else ""
         ring = rings.setdefault(item.patient_id, keyring(item.patient_id))
-        ring.seal_text(visit, "type_text", _text(resource.get("type")) or item.title)
+        ring.seal_text(visit, "type_text", kind_text or item.title)
         ring.seal_text(visit, "reason_text", _text(resource.get("reasonCode")))
         visit.save()

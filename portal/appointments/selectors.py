@@ -79,6 +79,7 @@ class Mine:
     past: list[Shown]
     visits: list[Visit]
     requests: list[AppointmentRequest] = field(default_factory=list)
+    ehr_upcoming: list[Visit] = field(default_factory=list)  # booked in the EHR, not here
 
 
 def appointments_of(by: Actor, *, now: datetime | None = None) -> Mine:
@@ -96,6 +97,12 @@ def appointments_of(by: Actor, *, now: datetime | None = None) -> Mine:
         Visit(v.started_at, read_sealed(ring, v, "type_text"), v.location_name, v.practitioner_name, v.status)
         for v in visits_rows
     ]
+    ahead = [
+        v
+        for v in visits
+        if v.started_at is not None and v.started_at > now and v.status in ("booked", "pending", "proposed")
+    ]
+    visits = [v for v in visits if v not in ahead]
     requests = list(
         AppointmentRequest.objects.filter(patient=patient)
         .select_related("care_team__clinic", "appointment_type")
@@ -104,7 +111,7 @@ def appointments_of(by: Actor, *, now: datetime | None = None) -> Mine:
     audit_event(
         "appointments.list_viewed", by=by, patient_id=patient.pk, object_type="patient", object_id=patient.pk
     )
-    return Mine(upcoming, past, visits, requests)
+    return Mine(upcoming, past, visits, requests, list(reversed(ahead)))
 
 
 def next_appointment(user: User) -> Appointment | None:

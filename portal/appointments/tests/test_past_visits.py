@@ -66,3 +66,38 @@ def test_an_encounter_becomes_a_past_visit_on_the_list(
 
 def test_the_consumer_is_registered_for_encounters() -> None:
     assert "Encounter" in fhir_feed.wanted_kinds()
+
+
+def test_the_ehrs_appointment_example_imports_through_the_health_record(db: Any, tmp_path: Any) -> None:
+    """The FHIR R4 `Appointment` example (shared conformance folder), as the importer hands it over."""
+    import json
+    from pathlib import Path
+
+    from conftest import SHARED_FHIR
+    from portal.records.actions import do_import_file
+    from portal.records.importer import Links, Origin
+    from portal.records.tests.helpers import bundle, patient, write
+
+    source = Path(SHARED_FHIR) / "conformance" / "Appointment-example.json"
+    if not source.exists():
+        pytest.skip("the shared FHIR folder is not here")
+    example = json.loads(source.read_text())
+    example.pop("text", None)
+    example["participant"][0]["actor"]["reference"] = "Patient/tess"
+    for field in ("reasonReference", "basedOn"):
+        example.pop(field, None)
+    doctor = {
+        "resourceType": "Practitioner",
+        "id": "example",
+        "name": [{"family": "Careful", "given": ["Adam"]}],
+    }
+    place = {"resourceType": "Location", "id": "1", "name": "South Wing, second floor"}
+    result = do_import_file(
+        write(tmp_path, "tess.json", bundle(patient("tess", dod_id="9911000009"), doctor, place, example)),
+        links=Links(),
+        origin=Origin("command"),
+    )
+    assert result.problems == []
+    visit = PastVisit.objects.get(fhir_kind="Appointment", fhir_id="example")
+    assert visit.status == "booked" and visit.started_at.isoformat() == "2013-12-10T09:00:00+00:00"
+    assert (visit.location_name, visit.practitioner_name) == ("South Wing, second floor", "Adam Careful")
