@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.appointments import emails
@@ -331,7 +332,9 @@ def offer_freed_slot(slot: Slot, *, now: datetime) -> WaitlistOffer | None:
             )
     except IntegrityError:
         return None
-    emails.send("offer", waiting, schedule_of(slot.care_team_id), link=f"/appointments/offers/{offer.pk}/")
+    emails.send(
+        "offer", waiting, schedule_of(slot.care_team_id), link=reverse("appointments:offer", args=[offer.pk])
+    )
     return offer
 
 
