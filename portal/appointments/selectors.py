@@ -169,7 +169,9 @@ def slot_days(
     zone = zone_of(schedule)
     days: dict[date, list[tuple[Slot, datetime]]] = {}
     shown_count = 0
-    for slot in open_slots(team.pk, kind.pk).select_related("provider").iterator():
+    # Read only as many rows as the page can show (a filter keeps about one row in ten at worst).
+    window = limit if weekday is None and not part else limit * 12
+    for slot in open_slots(team.pk, kind.pk).select_related("provider")[:window]:
         local = slot.starts_at.astimezone(zone)
         if weekday is not None and local.weekday() != weekday:
             continue
