@@ -140,7 +140,7 @@ def pages(team: CareTeam, kind: AppointmentType, who: Patient, repeat: int) -> N
     runs = {
         "trivial signed-in page (help)": trivial,
         "open-slot page": slot_page,
-        "booking (review + confirm)": booking,
+        "booking (2 requests: review, confirm)": booking,
     }
     for run in runs.values():
         run()
