@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "portal.messaging",
     "portal.records",
     "portal.medications",
+    "portal.appointments",
     "portal.smartcard",
     "portal.privacy",
     "portal.home",
@@ -345,6 +346,16 @@ PORTAL_BREAK_GLASS_MINUTES = read_int("PORTAL_BREAK_GLASS_MINUTES", 60, minimum=
 # Envelope encryption (portal.vault): the key-encryption key provider and its key file.
 PORTAL_KEY_PROVIDER = read_str("PORTAL_KEY_PROVIDER", "portal.vault.providers.LocalKeyFileProvider")
 PORTAL_KEY_FILE = Path(read_str("PORTAL_KEY_FILE", str(VAR_DIR / "keys" / "kek.json")))
+
+# Appointments (portal.appointments): reminder e-mails this many days before a visit, and how long
+# an earlier time stays offered to the first patient on the waitlist before the next one is told.
+PORTAL_APPOINTMENT_REMINDER_DAYS = [
+    read_int(
+        "PORTAL_APPOINTMENT_REMINDER_DAYS", 0, minimum=1, environ={"PORTAL_APPOINTMENT_REMINDER_DAYS": d}
+    )
+    for d in read_list("PORTAL_APPOINTMENT_REMINDER_DAYS", ["3", "1"])
+]
+PORTAL_WAITLIST_OFFER_MINUTES = read_int("PORTAL_WAITLIST_OFFER_MINUTES", 30, minimum=1, maximum=24 * 60)
 
 # Secure messaging (portal.messaging).
 PORTAL_MESSAGE_REPLY_DAYS = read_int("PORTAL_MESSAGE_REPLY_DAYS", 45, minimum=1)
