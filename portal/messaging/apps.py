@@ -12,6 +12,7 @@ class MessagingConfig(AppConfig):
         from portal.clinics.work_queue import register_work_source
         from portal.core.cards import register_home_card
         from portal.core.navigation import register_nav_entry
+        from portal.core.promises import register_promise
         from portal.messaging import checks  # noqa: F401 - registers the deployment checks
         from portal.messaging.attachments import stored_files_in_use
         from portal.messaging.home import messages_card, messages_entry
@@ -25,4 +26,5 @@ class MessagingConfig(AppConfig):
         # Attachment rows name their files in the vault storage: the orphan sweep keeps those.
         register_files_in_use(stored_files_in_use)
         register_nav_entry(messages_entry)
+        register_promise(order=20, text="Send secure messages to your care team and read their answers")
         register_home_card(messages_card)

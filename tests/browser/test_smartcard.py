@@ -23,7 +23,7 @@ from portal.smartcard.testpki import CardPKI
 from portal.smartcard.tests.conftest import card_settings, pki  # noqa: F401 - fixtures
 from portal.smartcard.tlsserver import ensure_local_tls, start_listener
 from portal.smartcard.validation import validate_card
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import agree_to_notice, assert_accessible
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +50,7 @@ def with_card(browser: Browser, pki: CardPKI, name: str, card_url: str, folder: 
         viewport={"width": 1280, "height": 900},
         client_certificates=[{"origin": card_url, "certPath": str(certificate), "keyPath": str(key)}],
     )
-    page = context.new_page()
+    page = agree_to_notice(context).new_page()
     page.set_default_timeout(15_000)
     return page
 
