@@ -41,11 +41,7 @@ def test_nora_breaks_the_glass_by_keyboard_and_olive_reviews_it(
     page.get_by_label("DoD ID number").focus()
     page.keyboard.type("9900000001")
     page.keyboard.press("Tab")
-    page.keyboard.type("4")
-    page.keyboard.press("Tab")
-    page.keyboard.type("28")
-    page.keyboard.press("Tab")
-    page.keyboard.type("1985")  # a wrong year first: the page says so and keeps the rest
+    page.keyboard.type("04/28/1985")  # a wrong year first: the page says so and keeps the rest
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
@@ -55,7 +51,8 @@ def test_nora_breaks_the_glass_by_keyboard_and_olive_reviews_it(
     expect(page.get_by_text("No patient matches that DoD ID number and date of birth")).to_be_visible()
     expect(page.get_by_label("DoD ID number")).to_have_value("9900000001")
     assert_accessible(page, "break-glass-no-match")
-    page.get_by_label("Year").fill("1986")
+    expect(page.get_by_label("Date of birth")).to_have_value("04/28/1985")
+    page.get_by_label("Date of birth").fill("04/28/1986")
     page.get_by_label("Emergency care").check()
     page.get_by_role("button", name="Open the record").press("Enter")
     expect(page.get_by_role("heading", name="Paula Quill: conversations")).to_be_visible()
