@@ -48,7 +48,9 @@ def test_nora_breaks_the_glass_by_keyboard_and_olive_reviews_it(
     page.keyboard.type("Seen in the emergency room")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    expect(page.get_by_text("No patient matches that DoD ID number and date of birth")).to_be_visible()
+    expect(page.locator("#id_dod_id-error")).to_contain_text(
+        "No patient matches that DoD ID number and date of birth"
+    )
     expect(page.get_by_label("DoD ID number")).to_have_value("9900000001")
     assert_accessible(page, "break-glass-no-match")
     expect(page.get_by_label("Date of birth")).to_have_value("04/28/1985")

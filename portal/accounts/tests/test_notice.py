@@ -9,6 +9,7 @@ and the portal will not start with that file missing or empty (accounts.E001).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -196,3 +197,22 @@ def test_agreeing_writes_nothing_to_the_audit_log(fresh: Client) -> None:
     """Anonymous, before anyone is known: the sign-in that follows is what is audited."""
     fresh.post("/account/notice/", {"next": "/account/sign-in/"})
     assert AuditEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize("path", ["/account/notice/", "/account/sign-in/", "/help/", "/operator/"])
+def test_every_page_opens_with_the_government_banner(
+    client: Client, signed_in: Callable[[User], Client], admin_adams: User, path: str
+) -> None:
+    """The USWDS banner, its images from the vendored USWDS, no inline style or script (CSP);
+    the operator console (Django admin pages) has it too."""
+    response = (signed_in(admin_adams) if path == "/operator/" else client).get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    banner = html.split('<section class="usa-banner"', 1)[1].split("</section>", 1)[0]
+    assert "An official website of the United States government" in banner
+    assert 'aria-controls="gov-banner"' in banner and 'aria-expanded="false"' in banner
+    assert "Here&#x27;s how you know" in banner or "Here's how you know" in banner
+    assert "/static/vendor/uswds/img/us_flag_small.png" in banner
+    assert "/static/vendor/uswds/img/icon-https.svg" in banner
+    assert "style=" not in banner and "<script" not in banner
+    assert html.index("usa-banner") < html.index("<main") if "<main" in html else True
