@@ -53,6 +53,7 @@ from django.utils import timezone
 
 from portal.accounts.models import TermsAcceptance, User
 from portal.accounts.selectors import current_terms
+from portal.audit import sealer
 from portal.clinics.models import (
     CareTeam,
     Clinic,
@@ -178,22 +179,34 @@ def profile_send(*, repeat: int) -> None:
     _fresh_database()
     team, patients = seed_team()
     client = signed_in(patients[0])
+    # As in a server process (portal.wsgi): audit events are chained by this process's sealer
+    # thread, whose CPU is this process's and whose PostgreSQL backend is counted below.
+    audit_sealer = sealer.start()
     for _ in range(10):  # warm: templates, keys, connections
         _post(client, _form(team.pk, str(uuid.uuid4())))
-    backend = _backend_pid()
+    audit_sealer.flush()
+    backends = [_backend_pid(), *_database_backends()]  # the request's and the sealer's
     app, database = [], []
+    total_app, total_db = time.process_time(), sum(_cpu_of(pid) for pid in backends)
     for _ in range(repeat):
         form = _form(team.pk, str(uuid.uuid4()))
-        app_start, db_start = time.process_time(), _cpu_of(backend)
+        app_start, db_start = time.process_time(), sum(_cpu_of(pid) for pid in backends)
         response = _post(client, form)
         app.append((time.process_time() - app_start) * 1000)
-        database.append((_cpu_of(backend) - db_start) * 1000)
+        database.append((sum(_cpu_of(pid) for pid in backends) - db_start) * 1000)
         if response.status_code != 302:
             raise SystemExit(f"send answered {response.status_code}")
+    audit_sealer.flush()  # the last events' chaining is part of the sends' cost
+    total_app = (time.process_time() - total_app) * 1000 / repeat
+    total_db = (sum(_cpu_of(pid) for pid in backends) - total_db) * 1000 / repeat
     print(f"send (POST only), {repeat} sends through the test client, 7 staff notified each:")
-    print(f"  app CPU per send: median {statistics.median(app):.1f} ms, mean {statistics.mean(app):.1f} ms")
-    print(f"  PostgreSQL backend CPU per send: mean {statistics.mean(database):.1f} ms (10 ms ticks)")
-    print(f"  server CPU per send: {statistics.mean(app) + statistics.mean(database):.1f} ms")
+    print(
+        f"  app CPU per send: median {statistics.median(app):.1f} ms, mean {total_app:.1f} ms (sealer included)"
+    )
+    print(
+        f"  PostgreSQL backend CPU per send: mean {total_db:.1f} ms (10 ms ticks; the sealer's backend too)"
+    )
+    print(f"  server CPU per send: {total_app + total_db:.1f} ms")
     profiler = cProfile.Profile(time.process_time)  # CPU, not the wait for PostgreSQL
     profiler.enable()
     for _ in range(repeat):

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "portal.vault",
     "portal.messaging",
     "portal.records",
+    "portal.medications",
     "portal.smartcard",
     "portal.privacy",
     "portal.home",
@@ -404,6 +405,17 @@ PORTAL_CONSENT_BANNER_FILE = Path(
         "PORTAL_CONSENT_BANNER_FILE",
         str(BASE_DIR / "portal" / "accounts" / "data" / "dod-notice-and-consent.txt"),
     )
+)
+
+# Medications (portal.medications): a refill is "too soon" until this percent of the last fill's
+# days' supply has passed; a renewal is offered up to this many days after a prescription expired;
+# a refill request not done after this many days is "taking longer than expected" (one e-mail);
+# RxNorm codes treated as controlled substances (besides the EHR's DEA-schedule extension).
+PORTAL_REFILL_TOO_SOON_PERCENT = read_int("PORTAL_REFILL_TOO_SOON_PERCENT", 75, minimum=0, maximum=100)
+PORTAL_RENEWAL_WINDOW_DAYS = read_int("PORTAL_RENEWAL_WINDOW_DAYS", 120, minimum=0, maximum=3650)
+PORTAL_REFILL_LATE_DAYS = read_int("PORTAL_REFILL_LATE_DAYS", 3, minimum=1, maximum=60)
+PORTAL_CONTROLLED_RXNORM = read_list(
+    "PORTAL_CONTROLLED_RXNORM", ["1049621", "1049683", "835603", "308048", "854873", "856999"]
 )
 
 # The memory handler takes a request's files only when the whole body fits under this: the same cap.

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts import links, throttle
+from portal.accounts.browsers import browser_words
 from portal.accounts.models import EmailLink, TermsAcceptance, TermsVersion, User
 from portal.audit.models import AuditEvent
 from portal.audit.reading import events_of
@@ -112,6 +113,40 @@ def confirmed_totp_device(user: User) -> TOTPDevice:
     return TOTPDevice.objects.get(user=user, confirmed=True)
 
 
+# --- Recovery codes to download -------------------------------------------------------------------
+
+# How long after recovery codes are made they can be downloaded (by the session that made them).
+RECOVERY_CODES_DOWNLOAD_MINUTES = 10
+
+
+@dataclass(frozen=True)
+class RecoveryCodes:
+    device_id: int
+    made_at: datetime
+    codes: list[str]
+
+
+def recovery_codes_device_id(user: User) -> int | None:
+    """The id of `user`'s current set of recovery codes (one set at a time), if any."""
+    return StaticDevice.objects.filter(user=user, confirmed=True).values_list("pk", flat=True).first()
+
+
+def recovery_codes_to_download(user: User, device_id: int | None) -> RecoveryCodes | None:
+    """The codes of set `device_id` still unused, if it is `user`'s current set and was made less
+    than RECOVERY_CODES_DOWNLOAD_MINUTES ago; None otherwise (another person's set, a replaced
+    set, too late)."""
+    if not isinstance(device_id, int):
+        return None
+    since = timezone.now() - timedelta(minutes=RECOVERY_CODES_DOWNLOAD_MINUTES)
+    device = StaticDevice.objects.filter(
+        pk=device_id, user=user, confirmed=True, created_at__gte=since
+    ).first()
+    if device is None or device.created_at is None:
+        return None
+    codes = list(device.token_set.order_by("id").values_list("token", flat=True))
+    return RecoveryCodes(device.pk, device.created_at, codes) if codes else None
+
+
 # --- Sign-in history ------------------------------------------------------------------------------
 
 # The audit events that make up a person's sign-in history. A card sign-in writes `sign_in` too
@@ -136,26 +171,37 @@ class SignIn:
     what: str
     method: str
     client_address: str | None
+    browser: str = ""  # "Chrome on Windows"; "" for sign-ins recorded before browsers were
+    event_id: int = 0  # the audit event's id: a session keeps its sign-in's (sessions.SIGN_IN_EVENT)
 
 
-def sign_ins_of(user: User, *, limit: int) -> list[SignIn]:
-    """`user`'s latest sign-ins and failed attempts, newest first, read from the audit log."""
-    return [_sign_in(event) for event in events_of(actor_id=user.pk, actions=SIGN_IN_ACTIONS, limit=limit)]
+def sign_ins_of(user: User, *, limit: int, succeeded_only: bool = False) -> list[SignIn]:
+    """`user`'s latest sign-ins and failed attempts (only the sign-ins if `succeeded_only`),
+    newest first, read from the audit log."""
+    wanted = ("sign_in",) if succeeded_only else SIGN_IN_ACTIONS
+    return [_sign_in(event) for event in events_of(actor_id=user.pk, actions=wanted, limit=limit)]
 
 
 def _sign_in(event: AuditEvent) -> SignIn:
     details = event.details if isinstance(event.details, dict) else {}
+    browser = browser_words(str(details.get("browser") or ""))
     if event.action == "sign_in":
         method = str(details.get("method") or "")
         return SignIn(
-            event.occurred_at, True, "Signed in", SIGN_IN_METHODS.get(method, method), event.client_address
+            event.occurred_at,
+            True,
+            "Signed in",
+            SIGN_IN_METHODS.get(method, method),
+            event.client_address,
+            browser,
+            event.pk,
         )
     if event.action == "account_locked":
         what = "Locked after too many failed attempts"
     else:
         factor = FAILED_FACTORS.get(str(details.get("factor")), "")
         what = f"Refused: {factor}" if factor else "Refused"
-    return SignIn(event.occurred_at, False, what, "", event.client_address)
+    return SignIn(event.occurred_at, False, what, "", event.client_address, browser, event.pk)
 
 
 def sign_in_hold_of(user: User) -> throttle.Hold | None:

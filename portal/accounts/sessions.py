@@ -25,6 +25,9 @@ AUTHENTICATED_AT = "portal_authenticated_at"
 # How this session was signed in ("password", "password+totp", "smart_card", ...): a fixed
 # code every audit event of the session carries (AuditLoginMethodMiddleware).
 SIGN_IN_METHOD = "portal_sign_in_method"
+# The id of the `sign_in` audit event that started this session: Account security marks it
+# "This session" in the list of recent sign-ins.
+SIGN_IN_EVENT = "portal_sign_in_event"
 PENDING_LIFETIME_SECONDS = 5 * 60
 
 
@@ -55,6 +58,15 @@ def start_session(request: HttpRequest, user: User, *, method: str, device: Any 
 def sign_in_method(request: HttpRequest) -> str | None:
     method = request.session.get(SIGN_IN_METHOD)
     return method if isinstance(method, str) and method else None
+
+
+def remember_sign_in(request: HttpRequest, event_id: int) -> None:
+    request.session[SIGN_IN_EVENT] = event_id
+
+
+def sign_in_event(request: HttpRequest) -> int | None:
+    event_id = request.session.get(SIGN_IN_EVENT)
+    return event_id if isinstance(event_id, int) else None
 
 
 def authenticated_recently(request: HttpRequest) -> bool:

@@ -34,6 +34,12 @@ urlpatterns = [
     path("security/authenticator/remove/", security.remove_second_factor, name="mfa_remove"),
     path("security/recovery-codes/", security.recovery_codes, name="recovery_codes"),
     path("security/recovery-codes/new/", security.new_recovery_codes, name="new_recovery_codes"),
+    path(
+        "security/recovery-codes/download/",
+        security.download_recovery_codes,
+        name="download_recovery_codes",
+    ),
+    path("security/not-me/", security.not_me, name="not_me"),
     path("security/password/", security.change_password, name="change_password"),
     path("second-step/", security.mfa_offer, name="mfa_offer"),
     path("contact/", steps.contact, name="contact"),

@@ -18,7 +18,7 @@ import ipaddress
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -171,22 +171,18 @@ def record(
         details=_check_details(details or {}),
         login_method=_login_method.get(),
     )
-    if connection.vendor == "postgresql":
-        _insert_postgresql(event)
-    else:
-        with transaction.atomic(savepoint=not transaction.get_connection().in_atomic_block):
-            event.save(force_insert=True)
-            AuditUnsealed.objects.create(event_id=event.pk)
+    _insert(event)
     _seal_after_commit()
     return event
 
 
-def _insert_postgresql(event: AuditEvent) -> None:
-    """PostgreSQL: the event and its work-list row in one statement.
+def _insert(event: AuditEvent) -> None:
+    """The event and its work-list row, as plain statements (the hottest write of the portal:
+    every audited page makes one). Django prepares the values as `save()` would.
 
-    One round trip, and outside a transaction no BEGIN and COMMIT either: the
-    statement is atomic by itself. Django prepares the values as `save()` would.
-    """
+    PostgreSQL: one statement, so outside a transaction no BEGIN and COMMIT either (the
+    statement is atomic by itself). SQLite: two statements, in the caller's transaction or
+    in one of their own."""
     fields = [f for f in AuditEvent._meta.concrete_fields if f.attname != "id"]
     query = InsertQuery(AuditEvent)
     query.insert_values(fields, [event])
@@ -197,16 +193,24 @@ def _insert_postgresql(event: AuditEvent) -> None:
     table, unsealed = quote(AuditEvent._meta.db_table), quote(AuditUnsealed._meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields if f.column)  # concrete fields: each has one
     # Table and column names come from the models; every value is a parameter.
-    sql = (
-        f"WITH event AS (INSERT INTO {table} ({columns}) VALUES ({', '.join(placeholders)}) "  # noqa: S608
-        f"RETURNING id) INSERT INTO {unsealed} (event_id) SELECT id FROM event RETURNING event_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        raise RuntimeError("the audit event was not written")
-    event.pk = int(row[0])
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(placeholders)})"  # noqa: S608
+    if connection.vendor == "postgresql":
+        sql = (
+            f"WITH event AS ({insert} RETURNING id) "  # noqa: S608
+            f"INSERT INTO {unsealed} (event_id) SELECT id FROM event RETURNING event_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            raise RuntimeError("the audit event was not written")
+        event_id = int(row[0])
+    else:
+        with transaction.atomic(savepoint=not connection.in_atomic_block), connection.cursor() as cursor:
+            cursor.execute(insert, params)
+            event_id = int(cursor.lastrowid)
+            cursor.execute(f"INSERT INTO {unsealed} (event_id) VALUES (%s)", [event_id])  # noqa: S608
+    event.pk = event_id
     event._state.adding, event._state.db = False, connection.alias
 
 
@@ -251,7 +255,20 @@ def sealing_at_the_end() -> Iterator[None]:
                     logger.exception("audit: sealing at the end of a request failed; the next run seals it")
 
 
+# In a server process a thread of its own seals (`portal.audit.sealer`): a commit only wakes it.
+_background: list[Callable[[], None]] = []
+
+
+def seal_in_background(wake: Callable[[], None] | None) -> None:
+    """Commits call `wake` instead of sealing (None: seal at commit, or at a request's end)."""
+    _background[:] = [wake] if wake is not None else []
+
+
 def _seal_committed() -> None:
+    wake = _background[0] if _background else None
+    if wake is not None:
+        wake()
+        return
     if getattr(_request, "active", False):
         _request.seal = True
         return

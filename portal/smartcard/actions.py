@@ -159,7 +159,10 @@ def _next_step_for_unlinked(card: ValidatedCard) -> str:
 
 
 @transaction.atomic
-def do_record_card_sign_in(*, by: Actor, linked: LinkedCard, card: ValidatedCard, source: str) -> None:
+def do_record_card_sign_in(
+    *, by: Actor, linked: LinkedCard, card: ValidatedCard, source: str, browser: str = ""
+) -> int:
+    """Audit a card sign-in; returns the id of its `sign_in` event (the session keeps it)."""
     user, client_address = by.user, by.client_address
     LinkedCard.objects.filter(pk=linked.pk).update(last_used_at=timezone.now())
     _audit_card(
@@ -172,7 +175,9 @@ def do_record_card_sign_in(*, by: Actor, linked: LinkedCard, card: ValidatedCard
         revocation=card.revocation,
         source=source,
     )
-    account_actions.do_record_sign_in(by=Actor(user, client_address), method="smart_card")
+    return account_actions.do_record_sign_in(
+        by=Actor(user, client_address), method="smart_card", browser=browser
+    )
 
 
 # --- Linking and removing ---------------------------------------------------------------

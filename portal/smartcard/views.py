@@ -21,7 +21,7 @@ from portal.accounts import consent, sessions
 from portal.accounts import selectors as account_selectors
 from portal.accounts.actions import SignInRefused
 from portal.accounts.models import User
-from portal.accounts.views.common import client_address, safe_next
+from portal.accounts.views.common import browser_of, client_address, safe_next
 from portal.accounts.views.reauth import ask_to_confirm, recent_authentication_required, sign_out_after_lock
 from portal.accounts.views.signin import hold_message
 from portal.core.acting import Actor, actor_of
@@ -31,6 +31,7 @@ from portal.smartcard.access import cards_of
 from portal.smartcard.actions import CardLinkRefused, CardNotLinked, CardRegistrationNoMatch
 from portal.smartcard.forms import CardRegistrationForm
 from portal.smartcard.middleware import CARD_FINGERPRINT
+from portal.smartcard.models import LinkedCard
 from portal.smartcard.presented import Presented, presented_certificate
 from portal.smartcard.validation import CardRefused, ValidatedCard
 
@@ -60,6 +61,24 @@ def _validated(request: HttpRequest, *, action: str) -> tuple[Presented, Validat
     return presented, card
 
 
+def _signed_in_with(
+    request: HttpRequest, user: User, linked: LinkedCard, card: ValidatedCard, presented: Presented
+) -> None:
+    """The session starts, knows its card, and its sign-in event is recorded and remembered."""
+    sessions.start_session(request, user, device=linked, method="smart_card")
+    request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
+    sessions.remember_sign_in(
+        request,
+        actions.do_record_card_sign_in(
+            by=Actor(user, client_address(request)),
+            linked=linked,
+            card=card,
+            source=presented.source,
+            browser=browser_of(request),
+        ),
+    )
+
+
 @require_GET
 def card_sign_in(request: HttpRequest) -> HttpResponse:
     """Signing in is the TLS handshake itself: the browser proved it holds the card's key
@@ -83,11 +102,7 @@ def card_sign_in(request: HttpRequest) -> HttpResponse:
         if unlinked.next_step == CardNotLinked.CAN_REGISTER:
             request.session[REGISTRATION] = unlinked.card.certificate.fingerprint
         return _problem(request, texts.not_linked(unlinked.next_step), status=403)
-    sessions.start_session(request, user, device=linked, method="smart_card")
-    request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
-    actions.do_record_card_sign_in(
-        by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
-    )
+    _signed_in_with(request, user, linked, card, presented)
     return redirect(_main_site(next_url))
 
 
@@ -173,11 +188,7 @@ def register_with_card(request: HttpRequest) -> HttpResponse:
                     client_address=client_address(request),
                 )
                 request.session.pop(REGISTRATION, None)
-                sessions.start_session(request, user, device=linked, method="smart_card")
-                request.session[CARD_FINGERPRINT] = card.certificate.fingerprint
-                actions.do_record_card_sign_in(
-                    by=Actor(user, client_address(request)), linked=linked, card=card, source=presented.source
-                )
+                _signed_in_with(request, user, linked, card, presented)
                 messages.success(request, "Your account is ready. Your card is all you need to sign in.")
                 return redirect(_main_site("/"))
     return render(

@@ -68,6 +68,17 @@ def do_remove_second_factor(*, by: Actor) -> None:
     audit.record("second_factor_removed", actor_id=user.pk, client_address=client_address)
 
 
+def do_record_recovery_codes_download(*, by: Actor, device_id: int) -> None:
+    """The codes' text file left the portal: which set (the device's id), never the codes."""
+    audit.record(
+        "recovery_codes_downloaded",
+        actor_id=by.user.pk,
+        object_type="recovery_codes",
+        object_id=device_id,
+        client_address=by.client_address,
+    )
+
+
 def remove_devices(user: User) -> None:
     """The authenticator app and the recovery codes (a linked card is not a second step here)."""
     TOTPDevice.objects.filter(user=user).delete()

@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
+from django.db.models import F
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -132,14 +133,35 @@ def _verify(device: TOTPDevice | StaticDevice, token: str) -> bool:
     return bool(device.verify_token(token))
 
 
-def do_record_sign_in(*, by: Actor, method: str) -> None:
+def do_record_sign_in(*, by: Actor, method: str, browser: str = "") -> int:
+    """Audit a sign-in; `browser` is the code of `portal.accounts.browsers` ("chrome-windows").
+
+    Returns the event's id: the session keeps it, so Account security can mark "this session"."""
     user, client_address = by.user, by.client_address
-    audit.record(
+    details = {"method": method, "browser": browser} if browser else {"method": method}
+    event = audit.record(
         "sign_in",
         actor_id=user.pk,
         patient_id=_patient_id(user),
         client_address=client_address,
-        details={"method": method},
+        details=details,
+    )
+    return int(event.pk)
+
+
+@transaction.atomic
+def do_end_other_sessions(*, by: Actor) -> None:
+    """ "This wasn't me": every other session of the person ends at its next request
+    (SessionPolicyMiddleware compares the generation); the caller keeps its own session."""
+    user, client_address = by.user, by.client_address
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    audit.record(
+        "other_sessions_ended",
+        actor_id=user.pk,
+        patient_id=_patient_id(user),
+        client_address=client_address,
+        details={"reason": "not_me"},
     )
 
 

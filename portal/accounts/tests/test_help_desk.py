@@ -295,10 +295,14 @@ def test_alex_reads_paulas_sign_in_history(console: Client, paula: User, admin_a
 
     page = _text(console.get(_url(paula, "sign-ins/"), {"reason": "person_asked"}))
     rows = re.findall(
-        r"<tr><th scope=\"row\"[^>]*>[^<]+</th><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td></tr>",
+        r"<tr><th scope=\"row\"[^>]*>[^<]+</th>"
+        r"<td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td></tr>",
         page,
     )
-    assert rows == [("Signed in", "Password", PAULAS_HOME), ("Refused: wrong password", "-", ATTACKER)]
+    assert rows == [
+        ("Signed in", "Password", "A browser we do not recognize", PAULAS_HOME),
+        ("Refused: wrong password", "-", "-", ATTACKER),
+    ]
     [event] = _events("accounts.sign_ins_read")
     assert (event.actor_id, event.patient_id, event.details) == (
         admin_adams.pk,

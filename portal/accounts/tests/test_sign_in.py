@@ -74,14 +74,23 @@ def test_signed_in_patient_opening_sign_in_goes_home(client: Client, paula: User
 
 
 def test_sign_in_event_names_who_and_how(client: Client, paula: User) -> None:
-    """The audit trail says Paula signed in with her password, as the patient she is, from where."""
+    """The audit trail says Paula signed in with her password, as the patient she is, from where,
+    and with which browser: a code, never the User-Agent text."""
     finish_first_steps(paula)
-    client.post("/account/sign-in/", {"username": "paula", "password": PASSWORD}, REMOTE_ADDR="198.51.100.7")
+    client.post(
+        "/account/sign-in/",
+        {"username": "paula", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.7",
+        HTTP_USER_AGENT=(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+        ),
+    )
     event = AuditEvent.objects.get(action="sign_in")
     assert event.actor_id == paula.pk
     assert event.patient_id == Patient.objects.get(user=paula).pk
     assert event.client_address == "198.51.100.7"
-    assert event.details == {"method": "password"}
+    assert event.details == {"method": "password", "browser": "chrome-windows"}
 
 
 def test_whole_journey_is_audited_without_any_secret(

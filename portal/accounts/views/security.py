@@ -3,23 +3,34 @@ from __future__ import annotations
 import base64
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.accounts import actions, selectors, sessions
 from portal.accounts.forms import ChangePasswordForm, TotpConfirmForm
 from portal.accounts.models import User
 from portal.accounts.selectors import security_summary
-from portal.accounts.views.common import client_address
+from portal.accounts.views.common import client_address, record_sign_in
 from portal.accounts.views.reauth import ask_to_confirm, recent_authentication_required
 from portal.accounts.views.steps import next_step_or_home
+from portal.core import times
 from portal.core.acting import Actor
 
 RECOVERY_CODES = "portal_recovery_codes_to_show"
+# Which set of recovery codes this session made (the set's id, never the codes): only this
+# session may download them, and only for RECOVERY_CODES_DOWNLOAD_MINUTES.
+RECOVERY_CODES_SET = "portal_recovery_codes_made"
 SETUP_DEVICE = "portal_authenticator_being_added"
+# Set by "This wasn't me": the password change page and its result say what was done.
+NOT_ME_AT = "portal_not_me_at"
+RECENT_SIGN_INS = 10
+DOWNLOAD_NAME = "patient-portal-recovery-codes.txt"
 
 
 def _acting_user(request: HttpRequest) -> tuple[User, bool] | None:
@@ -65,13 +76,11 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
                 sessions.start_session(
                     request, user, device=selectors.confirmed_totp_device(user), method="password+totp_setup"
                 )
-                actions.do_record_sign_in(
-                    by=Actor(user, client_address(request)), method="password+totp_setup"
-                )
+                record_sign_in(request, user, method="password+totp_setup")
                 request.session["portal_after_codes"] = next_url
             else:
                 sessions.keep_current_session(request, user)
-            request.session[RECOVERY_CODES] = codes
+            _show_recovery_codes(request, user, codes)
             return redirect("accounts:recovery_codes")
     qr = segno.make(device.config_url, error="m")
     return render(
@@ -81,10 +90,17 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
             "form": form,
             "qr_data_uri": qr.svg_data_uri(scale=5, dark="#1b1b1b"),
             "text_key": _text_key(device.key),
+            # The same secret as the QR code: on a phone the app opens straight from the link.
+            "otpauth_url": device.config_url,
             "pending": pending,
         },
         status=400 if form.errors else 200,
     )
+
+
+def _show_recovery_codes(request: HttpRequest, user: User, codes: list[str]) -> None:
+    request.session[RECOVERY_CODES] = codes
+    request.session[RECOVERY_CODES_SET] = selectors.recovery_codes_device_id(user)
 
 
 @login_required
@@ -93,7 +109,47 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     if not codes:
         return redirect("accounts:security")
     after = request.session.pop("portal_after_codes", "") or ""
-    return render(request, "accounts/recovery_codes.html", {"codes": codes, "after": after})
+    made = selectors.recovery_codes_to_download(request.user, request.session.get(RECOVERY_CODES_SET))  # type: ignore[arg-type]
+    return render(
+        request,
+        "accounts/recovery_codes.html",
+        {
+            "codes": codes,
+            "after": after,
+            "made_at": made.made_at if made is not None else timezone.now(),
+            "download_minutes": selectors.RECOVERY_CODES_DOWNLOAD_MINUTES,
+        },
+    )
+
+
+@login_required
+@require_GET
+def download_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """The codes this session made, as a text file, within minutes of making them.
+
+    The codes travel only in the response body: the address names no code and no set."""
+    user: User = request.user  # type: ignore[assignment]
+    made = selectors.recovery_codes_to_download(user, request.session.get(RECOVERY_CODES_SET))
+    if made is None:
+        request.session.pop(RECOVERY_CODES_SET, None)
+        response = render(
+            request,
+            "accounts/recovery_codes_gone.html",
+            {"download_minutes": selectors.RECOVERY_CODES_DOWNLOAD_MINUTES},
+            status=410,
+        )
+    else:
+        actions.do_record_recovery_codes_download(
+            by=Actor(user, client_address(request)), device_id=made.device_id
+        )
+        text = render_to_string(
+            "accounts/recovery_codes.txt",
+            {"made": made, "username": user.username, "portal_name": settings.PORTAL_NAME},
+        )
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{DOWNLOAD_NAME}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -109,7 +165,44 @@ def mfa_offer(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def security(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/security.html", {"summary": security_summary(request.user)})  # type: ignore[arg-type]
+    user: User = request.user  # type: ignore[assignment]
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "summary": security_summary(user),
+            "sign_ins": selectors.sign_ins_of(user, limit=RECENT_SIGN_INS, succeeded_only=True),
+            "this_sign_in": sessions.sign_in_event(request),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def not_me(request: HttpRequest) -> HttpResponse:
+    """ "This wasn't me": sign out every other session, then change the password.
+
+    An account made with a card has no password to change: its card is its way in, and
+    the page says whom to call if the card is lost."""
+    user: User = request.user  # type: ignore[assignment]
+    has_password = user.has_usable_password()
+    if request.method == "POST":
+        actions.do_end_other_sessions(by=Actor(user, client_address(request)))
+        sessions.keep_current_session(request, user)
+        signed_out = (
+            f"We signed you out of every other place you were signed in ({times.moment(timezone.now())})."
+        )
+        if not has_password:
+            messages.success(
+                request,
+                f"{signed_out} Your account has no password: only your card signs you in. "
+                "If your card is lost or stolen, call the help desk.",
+            )
+            return redirect("accounts:security")
+        request.session[NOT_ME_AT] = timezone.now().isoformat()
+        messages.info(request, f"{signed_out} Now choose a new password.")
+        return redirect("accounts:change_password")
+    return render(request, "accounts/not_me.html", {"has_password": has_password})
 
 
 @login_required
@@ -121,7 +214,7 @@ def new_recovery_codes(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:security")
     codes = actions.do_regenerate_recovery_codes(by=Actor(user, client_address(request)))
     sessions.keep_current_session(request, user)
-    request.session[RECOVERY_CODES] = codes
+    _show_recovery_codes(request, user, codes)
     return redirect("accounts:recovery_codes")
 
 
@@ -154,7 +247,14 @@ def change_password(request: HttpRequest) -> HttpResponse:
 
         update_session_auth_hash(request, user)
         sessions.keep_current_session(request, user)
-        messages.success(request, "Your password is changed. Every other session was signed out.")
+        if request.session.pop(NOT_ME_AT, None):
+            messages.success(
+                request,
+                "Your password is changed, and every other place you were signed in is signed out. "
+                "Check your recent sign-ins below. If you see one you do not recognize, call the help desk.",
+            )
+        else:
+            messages.success(request, "Your password is changed. Every other session was signed out.")
         return redirect("accounts:security")
     return render(
         request, "accounts/change_password.html", {"form": form}, status=400 if form.errors else 200

@@ -14,7 +14,7 @@ from portal.accounts.consent import consent_required
 from portal.accounts.forms import SecondFactorForm, SignInForm
 from portal.accounts.models import User
 from portal.accounts.throttle import Hold
-from portal.accounts.views.common import client_address, safe_next
+from portal.accounts.views.common import client_address, record_sign_in, safe_next
 from portal.core import times
 from portal.core.acting import Actor
 from portal.core.promises import promises
@@ -89,7 +89,7 @@ def _after_password(request: HttpRequest, user: User, next_url: str) -> HttpResp
         )
         return redirect("accounts:mfa_setup")
     sessions.start_session(request, user, method="password")
-    actions.do_record_sign_in(by=Actor(user, client_address(request)), method="password")
+    record_sign_in(request, user, method="password")
     return redirect(next_url)
 
 
@@ -116,7 +116,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         else:
             method = "password+recovery_code" if codes_left is not None else "password+totp"
             sessions.start_session(request, user, device=device, method=method)
-            actions.do_record_sign_in(by=Actor(user, client_address(request)), method=method)
+            record_sign_in(request, user, method=method)
             if codes_left is not None:
                 messages.warning(
                     request,

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms, template
 from django.forms.widgets import ChoiceWidget
+from django.utils import timezone
 
 from portal.core import times
 
@@ -67,6 +68,12 @@ def _first_input_id(bound: forms.BoundField) -> str:
 def moment(value: datetime | None) -> str:
     """ "Dec 2, 2026, 9:05 AM EST": a date and time, in the hospital's zone, named."""
     return times.moment(value)
+
+
+@register.simple_tag
+def now_moment() -> str:
+    """The present moment in the same format (a printout's "Printed ...")."""
+    return times.moment(timezone.now())
 
 
 @register.filter

@@ -46,6 +46,7 @@ PAULA_PAGES = {
     "/messages/sent/": "Messages",
     "/record/": "Health Record",
     "/record/labs/": "Health Record",
+    "/medications/": "Medications",
     "/account/security/": "Account security",
     "/help/": "Need support?",
 }
@@ -61,6 +62,7 @@ def test_paulas_menu_is_the_same_on_every_page_with_her_unread_count(
         ("Home", "/", ""),
         ("Messages", "/messages/", "1"),
         ("Health Record", "/record/", ""),
+        ("Medications", "/medications/", ""),
         ("Account security", "/account/security/", ""),
         ("Need support?", "/help/", ""),
     ]

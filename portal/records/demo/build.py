@@ -49,6 +49,15 @@ def ref(kind: str, fhir_id: str, display: str | None = None) -> Json:
     return found
 
 
+# The pharmacy that fills the demo prescriptions (an Organization: dispenseRequest.performer), and
+# the extension that marks a controlled substance's DEA schedule (portal.medications.feed reads it).
+OUTPATIENT_PHARMACY: Json = {
+    "reference": "Organization/demo-outpatient-pharmacy",
+    "display": "Fort Example Outpatient Pharmacy",
+}
+CONTROLLED_EXTENSION = "http://portal.example.mil/fhir/StructureDefinition/controlled-substance-schedule"
+
+
 def dicom_uid(name: str) -> str:
     return f"2.25.{uuid.uuid5(UID_NAMESPACE, name).int}"
 
@@ -405,8 +414,13 @@ class Chart:
         valid_days: int = 365,
         reason: tuple[str, str] | None = None,
         stopped_because: str | None = None,
+        pharmacy: Json | None = None,
+        controlled: str | None = None,
     ) -> Json:
-        """A MedicationRequest: RxNorm coded, or naming a Medication (`Medication/<id>` reference)."""
+        """A MedicationRequest: RxNorm coded, or naming a Medication (`Medication/<id>` reference).
+
+        Filled by the hospital's outpatient pharmacy unless `pharmacy` names another; `controlled`
+        is a DEA schedule (`CII`), carried in the extension the medications wing reads."""
         named: Json = (
             {"medicationReference": medicine}
             if isinstance(medicine, dict)
@@ -439,8 +453,11 @@ class Chart:
                     "system": codes.UCUM,
                     "code": "d",
                 },
+                "performer": pharmacy or OUTPATIENT_PHARMACY,
             },
         }
+        if controlled is not None:
+            resource["extension"] = [{"url": CONTROLLED_EXTENSION, "valueCode": controlled}]
         if reason is not None:
             resource["reasonCode"] = [concept(codes.SNOMED, reason[0], reason[1], text=reason[1])]
         if stopped_because is not None:

@@ -136,6 +136,15 @@ PNEUMOCOCCAL = ("216", "Pneumococcal conjugate PCV20, polysaccharide CRM197, pre
 COVID = ("309", "SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, 50 mcg/0.5mL")
 
 # Conditions (SNOMED CT).
+OMEPRAZOLE = ("198053", "Omeprazole 20 MG Delayed Release Oral Capsule")
+VITAMIN_D = ("308344", "Cholecalciferol 1000 UNT Oral Tablet")
+FLUTICASONE = ("1797855", "Fluticasone propionate 50 MCG/ACTUAL Nasal Spray")
+OXYCODONE = ("1049621", "Oxycodone Hydrochloride 5 MG Oral Tablet")
+MONTELUKAST = ("997501", "Montelukast 10 MG Oral Tablet")
+CETIRIZINE = ("1014678", "Cetirizine Hydrochloride 10 MG Oral Tablet")
+GERD = ("235595009", "Gastroesophageal reflux disease")
+VITAMIN_D_DEFICIENCY = ("34713006", "Vitamin D deficiency")
+
 DIABETES = ("44054006", "Diabetes mellitus type 2")
 HYPERTENSION = ("59621000", "Essential hypertension")
 HYPERLIPIDEMIA = ("55822004", "Hyperlipidemia")

@@ -25,6 +25,7 @@ DR_FERRAND = ref("Practitioner", "demo-dr-ferrand", "Dr. Lucia Ferrand")
 NURSE_NOLAN = ref("Practitioner", "demo-nurse-nolan", "Nora Nolan, RN")
 DIETITIAN = ref("Practitioner", "demo-rd-benavides", "Marisol Benavides, RD")
 PHARMACIST = ref("Practitioner", "demo-rx-patel", "Priya Patel, PharmD")
+CIVILIAN_PHARMACY = ref("Organization", "demo-main-street-drugs", "Main Street Drugs")
 
 # (id, prefix, given, family, suffix, NPI, qualification)
 PRACTITIONERS = [
@@ -115,9 +116,26 @@ def directory() -> list[Json]:
             "partOf": HOSPITAL,
         }
     )
+    pharmacies = [
+        _entry(
+            {
+                "resourceType": "Organization",
+                "id": fhir_id,
+                "active": True,
+                "type": [{"text": kind}],
+                "name": name,
+                **({"partOf": HOSPITAL} if part_of else {}),
+            }
+        )
+        for fhir_id, name, kind, part_of in [
+            ("demo-outpatient-pharmacy", "Fort Example Outpatient Pharmacy", "Military pharmacy", True),
+            ("demo-main-street-drugs", "Main Street Drugs", "Retail pharmacy", False),
+        ]
+    ]
     return [
         hospital,
         laboratory,
+        *pharmacies,
         *(_location(row) for row in LOCATIONS),
         *(_practitioner(row) for row in PRACTITIONERS),
     ]

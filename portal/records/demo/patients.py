@@ -17,6 +17,7 @@ seeded noise, so each run makes the same record.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from portal.clinics import demo as people
 from portal.records.demo import codes
@@ -497,6 +498,59 @@ def paula_medicines(chart: Chart, visits: list[datetime], encounters: list[Json]
         repeats=5,
         reason=codes.KNEE_ARTHRITIS,
     )
+    # The statin was filled again late in November 2026: too soon for another refill until February.
+    chart.dispense(
+        at(2026, 11, 23, 10), statin, codes.ATORVASTATIN, count=90, supply_days=90, directions=evening
+    )
+    paula_recent_medicines(chart, visits, encounters)
+
+
+def paula_recent_medicines(chart: Chart, visits: list[datetime], encounters: list[Json]) -> None:
+    """The medications wing's demo: refillable, a request in each state, controlled, civilian."""
+    diaz = where.DR_DIAZ
+    daily = "Take 1 tablet by mouth once a day."
+    recent: list[tuple[Any, datetime, datetime, int, int, str, tuple[str, str], dict[str, Any]]] = [
+        # (medicine, written, fill, supply days, repeats, directions, reason, extra)
+        (codes.OMEPRAZOLE, visits[18], at(2026, 9, 1, 11), 30, 5, "Take 1 capsule by mouth before breakfast.", codes.GERD, {}),
+        (codes.VITAMIN_D, visits[18], at(2026, 8, 20, 11), 90, 3, daily, codes.VITAMIN_D_DEFICIENCY, {}),
+        (codes.FLUTICASONE, visits[18], at(2026, 8, 3, 11), 60, 5, "Use 2 sprays in each nostril once a day.", codes.HAY_FEVER, {}),
+        (codes.OXYCODONE, visits[19], visits[19] + timedelta(hours=2), 10, 0,
+         "Take 1 tablet by mouth every 6 hours as needed for severe knee pain.", codes.KNEE_ARTHRITIS, {"controlled": "CII"}),
+        (codes.CETIRIZINE, visits[18], at(2026, 10, 2, 11), 30, 5, daily, codes.HAY_FEVER,
+         {"pharmacy": where.CIVILIAN_PHARMACY}),
+    ]  # fmt: skip
+    for medicine, written, filled, supply, repeats, directions, reason, extra in recent:
+        number = visits.index(written)
+        rx = chart.prescription(
+            written,
+            medicine,
+            prescriber=diaz,
+            encounter=encounters[number],
+            status="active",
+            directions=directions,
+            quantity_each=supply,
+            supply_days=supply,
+            repeats=repeats,
+            reason=reason,
+            **extra,
+        )
+        chart.dispense(filled, rx, medicine, count=supply, supply_days=supply, directions=directions)
+    # One refill allowed, both fills dispensed: no refills left, a renewal is offered.
+    nightly = "Take 1 tablet by mouth every evening."
+    montelukast = chart.prescription(
+        visits[18],
+        codes.MONTELUKAST,
+        prescriber=diaz,
+        encounter=encounters[18],
+        status="active",
+        directions=nightly,
+        quantity_each=30,
+        supply_days=30,
+        repeats=1,
+        reason=codes.HAY_FEVER,
+    )
+    for filled in (at(2026, 9, 10, 11), at(2026, 10, 12, 11)):
+        chart.dispense(filled, montelukast, codes.MONTELUKAST, count=30, supply_days=30, directions=nightly)
 
 
 def paula_imaging(chart: Chart) -> None:
@@ -651,6 +705,28 @@ def evan() -> list[Json]:
                 repeats=0,
                 valid_days=90,
                 reason=codes.HAY_FEVER,
+            )
+            spray = "Use 2 sprays in each nostril once a day."
+            fluticasone = chart.prescription(
+                moment,
+                codes.FLUTICASONE,
+                prescriber=ito,
+                encounter=visit,
+                status="active",
+                directions=spray,
+                quantity_each=1,
+                supply_days=60,
+                repeats=5,
+                valid_days=730,
+                reason=codes.HAY_FEVER,
+            )
+            chart.dispense(
+                moment + timedelta(hours=1),
+                fluticasone,
+                codes.FLUTICASONE,
+                count=1,
+                supply_days=60,
+                directions=spray,
             )
         if a1c is not None:
             chart.lab_panel(

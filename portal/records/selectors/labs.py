@@ -13,7 +13,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from django.utils import timezone
 
@@ -42,7 +42,20 @@ FLAGS = {
 CODED = {"true": "Yes", "false": "No"}
 
 
-class Reading(Protocol):
+class Flaggable(Protocol):
+    """What a flag is decided from: a `Reading`, or only these columns of one."""
+
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def low(self) -> float | None: ...
+    @property
+    def high(self) -> float | None: ...
+    @property
+    def interpretation(self) -> str: ...
+
+
+class Reading(Flaggable, Protocol):
     """One value of a result, as a `Measurement` row or its columns read without the model."""
 
     @property
@@ -52,17 +65,9 @@ class Reading(Protocol):
     @property
     def code(self) -> str: ...
     @property
-    def value(self) -> float | None: ...
-    @property
     def unit(self) -> str: ...
     @property
     def value_code(self) -> str: ...
-    @property
-    def low(self) -> float | None: ...
-    @property
-    def high(self) -> float | None: ...
-    @property
-    def interpretation(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class Values:
     )  # fmt: skip
 
 
-def flag_of(row: Reading) -> str:
+def flag_of(row: Flaggable) -> str:
     """The out-of-range flag in words ("" when in range or not said)."""
     if row.interpretation:
         return FLAGS.get(row.interpretation.upper(), "")
@@ -143,15 +148,17 @@ class Panel:
         return sum(1 for r in self.results for v in r.values if v.flag)
 
     @property
+    def counted(self) -> str:
+        return f"{len(self.results)} result{'' if len(self.results) == 1 else 's'}"
+
+    @property
     def lines(self) -> list[str]:
         """Each result's name with its flags in words, as the list of panels shows them."""
         return [f"{r.name} ({r.flags})" if r.flags else r.name for r in self.results]
 
 
-def _values(title: str, resource: Json, rows: list[Reading], *, ranges: bool = True) -> list[Value]:
-    """Each value of a result in words; `resource` (the Observation's JSON, or {}) names components.
-
-    Without `ranges` (the list of panels shows none) the range is left unsaid."""
+def _values(title: str, resource: Json, rows: list[Reading]) -> list[Value]:
+    """Each value of a result in words; `resource` (the Observation's JSON, or {}) names components."""
     components = [c for c in resource.get("component") or [] if isinstance(c, dict)]
     found = []
     for row in sorted(rows, key=lambda m: m.position):
@@ -166,7 +173,7 @@ def _values(title: str, resource: Json, rows: list[Reading], *, ranges: bool = T
             coded = words((concept or {}).get("valueCodeableConcept"))
             shown = coded or CODED.get(row.value_code, row.value_code) or "No value given"
         code = row.code if row.value is not None and row.code_system == "http://loinc.org" else ""
-        found.append(Value(name, shown, range_of(row) if ranges else "", flag_of(row), code))
+        found.append(Value(name, shown, range_of(row), flag_of(row), code))
     return found or [Value(title, "No value given", "No reference range given", "", "")]
 
 
@@ -175,14 +182,14 @@ def _opened(opened: Opened, row_key: Any, field: str, sealed: bytes) -> str:
     return read_sealed_value(opened.ring, binding, sealed)
 
 
-def _results(opened: Opened, report_ids: list[int], *, detail: bool) -> dict[int, list[Result]]:
+def _results(opened: Opened, report_ids: list[int]) -> dict[int, list[Result]]:
     """The results of these panels with their values: one query of plain rows (each result
     joined to its values), each title opened once.
 
-    `detail` also opens each result's JSON, which names a blood pressure's components."""
+    Each result's JSON is opened too: it names a blood pressure's components."""
     if not report_ids:
         return {}
-    sealed = ["title", "resource"] if detail else ["title"]
+    sealed = ["title", "resource"]
     values = [f"measurements__{name}" for name in Values.COLUMNS]
     rows = (
         opened.readable(
@@ -197,15 +204,62 @@ def _results(opened: Opened, report_ids: list[int], *, detail: bool) -> dict[int
     readings: dict[int, list[Reading]] = defaultdict(list)
     for pk, report_id, row_key, *columns in rows:
         if pk not in found:
-            found[pk] = (report_id, _opened(opened, row_key, "title", columns[0]), {})
-            if detail:
-                found[pk] = (report_id, found[pk][1], _json(_opened(opened, row_key, "resource", columns[1])))
+            title = _opened(opened, row_key, "title", columns[0])
+            found[pk] = (report_id, title, _json(_opened(opened, row_key, "resource", columns[1])))
         reading = columns[len(sealed) :]
         if reading[0] is not None:  # a result without values joins none
             readings[pk].append(Values(*reading))
     results: dict[int, list[Result]] = {pk: [] for pk in report_ids}
     for pk, (report_id, title, resource) in found.items():
-        results[report_id].append(Result(pk, title, _values(title, resource, readings[pk], ranges=detail)))
+        results[report_id].append(Result(pk, title, _values(title, resource, readings[pk])))
+    return results
+
+
+class _Flagged(NamedTuple):
+    """What a flag needs of a value (a `Reading`'s columns for `flag_of`)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    interpretation: str
+
+
+def _names_and_flags(opened: Opened, report_ids: list[int]) -> dict[int, list[Result]]:
+    """The list of panels shows each result's name and its flags in words: only the columns
+    a flag needs are read, and no value is put in words."""
+    rows = (
+        opened.readable(
+            Record.objects.filter(
+                patient=opened.patient, kind=Record.Kind.OBSERVATION, report_id__in=report_ids
+            )
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "report_id",
+            "row_key",
+            "title",
+            "measurements__value",
+            "measurements__low",
+            "measurements__high",
+            "measurements__interpretation",
+        )  # fmt: skip
+    )
+    results: dict[int, list[Result]] = {pk: [] for pk in report_ids}
+    current: Result | None = None
+    row: tuple[Any, ...]
+    for row in rows:
+        pk, report_id, row_key, title, value, low, high, interpretation = row
+        if current is None or current.id != pk:
+            current = Result(pk, _opened(opened, row_key, "title", bytes(title)), [])
+            results[report_id].append(current)
+        if value is not None or interpretation is not None:
+            flagged = _Flagged(value, low, high, interpretation or "")
+            current.values.append(Value(current.name, "", "", flag_of(flagged), ""))
+    for found in results.values():
+        for result in found:
+            if not result.values:
+                result.values.append(Value(result.name, "No value given", "", "", ""))
     return results
 
 
@@ -221,7 +275,7 @@ def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Pane
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB", effective_at__isnull=False
     ).only("pk", "row_key", "title", "effective_at")
     rows, next_cursor = keyset(opened.readable(query), cursor, field="effective_at", size=PANELS_PER_PAGE)
-    results = _results(opened, [r.pk for r in rows], detail=False)
+    results = _names_and_flags(opened, [r.pk for r in rows])
     return Page([Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows], next_cursor)
 
 
@@ -231,7 +285,7 @@ def panels_in(opened: Opened, period: Period) -> list[Panel]:
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB"
     ).defer("resource")
     rows = list(period.within(opened.readable(query)).order_by("-effective_at", "-pk"))
-    results = _results(opened, [r.pk for r in rows], detail=True)
+    results = _results(opened, [r.pk for r in rows])
     return [Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows]
 
 
@@ -259,7 +313,7 @@ def panel_of(by: Actor, patient_id: int, report_id: int) -> Panel:
     found = access_lab_report(by.user, report_id)
     opened = open_record(by, patient_id, page="lab_panel", object_type="lab_report", object_id=report_id)
     belongs(by, found, opened.patient, "lab_report")
-    results = _results(opened, [found.pk], detail=True)[found.pk]
+    results = _results(opened, [found.pk])[found.pk]
     return Panel(found.pk, opened.title(found), found.effective_at, results)
 
 

@@ -60,7 +60,7 @@ def test_linked_card_signs_paula_in_without_a_second_step(client: Client, paula:
     assert event.actor_id == paula.pk
     assert event.details["serial"] == format(pki.cards["paula"].certificate.serial_number, "x")
     assert event.details["revocation"] == "ocsp"
-    assert last_event("sign_in").details == {"method": "smart_card"}
+    assert last_event("sign_in").details == {"method": "smart_card", "browser": "other-other"}
 
 
 def test_staff_card_session_counts_as_verified(client: Client, dr_diaz: User, pki: CardPKI) -> None:

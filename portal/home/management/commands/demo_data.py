@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.clinics import demo as people
+from portal.medications import demo as medications
 from portal.records import demo as records
 
 
@@ -25,8 +26,10 @@ class Command(BaseCommand):
             raise CommandError("Demo data is never loaded with PORTAL_ENV=production.")
         created = people.load()
         self.stdout.write("Demo data created." if created else "Demo data already present; nothing changed.")
+        medications.load_pharmacies()
         try:
             loaded = records.load()
         except records.DemoRefused as refused:
             raise CommandError(str(refused)) from None
         self.stdout.write(loaded.said())
+        medications.load_requests()
