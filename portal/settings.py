@@ -190,6 +190,7 @@ AUTHENTICATION_BACKENDS = [
 # Sessions: database-backed by default; any Django session engine works.
 SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db")
 SESSION_COOKIE_NAME = "portal_session"
+PORTAL_CONSENT_COOKIE_NAME = "portal_consent"  # the notice and consent agreed (accounts.consent)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
@@ -217,6 +218,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_NAME = "__Host-portal_session"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    PORTAL_CONSENT_COOKIE_NAME = "__Host-portal_consent"
 
 # Content-Security-Policy: no inline script or style anywhere.
 CONTENT_SECURITY_POLICY = {
@@ -407,6 +409,14 @@ PORTAL_RECORD_RELEASE_HOLD = read_int_map(
 # "Download my record": a prepared file (FHIR JSON, PDF or plain text, sealed in the vault's file
 # store) can be downloaded for this many hours; then the `records.export_expiry` job deletes it.
 PORTAL_RECORD_EXPORT_HOURS = read_int("PORTAL_RECORD_EXPORT_HOURS", 24, minimum=1, maximum=24 * 14)
+
+# The DoD Notice and Consent Banner shown before sign-in (accounts.E001 if missing or empty).
+PORTAL_CONSENT_BANNER_FILE = Path(
+    read_str(
+        "PORTAL_CONSENT_BANNER_FILE",
+        str(BASE_DIR / "portal" / "accounts" / "data" / "dod-notice-and-consent.txt"),
+    )
+)
 
 # Medications (portal.medications): a refill is "too soon" until this percent of the last fill's
 # days' supply has passed; a renewal is offered up to this many days after a prescription expired;
