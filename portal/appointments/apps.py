@@ -15,8 +15,10 @@ class AppointmentsConfig(AppConfig):
         from portal.core.cards import register_home_card
         from portal.core.fhir_feed import register_fhir_consumer
         from portal.core.navigation import register_nav_entry
+        from portal.core.promises import register_promise
 
         register_nav_entry(appointments_entry)
+        register_promise(order=40, text="See your appointments, book, move or cancel them")
         register_home_card(appointments_card)
         register_work_source(appointments_work)
         # Visits come from the EHR's encounters and appointments, handed over in the import's transaction.
