@@ -45,9 +45,9 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
-from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.consent import agreed_client  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
 from portal.appointments import actions  # noqa: E402
@@ -118,7 +118,7 @@ def p95(samples: list[float]) -> float:
 
 
 def pages(team: CareTeam, kind: AppointmentType, who: Patient, repeat: int) -> None:
-    client = Client()
+    client = agreed_client()
     assert (
         client.post("/account/sign-in/", {"username": who.user.username, "password": PASSWORD}).status_code
         == 302

@@ -45,6 +45,7 @@ from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.consent import agreed_client  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
 from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam  # noqa: E402
@@ -152,7 +153,7 @@ def page_bench(user: User, pharmacy: Pharmacy, rounds: int = 60) -> None:
         by=Actor(user), prescription_ids=[first.pk], delivery="pickup", pharmacy_id=pharmacy.pk
     )
     assert outcome.request is not None
-    client = Client()
+    client = agreed_client()
     assert (
         client.post("/account/sign-in/", {"username": user.username, "password": PASSWORD}).status_code == 302
     )

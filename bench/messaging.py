@@ -52,6 +52,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.consent import agreed_client  # noqa: E402
 from portal.accounts.models import User  # noqa: E402
 from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam  # noqa: E402
 from portal.messaging.models import Message, Thread  # noqa: E402
@@ -409,7 +410,7 @@ def main() -> None:
     patient_ids = seed_patients(args.patients)
     seed_messages(10_000, patient_ids=patient_ids, teams=teams, author=user, bench=bench)
 
-    client = Client()
+    client = agreed_client()
     check(client.post("/account/sign-in/", {"username": "bench", "password": PASSWORD}), 302)
     server = Server(client.cookies[settings.SESSION_COOKIE_NAME].value)
     try:

@@ -48,6 +48,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from fhir.resources.R4B import get_fhir_model_class  # noqa: E402
 
+from bench.consent import agreed_client  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
 from portal.audit import sealer  # noqa: E402
@@ -109,7 +110,7 @@ def signed_in(patient: Patient, username: str) -> Client:
     terms = current_terms()
     if terms is not None:
         TermsAcceptance.objects.get_or_create(user=patient.user, terms=terms)
-    client = Client()
+    client = agreed_client()
     response = client.post("/account/sign-in/", {"username": username, "password": PASSWORD})
     if response.status_code != 302:
         sys.exit(f"the bench patient could not sign in ({response.status_code})")

@@ -51,6 +51,7 @@ from django.http.response import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
 
+from bench.consent import agreed_client  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User
 from portal.accounts.selectors import current_terms
 from portal.audit import sealer
@@ -125,7 +126,7 @@ def seed_team() -> tuple[CareTeam, list[User]]:
 
 
 def signed_in(user: User) -> Client:
-    client = Client()
+    client = agreed_client()
     response = client.post("/account/sign-in/", {"username": user.username, "password": PASSWORD})
     if response.status_code != 302:
         raise SystemExit(f"sign-in answered {response.status_code}")

@@ -4,6 +4,7 @@ from django import forms
 
 from portal.appointments.actions import REASON_MAX
 from portal.appointments.models import Mode
+from portal.core.days import DayField
 
 PARTS = [("morning", "Morning"), ("afternoon", "Afternoon")]
 WEEKDAYS = [
@@ -28,26 +29,16 @@ class ReasonForm(forms.Form):
 
 
 class RequestForm(ReasonForm):
-    day_1 = forms.DateField(
+    day_1 = DayField(
+        what="your first choice of day",
         label="First choice of day",
         required=True,
-        error_messages={"required": "Give at least one day.", "invalid": "Write the day as YYYY-MM-DD."},
-        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Give at least one day, for example: 04/28/2027."},
     )
     part_1 = forms.ChoiceField(label="Part of the day", choices=PARTS)
-    day_2 = forms.DateField(
-        label="Second choice (optional)",
-        required=False,
-        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    day_2 = DayField(what="your second choice of day", label="Second choice (optional)", required=False)
     part_2 = forms.ChoiceField(label="Part of the day", choices=PARTS, required=False)
-    day_3 = forms.DateField(
-        label="Third choice (optional)",
-        required=False,
-        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    day_3 = DayField(what="your third choice of day", label="Third choice (optional)", required=False)
     part_3 = forms.ChoiceField(label="Part of the day", choices=PARTS, required=False)
 
 
@@ -80,9 +71,5 @@ class TemplateForm(forms.Form):
 
 
 class BlockDayForm(forms.Form):
-    day = forms.DateField(
-        label="Day to close",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
-    )
+    day = DayField(what="the day to close", label="Day to close")
     label = forms.CharField(label="Why (for staff: holiday, training)", max_length=100, required=False)

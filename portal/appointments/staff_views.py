@@ -6,6 +6,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,6 +17,7 @@ from portal.appointments.access import access_request, may_edit_templates, sched
 from portal.appointments.forms import BlockDayForm, DeclineForm, TemplateForm
 from portal.clinics.access import staff_of, teams_of
 from portal.core.acting import Refused, actor_of
+from portal.core.days import parse_day
 
 
 def _staff(request: HttpRequest) -> User:
@@ -35,9 +37,12 @@ def teams(request: HttpRequest) -> HttpResponse:
 
 
 def _day(raw: str) -> date | None:
+    """The day asked for: typed month first (04/28/2027), or ISO in the page's own links."""
+    if not raw:
+        return None
     try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
+        return parse_day(raw, what="the day") if "/" in raw else date.fromisoformat(raw)
+    except (ValueError, ValidationError):
         return None
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 T = TypeVar("T")
-M = TypeVar("M", bound=models.Model)
+R = TypeVar("R")  # a row: a model instance, or a named row with `pk`
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,15 @@ def after(cursor: Cursor, field: str, *, ascending: bool = False) -> Q:
 
 
 def keyset(
-    query: QuerySet[M], cursor: Cursor | None, *, field: str, size: int, ascending: bool = False
-) -> tuple[list[M], Cursor | None]:
+    query: QuerySet[Any, R], cursor: Cursor | None, *, field: str, size: int, ascending: bool = False
+) -> tuple[list[R], Cursor | None]:
     """One page of `query`, newest first by (`field`, id) (oldest first with `ascending`), and
-    the cursor of the next page if any."""
+    the cursor of the next page if any. Rows are model instances, or named rows
+    (`values_list(..., named=True)`) holding `pk` and `field`."""
     if cursor is not None:
         query = query.filter(after(cursor, field, ascending=ascending))
     order = (field, "id") if ascending else (f"-{field}", "-id")
     rows = list(query.order_by(*order)[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return rows, (Cursor(getattr(rows[-1], field), rows[-1].pk) if more and rows else None)
+    return rows, (Cursor(getattr(rows[-1], field), getattr(rows[-1], "pk")) if more and rows else None)  # noqa: B009 - R is any row

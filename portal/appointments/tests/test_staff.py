@@ -59,7 +59,7 @@ def test_a_request_is_booked_by_the_scheduler_and_the_patient_sees_it(
         ends_at=time(16),
     )
     client = signed_in(paula)
-    day = (timezone.localdate() + timedelta(days=3)).isoformat()
+    day = (timezone.localdate() + timedelta(days=3)).strftime("%m/%d/%Y")  # typed month first
     page = client.post(
         f"/appointments/request/{world['blue'].pk}/{intake.pk}/",
         {"day_1": day, "part_1": "morning", "reason": "low mood"},
@@ -69,7 +69,7 @@ def test_a_request_is_booked_by_the_scheduler_and_the_patient_sees_it(
         and "5 to 120 days" in page.content.decode()
         and "low mood" in page.content.decode()
     )
-    day = (timezone.localdate() + timedelta(days=10)).isoformat()
+    day = (timezone.localdate() + timedelta(days=10)).strftime("%m/%d/%Y")
     assert (
         client.post(
             f"/appointments/request/{world['blue'].pk}/{intake.pk}/",

@@ -273,10 +273,16 @@ def panels_of(by: Actor, patient_id: int, *, cursor: Cursor | None) -> Page[Pane
     opened = open_record(by, patient_id, page="labs")
     query = Record.objects.filter(
         patient=opened.patient, kind=Record.Kind.DIAGNOSTIC_REPORT, category="LAB", effective_at__isnull=False
-    ).only("pk", "row_key", "title", "effective_at")
-    rows, next_cursor = keyset(opened.readable(query), cursor, field="effective_at", size=PANELS_PER_PAGE)
+    )
+    # Plain named rows, not model instances: the page needs four columns of ten panels.
+    plain = opened.readable(query).values_list("pk", "row_key", "title", "effective_at", named=True)
+    rows, next_cursor = keyset(plain, cursor, field="effective_at", size=PANELS_PER_PAGE)
     results = _names_and_flags(opened, [r.pk for r in rows])
-    return Page([Panel(r.pk, opened.title(r), r.effective_at, results[r.pk]) for r in rows], next_cursor)
+    panels = [
+        Panel(r.pk, _opened(opened, r.row_key, "title", bytes(r.title)), r.effective_at, results[r.pk])
+        for r in rows
+    ]
+    return Page(panels, next_cursor)
 
 
 def panels_in(opened: Opened, period: Period) -> list[Panel]:
