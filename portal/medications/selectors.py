@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from portal.clinics.access import access_patient
 from portal.core.acting import Actor, audit_event
+from portal.medications.access import access_pharmacy
 from portal.medications.actions import rules_now
 from portal.medications.eligibility import Answer, eligibility, refills_remaining
 from portal.medications.models import (
@@ -167,10 +168,14 @@ class Queue:
 QUEUE_STATES = ("submitted", "in_progress", "ready", "shipped")
 
 
-def pharmacy_queue(pharmacy: Pharmacy, *, status: str, limit: int = 100) -> Queue:
+def pharmacy_queue(by: Actor, pharmacy_id: int, *, status: str, limit: int = 100) -> Queue:
     """A pharmacy's requests in one state, the oldest first, and the count of each open state.
 
-    `pharmacy` came through `access_pharmacy` (the caller's door)."""
+    Through the pharmacy door (a pharmacy `by` works at now). Every patient whose request is
+    shown gets a `medications.queue_viewed` event (their id, the ids of their requests shown),
+    so "who looked at this patient" lists the pharmacist; an empty page gets one event without
+    a patient."""
+    pharmacy = access_pharmacy(by.user, pharmacy_id)
     status = status if status in QUEUE_STATES else "submitted"
     counts = RefillRequest.objects.filter(pharmacy=pharmacy).aggregate(
         **{state: Count("pk", filter=Q(status=state)) for state in QUEUE_STATES}
@@ -191,6 +196,23 @@ def pharmacy_queue(pharmacy: Pharmacy, *, status: str, limit: int = 100) -> Queu
         )
         for r in requests
     ]
+    shown: dict[int, list[int]] = {}
+    for r in requests:
+        shown.setdefault(r.patient_id, []).append(r.pk)
+    for patient_id, request_ids in shown.items():
+        audit_event(
+            "medications.queue_viewed",
+            by=by,
+            patient_id=patient_id,
+            object_type="pharmacy",
+            object_id=pharmacy.pk,
+            status=status,
+            requests=request_ids,
+        )
+    if not shown:
+        audit_event(
+            "medications.queue_viewed", by=by, object_type="pharmacy", object_id=pharmacy.pk, status=status
+        )
     return Queue(pharmacy, status, counts, rows)
 
 

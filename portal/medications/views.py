@@ -121,8 +121,7 @@ def request_renewal(request: HttpRequest, prescription_id: int) -> HttpResponse:
 def queue(request: HttpRequest, pharmacy_id: int) -> HttpResponse:
     by = actor_of(request)
     staff_of(by.user)
-    pharmacy = actions.check_open_queue(by=by, pharmacy_id=pharmacy_id)
-    page = selectors.pharmacy_queue(pharmacy, status=request.GET.get("status", "submitted"))
+    page = selectors.pharmacy_queue(by, pharmacy_id, status=request.GET.get("status", "submitted"))
     tabs = [(state, label, page.counts[state]) for state, label in selectors.QUEUE_LABELS.items()]
     return render(request, "medications/queue.html", {"queue": page, "tabs": tabs})
 
