@@ -171,7 +171,53 @@ def finish_first_steps(user: User) -> None:
         TermsAcceptance.objects.get_or_create(user=user, terms=terms)
 
 
+def agree_to_notice(client: Client) -> Client:
+    """The browser session has agreed to the DoD notice and consent (accounts/consent.py)."""
+    from portal.accounts import consent
+
+    client.cookies[consent.cookie_name()] = consent.cookie_value()
+    return client
+
+
+def without_consent(client: Client) -> Client:
+    """A client that has not agreed to the notice: the notice's own tests start from here."""
+    from portal.accounts import consent
+
+    client.cookies.pop(consent.cookie_name(), None)
+    return client
+
+
+def with_consent(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers of a raw HTTP client (the TLS tests) that has agreed to the notice."""
+    from portal.accounts import consent
+
+    headers = dict(headers or {})
+    agreed = f"{consent.cookie_name()}={consent.cookie_value()}"
+    headers["Cookie"] = f"{agreed}; {headers['Cookie']}" if headers.get("Cookie") else agreed
+    return headers
+
+
+@pytest.fixture(autouse=True)
+def _clients_have_agreed_to_the_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every Django test client starts having agreed to the notice (and agrees again after
+    `logout()`), so tests about something else sign in as before. The notice's own tests
+    take the agreement away with `without_consent(client)`."""
+    original_init, original_logout = Client.__init__, Client.logout
+
+    def init(self: Client, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        agree_to_notice(self)
+
+    def logout(self: Client) -> None:
+        original_logout(self)
+        agree_to_notice(self)
+
+    monkeypatch.setattr(Client, "__init__", init)
+    monkeypatch.setattr(Client, "logout", logout)
+
+
 def sign_in(client: Client, user: User, *, password: str = PASSWORD) -> Any:
+    agree_to_notice(client)
     response = client.post("/account/sign-in/", {"username": user.username, "password": password})
     if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
         response = client.post("/account/sign-in/second-step/", {"code": totp_now(user)})

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "portal.messaging",
     "portal.records",
     "portal.medications",
+    "portal.appointments",
     "portal.smartcard",
     "portal.privacy",
     "portal.home",
@@ -189,6 +190,7 @@ AUTHENTICATION_BACKENDS = [
 # Sessions: database-backed by default; any Django session engine works.
 SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db")
 SESSION_COOKIE_NAME = "portal_session"
+PORTAL_CONSENT_COOKIE_NAME = "portal_consent"  # the notice and consent agreed (accounts.consent)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 12 * 60 * 60
@@ -216,6 +218,7 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_NAME = "__Host-portal_session"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    PORTAL_CONSENT_COOKIE_NAME = "__Host-portal_consent"
 
 # Content-Security-Policy: no inline script or style anywhere.
 CONTENT_SECURITY_POLICY = {
@@ -346,6 +349,16 @@ PORTAL_BREAK_GLASS_MINUTES = read_int("PORTAL_BREAK_GLASS_MINUTES", 60, minimum=
 PORTAL_KEY_PROVIDER = read_str("PORTAL_KEY_PROVIDER", "portal.vault.providers.LocalKeyFileProvider")
 PORTAL_KEY_FILE = Path(read_str("PORTAL_KEY_FILE", str(VAR_DIR / "keys" / "kek.json")))
 
+# Appointments (portal.appointments): reminder e-mails this many days before a visit, and how long
+# an earlier time stays offered to the first patient on the waitlist before the next one is told.
+PORTAL_APPOINTMENT_REMINDER_DAYS = [
+    read_int(
+        "PORTAL_APPOINTMENT_REMINDER_DAYS", 0, minimum=1, environ={"PORTAL_APPOINTMENT_REMINDER_DAYS": d}
+    )
+    for d in read_list("PORTAL_APPOINTMENT_REMINDER_DAYS", ["3", "1"])
+]
+PORTAL_WAITLIST_OFFER_MINUTES = read_int("PORTAL_WAITLIST_OFFER_MINUTES", 30, minimum=1, maximum=24 * 60)
+
 # Secure messaging (portal.messaging).
 PORTAL_MESSAGE_REPLY_DAYS = read_int("PORTAL_MESSAGE_REPLY_DAYS", 45, minimum=1)
 PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS = read_int("PORTAL_MESSAGE_OVERDUE_BUSINESS_DAYS", 3, minimum=1)
@@ -396,6 +409,14 @@ PORTAL_RECORD_RELEASE_HOLD = read_int_map(
 # "Download my record": a prepared file (FHIR JSON, PDF or plain text, sealed in the vault's file
 # store) can be downloaded for this many hours; then the `records.export_expiry` job deletes it.
 PORTAL_RECORD_EXPORT_HOURS = read_int("PORTAL_RECORD_EXPORT_HOURS", 24, minimum=1, maximum=24 * 14)
+
+# The DoD Notice and Consent Banner shown before sign-in (accounts.E001 if missing or empty).
+PORTAL_CONSENT_BANNER_FILE = Path(
+    read_str(
+        "PORTAL_CONSENT_BANNER_FILE",
+        str(BASE_DIR / "portal" / "accounts" / "data" / "dod-notice-and-consent.txt"),
+    )
+)
 
 # Medications (portal.medications): a refill is "too soon" until this percent of the last fill's
 # days' supply has passed; a renewal is offered up to this many days after a prescription expired;

@@ -12,6 +12,8 @@ urlpatterns = [
     path("messages/", include("portal.messaging.urls")),
     path("staff/messages/", include("portal.messaging.staff_urls")),
     path("record/", include("portal.records.record_urls")),
+    path("appointments/", include("portal.appointments.urls")),
+    path("staff/appointments/", include("portal.appointments.staff_urls")),
     path("staff/patients/<int:patient_id>/record/", include("portal.records.staff_record_urls")),
     path("medications/", include("portal.medications.urls")),
     path("staff/pharmacy/", include("portal.medications.pharmacy_urls")),

@@ -8,6 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from portal.core.days import DayField
+
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9.@+_-]{3,150}$")
 
 
@@ -74,31 +76,15 @@ class TotpConfirmForm(forms.Form):
 
 
 class BirthDateForm(forms.Form):
-    """Month, day and year as three boxes (the USWDS memorable date), checked together.
+    """The date of birth as one text input, month first (04/28/1986), like every date of the portal."""
 
-    The one error for the date is put on `birth_month`; `birth_date` is the result."""
+    birth_date = DayField(label="Date of birth", what="your date of birth")
 
-    birth_month = forms.CharField(label="Month", max_length=2, required=False)
-    birth_day = forms.CharField(label="Day", max_length=2, required=False)
-    birth_year = forms.CharField(label="Year", max_length=4, required=False)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        parts = [data.get("birth_month", ""), data.get("birth_day", ""), data.get("birth_year", "")]
-        if not all(parts):
-            self.add_error("birth_month", "Enter your date of birth: month, day and year.")
-            return data
-        try:
-            month, day, year = (int(part) for part in parts)
-            birth_date = date(year, month, day)
-        except ValueError:
-            self.add_error("birth_month", "Enter a real date of birth, for example 4 28 1986.")
-            return data
-        if year < 1900 or birth_date > timezone.localdate():
-            self.add_error("birth_month", "Enter your date of birth with a 4-digit year, not in the future.")
-            return data
-        data["birth_date"] = birth_date
-        return data
+    def clean_birth_date(self) -> date:
+        birth_date: date = self.cleaned_data["birth_date"]
+        if birth_date > timezone.localdate():
+            raise ValidationError("Your date of birth cannot be in the future: check the year.")
+        return birth_date
 
 
 class RegisterIdentityForm(BirthDateForm):
@@ -152,8 +138,21 @@ class NewAccountForm(forms.Form):
         return username
 
     def clean(self) -> dict[str, Any]:
+        from django.contrib.auth.password_validation import validate_password
+
+        from portal.accounts.models import User
+
         data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password_confirm"):
+        password = data.get("password")
+        if password:
+            # Every rule's problem at once, next to the other fields' problems: the username as
+            # typed (even one with its own problem) is what the password must not contain.
+            typed_username = str(self.data.get("username", "")).strip()
+            try:
+                validate_password(password, user=User(username=typed_username))
+            except ValidationError as error:
+                self.add_error("password", error)
+        if password and password != data.get("password_confirm"):
             self.add_error("password_confirm", "The two passwords are not the same. Type them again.")
         return data
 

@@ -1,10 +1,20 @@
 from django.urls import path
 
-from portal.accounts.views import email_change, reauth, recovery, registration, security, signin, steps
+from portal.accounts.views import (
+    email_change,
+    notice,
+    reauth,
+    recovery,
+    registration,
+    security,
+    signin,
+    steps,
+)
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("notice/", notice.notice, name="notice"),
     path("sign-in/", signin.sign_in, name="sign_in"),
     path("sign-in/second-step/", signin.second_factor, name="second_factor"),
     path("sign-out/", signin.sign_out, name="sign_out"),

@@ -13,6 +13,7 @@ class MedicationsConfig(AppConfig):
         from portal.core.cards import register_home_card
         from portal.core.fhir_feed import register_fhir_consumer
         from portal.core.navigation import register_nav_entry
+        from portal.core.promises import register_promise
         from portal.core.record_contributions import register_record_contribution
         from portal.medications import about, feed
         from portal.medications.home import medications_card, medications_entry
@@ -24,6 +25,7 @@ class MedicationsConfig(AppConfig):
         # A renewal's conversation links back to the renewal (where the team answers it).
         about.register()
         register_nav_entry(medications_entry)
+        register_promise(order=50, text="See your medications and ask for refills and renewals")
         register_home_card(medications_card)
         register_open_work_check(open_renewals_note)
         # The staff landing page: a pharmacist's queues, a care team's waiting renewals.

@@ -6,6 +6,7 @@ from typing import Any, cast
 
 from django import forms
 
+from portal.core.days import DayField
 from portal.medications.actions import NOTE_MAX, REASON_MAX
 from portal.medications.models import RefillRequest
 from portal.medications.selectors import pickup_pharmacies
@@ -73,15 +74,10 @@ class ShipForm(forms.Form):
     tracking_number = forms.CharField(
         label="Tracking number", max_length=60, widget=forms.TextInput(attrs={"class": "usa-input"})
     )
-    shipped_on = forms.DateField(
+    shipped_on = DayField(
         label="Shipped on",
-        input_formats=["%m/%d/%Y", "%Y-%m-%d"],
-        help_text="mm/dd/yyyy",
-        widget=forms.DateInput(attrs={"class": "usa-input"}),
-        error_messages={
-            "invalid": "Enter the date like 12/01/2026.",
-            "required": "Enter the date it was shipped.",
-        },
+        what="the day it was shipped",
+        error_messages={"required": "Enter the date it was shipped."},
     )
 
 

@@ -12,6 +12,7 @@ class MessagingConfig(AppConfig):
         from portal.clinics.work_queue import register_work_source
         from portal.core.cards import register_home_card
         from portal.core.navigation import register_nav_entry
+        from portal.core.promises import register_promise
         from portal.core.team_requests import register_opener
         from portal.messaging import checks  # noqa: F401 - registers the deployment checks
         from portal.messaging.attachments import stored_files_in_use
@@ -27,6 +28,7 @@ class MessagingConfig(AppConfig):
         # Attachment rows name their files in the vault storage: the orphan sweep keeps those.
         register_files_in_use(stored_files_in_use)
         register_nav_entry(messages_entry)
+        register_promise(order=20, text="Send secure messages to your care team and read their answers")
         register_home_card(messages_card)
         # Another domain's request to a care team (a medication renewal) opens a conversation.
         register_opener(open_request_thread)

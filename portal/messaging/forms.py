@@ -7,6 +7,7 @@ from django import forms
 
 from portal.clinics.models import CareTeam, StaffMember
 from portal.core import widgets
+from portal.core.days import DayField
 from portal.messaging.models import Category, NotificationPreference
 from portal.messaging.rules import (
     BODY_MAX,
@@ -168,15 +169,8 @@ class SearchForm(forms.Form):
         label="Category", choices=[("", "Any category"), *Category.choices], required=False
     )
     period = forms.ChoiceField(label="Sent", choices=PERIODS, required=False)
-    since = forms.DateField(
-        label="From (custom dates)",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="For example: 2026-01-31",
-    )
-    until = forms.DateField(
-        label="To (custom dates)", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = DayField(label="From (custom dates)", required=False, what="the first day")
+    until = DayField(label="To (custom dates)", required=False, what="the last day")
 
     def __init__(self, *args: Any, teams: list[CareTeam], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,8 +179,7 @@ class SearchForm(forms.Form):
         field.choices = [("", "Any team")] + [(t.pk, t.name) for t in teams]
         for name in ("team", "category", "period"):
             self.fields[name].widget.attrs["class"] = "usa-select"
-        for name in ("words", "since", "until"):
-            self.fields[name].widget.attrs["class"] = "usa-input"
+        self.fields["words"].widget.attrs["class"] = "usa-input"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

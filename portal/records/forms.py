@@ -106,14 +106,6 @@ class ExportForm(forms.Form):
         period: Period = self.cleaned_data["period"]
         return period
 
-    def error_links(self) -> list[tuple[str, str]]:
-        """Each error and the id of the input it belongs to, for the summary at the top."""
-        links = [("", str(error)) for error in self.non_field_errors()]
-        for name in ("format", "scope", "starts_on", "ends_on"):
-            target = f"id_{name}_0" if name in ("format", "scope") else f"id_{name}"
-            links += [(target, str(error)) for error in self.errors.get(name, [])]
-        return links
-
 
 def parse_day(typed: str, which: str) -> date:
     """A day typed as month/day/year (or year-month-day); ValidationError says what is wrong."""

@@ -7,15 +7,18 @@ a card. The certificate of the request comes from presented.py only.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.accounts import consent, sessions
 from portal.accounts import selectors as account_selectors
-from portal.accounts import sessions
 from portal.accounts.actions import SignInRefused
 from portal.accounts.models import User
 from portal.accounts.views.common import browser_of, client_address, safe_next
@@ -82,6 +85,10 @@ def card_sign_in(request: HttpRequest) -> HttpResponse:
     (the card's PIN unlocked it). A GET is enough; what it can do is sign a person in
     with their own card, and Django's login() gives the session a new key."""
     next_url = safe_next(request, request.GET.get("next"))
+    if not consent.has_agreed(request):
+        # The notice is on the ordinary origin; after "I agree", the sign-in page (with the card link).
+        back = reverse("accounts:sign_in") + "?" + urlencode({"next": next_url})
+        return redirect(_main_site(consent.notice_url(back)))
     presented = presented_certificate(request)
     if presented is None:
         return _problem(request, texts.NO_CERTIFICATE, status=400)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -62,9 +62,23 @@ def _settled(page: Page) -> None:
         page.wait_for_timeout(100)
 
 
+def agree_to_notice(context: BrowserContext) -> BrowserContext:
+    """The browser has agreed to the DoD notice and consent (what "I agree" sets), on every
+    host and port the tests serve from; the notice's own tests open a context without it."""
+    from portal.accounts import consent
+
+    context.add_cookies(
+        [
+            {"name": consent.cookie_name(), "value": consent.cookie_value(), "domain": host, "path": "/"}
+            for host in ("localhost", "127.0.0.1")
+        ]
+    )
+    return context
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = agree_to_notice(browser.new_context(viewport={"width": 1280, "height": 900}))
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
@@ -75,7 +89,9 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
     """A 320 px wide phone screen, the narrowest the portal supports."""
-    context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    context = agree_to_notice(
+        browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -177,7 +177,7 @@ def test_the_help_desk_unlocks_paula_with_the_keyboard(
     page.keyboard.press("Enter")
     page.get_by_role("button", name="Unlock sign-in").focus()
     page.keyboard.press("Enter")
-    expect(page.get_by_text("Choose the reason: it goes in the audit log")).to_be_visible()
+    expect(page.locator(".errorlist")).to_contain_text("Choose the reason: it goes in the audit log")
     assert_accessible(page, "console-unlock-error")
     page.get_by_label("Reason").focus()
     page.get_by_label("Reason").select_option("person_asked")

@@ -54,9 +54,7 @@ def test_new_patient_creates_account_and_reaches_home(
     expect(page.get_by_role("heading", name="Create New Account")).to_be_visible()
     assert_accessible(page, "02-register-identity")
     page.get_by_label("DoD ID number").fill("9900000005")
-    page.get_by_label("Month").fill("9")
-    page.get_by_label("Day").fill("14")
-    page.get_by_label("Year").fill("1975")
+    page.get_by_label("Date of birth").fill("09/14/1975")
     page.get_by_label("Last name").fill("Marsh")
     page.get_by_role("button", name="Continue").click()
 

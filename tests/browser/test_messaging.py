@@ -184,7 +184,7 @@ def test_a_staff_reply_saves_itself_comes_back_and_keeps_its_good_files(  # noqa
     expect(page.get_by_text("is restored.")).to_be_visible()
     assert_accessible(page, "msg-08-staff-draft-restored")
 
-    page.context.clear_cookies()  # the session is gone, as after the idle timeout
+    page.context.clear_cookies(name="portal_session")  # the session is gone, as after the idle timeout
     page.goto(url)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     TOTPDevice.objects.filter(user=dr_diaz).update(last_t=-1)  # a fresh code on his authenticator

@@ -51,13 +51,14 @@ def test_registration_errors_are_accessible_and_keep_input(
     """A wrong date and a short DoD ID each get their own message; what was typed stays."""
     page.goto(f"{live_server.url}/account/register/")
     page.get_by_label("DoD ID number").fill("12345")
-    page.get_by_label("Month").fill("13")
-    page.get_by_label("Day").fill("40")
-    page.get_by_label("Year").fill("1980")
+    page.get_by_label("Date of birth").fill("13/40/1980")
     page.get_by_label("Last name").fill("Marsh")
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_text("A DoD ID number is 10 digits")).to_be_visible()
-    expect(page.get_by_text("Enter a real date of birth")).to_be_visible()
+    expect(page.locator("#id_dod_id-error")).to_contain_text("A DoD ID number is 10 digits")
+    expect(page.locator("#id_birth_date-error")).to_contain_text(
+        "The month of your date of birth must be from 01 to 12"
+    )
+    expect(page.get_by_label("Date of birth")).to_have_value("13/40/1980")
     expect(page.get_by_label("Last name")).to_have_value("Marsh")
     expect(page.get_by_label("DoD ID number")).to_have_value("12345")
     assert_accessible(page, "register-errors")

@@ -23,7 +23,7 @@ from portal.smartcard.testpki import CardPKI
 from portal.smartcard.tests.conftest import card_settings, pki  # noqa: F401 - fixtures
 from portal.smartcard.tlsserver import ensure_local_tls, start_listener
 from portal.smartcard.validation import validate_card
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import agree_to_notice, assert_accessible
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,7 +50,7 @@ def with_card(browser: Browser, pki: CardPKI, name: str, card_url: str, folder: 
         viewport={"width": 1280, "height": 900},
         client_certificates=[{"origin": card_url, "certPath": str(certificate), "keyPath": str(key)}],
     )
-    page = context.new_page()
+    page = agree_to_notice(context).new_page()
     page.set_default_timeout(15_000)
     return page
 
@@ -96,3 +96,34 @@ def test_expired_card_gets_an_accessible_page_that_says_what_to_do(
     page.get_by_role("link", name="Sign in with your username and password").click()
     assert page.url.startswith(f"{web_url}/account/sign-in/")
     page.context.close()
+
+
+def test_card_sign_in_goes_through_the_notice_first(
+    browser: Browser,
+    pki: CardPKI,  # noqa: F811
+    paula: User,
+    portal_over_tls: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    """A browser that has not agreed, sent straight to the card sign-in, gets the notice on the
+    ordinary origin; after "I agree" the sign-in page's card link signs Paula in."""
+    web_url, card_url = portal_over_tls
+    finish_first_steps(paula)
+    do_link_card(by=Actor(paula, None), card=validate_card(pki.cards["paula"].der))
+    certificate, key = pki.cards["paula"].write(tmp_path, "paula")
+    context = browser.new_context(
+        ignore_https_errors=True,
+        viewport={"width": 1280, "height": 900},
+        client_certificates=[{"origin": card_url, "certPath": str(certificate), "keyPath": str(key)}],
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{card_url}/account/card/sign-in/?next=/messages/")
+    expect(page.get_by_role("heading", name="DoD Notice and Consent")).to_be_visible()
+    assert page.url.startswith(f"{web_url}/account/notice/")
+    page.get_by_role("button", name="I agree").click()
+    expect(page.get_by_role("heading", name="Sign in to")).to_be_visible()
+    page.get_by_role("link", name="Sign in with your CAC/PIV").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    assert page.url == f"{web_url}/messages/"
+    context.close()

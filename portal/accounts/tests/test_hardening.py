@@ -47,9 +47,7 @@ def test_guessing_one_patients_birth_date_from_many_addresses_is_stopped(
             "/account/register/",
             {
                 "dod_id": rosa.dod_id,
-                "birth_month": "1",
-                "birth_day": str(number + 1),
-                "birth_year": "1950",
+                "birth_date": f"01/{number + 1:02d}/1950",
                 "last_name": "Marsh",
             },
             REMOTE_ADDR=address,
@@ -58,9 +56,7 @@ def test_guessing_one_patients_birth_date_from_many_addresses_is_stopped(
         "/account/register/",
         {
             "dod_id": rosa.dod_id,
-            "birth_month": "9",
-            "birth_day": "14",
-            "birth_year": "1975",
+            "birth_date": "09/14/1975",
             "last_name": "Marsh",
         },
         REMOTE_ADDR="203.0.113.50",
@@ -74,9 +70,7 @@ def test_a_record_match_waits_only_a_few_minutes_on_a_shared_computer(client: Cl
         "/account/register/",
         {
             "dod_id": rosa.dod_id,
-            "birth_month": "9",
-            "birth_day": "14",
-            "birth_year": "1975",
+            "birth_date": "09/14/1975",
             "last_name": "Marsh",
         },
     )

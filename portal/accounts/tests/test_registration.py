@@ -28,9 +28,7 @@ from portal.clinics.models import Patient
 
 ROSA = {
     "dod_id": "9900000005",
-    "birth_month": "9",
-    "birth_day": "14",
-    "birth_year": "1975",
+    "birth_date": "09/14/1975",
     "last_name": "Marsh",
 }
 NEW_PASSWORD = "seven hills under snow"
@@ -128,14 +126,12 @@ def test_a_made_up_link_is_refused(client: Client, rosa: Patient) -> None:
     [
         {"dod_id": "9900000006"},  # a DoD ID that matches no record
         {"dod_id": "9900000001"},  # Paula's DoD ID, with Rosa's other details
-        {"birth_day": "15"},
-        {"birth_year": "1976"},
+        {"birth_date": "09/15/1975"},
+        {"birth_date": "09/14/1976"},
         {"last_name": "Marshall"},
         {
             "dod_id": "9900000001",
-            "birth_month": "4",
-            "birth_day": "28",
-            "birth_year": "1986",
+            "birth_date": "04/28/1986",
             "last_name": "Quill",
         },
     ],
@@ -165,9 +161,12 @@ def test_last_name_is_matched_without_regard_to_case_or_spacing(client: Client, 
     ("changes", "text"),
     [
         ({"dod_id": "99000005"}, "A DoD ID number is 10 digits"),
-        ({"birth_month": "13"}, "Enter a real date of birth"),
-        ({"birth_day": ""}, "Enter your date of birth: month, day and year."),
-        ({"birth_year": "2999"}, "not in the future"),
+        ({"birth_date": "13/14/1975"}, "The month of your date of birth must be from 01 to 12"),
+        ({"birth_date": "02/30/1975"}, "February 1975 has 28 days: correct the day of your date of birth."),
+        ({"birth_date": "1975-09-14"}, "Enter your date of birth as month/day/year with a 4-digit year"),
+        ({"birth_date": "9/14/75"}, "Enter your date of birth as month/day/year with a 4-digit year"),
+        ({"birth_date": ""}, "Enter your date of birth, for example: 04/28/1986."),
+        ({"birth_date": "09/14/2999"}, "Your date of birth cannot be in the future"),
         ({"last_name": ""}, "Enter your last name."),
     ],
 )

@@ -104,9 +104,7 @@ def test_whole_journey_is_audited_without_any_secret(
         "/account/register/",
         {
             "dod_id": "9900000005",
-            "birth_month": "9",
-            "birth_day": "14",
-            "birth_year": "1975",
+            "birth_date": "09/14/1975",
             "last_name": "Marsh",
         },
     )

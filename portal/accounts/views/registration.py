@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts import actions, selectors, throttle
 from portal.accounts.actions import RegistrationNoMatch
+from portal.accounts.consent import consent_required
 from portal.accounts.forms import NewAccountForm, RegisterIdentityForm
 from portal.accounts.links import LinkInvalid
 from portal.accounts.models import EmailLink
@@ -26,6 +27,7 @@ REGISTRATION_STEP_SECONDS = 15 * 60
 
 
 @require_http_methods(["GET", "POST"])
+@consent_required()
 def register(request: HttpRequest) -> HttpResponse:
     form = RegisterIdentityForm(request.POST or None)
     error: str | None = None
@@ -56,6 +58,7 @@ def register(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@consent_required()
 def register_account(request: HttpRequest) -> HttpResponse:
     matched = request.session.get(REGISTRATION_PATIENT) or {}
     fresh = int(time.time()) - int(matched.get("at", 0)) <= REGISTRATION_STEP_SECONDS

@@ -8,14 +8,16 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.accounts import actions, selectors, sessions
+from portal.accounts import actions, consent, selectors, sessions
 from portal.accounts.actions import SignInRefused
+from portal.accounts.consent import consent_required
 from portal.accounts.forms import SecondFactorForm, SignInForm
 from portal.accounts.models import User
 from portal.accounts.throttle import Hold
 from portal.accounts.views.common import client_address, record_sign_in, safe_next
 from portal.core import times
 from portal.core.acting import Actor
+from portal.core.promises import promises
 
 WRONG_CREDENTIALS = "The username or password is not right. Check them and try again."
 
@@ -34,6 +36,7 @@ def hold_message(hold: Hold) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@consent_required()
 def sign_in(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.user.is_authenticated:
@@ -63,7 +66,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/sign_in.html",
-        {"form": form, "error": error, "next": next_url, "unconfirmed": unconfirmed},
+        {
+            "form": form,
+            "error": error,
+            "next": next_url,
+            "unconfirmed": unconfirmed,
+            "card_consent": consent.card_token(),
+            "promises": promises(),
+        },
         status=status,
     )
 

@@ -77,9 +77,7 @@ def test_nora_cannot_find_paula_until_she_breaks_the_glass(nurse_nolan: User, si
     assert names(client, "Vance") == ["Eve Vance"]
     form = {
         "dod_id": "9900000001",
-        "birth_month": "4",
-        "birth_day": "28",
-        "birth_year": "1986",
+        "birth_date": "04/28/1986",
         "reason": "emergency_care",
         "explanation": "Seen in the emergency department",
     }

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django import forms, template
+from django.forms.widgets import ChoiceWidget
 from django.utils import timezone
 
 from portal.core import times
@@ -28,7 +29,39 @@ def field(bound: forms.BoundField, *, input_class: str = "", hint: str = "") -> 
         attrs["class"] = (bound.field.widget.attrs.get("class", "usa-input") + " usa-input--error").strip()
     if bound.field.required:
         attrs["required"] = True
-    return {"bound": bound, "widget": bound.as_widget(attrs=attrs), "hint": hint}
+    password = isinstance(bound.field.widget, forms.PasswordInput)
+    return {"bound": bound, "widget": bound.as_widget(attrs=attrs), "hint": hint, "password": password}
+
+
+@register.inclusion_tag("includes/error_summary.html")
+def error_summary(*forms_: forms.BaseForm | None) -> dict[str, Any]:
+    """ "There is a problem": every error of the given forms, each a link to its field.
+
+    Every form page puts this above its form (a test checks it); errors that belong to no
+    field (non-field errors) are listed without a link. A form can point a field's link
+    elsewhere with `error_targets = {"birth_date": "id_birth_date"}`."""
+    problems: list[tuple[str, str]] = []
+    for form in forms_:
+        if form is None or not form.is_bound:
+            continue
+        problems += [("", str(error)) for error in form.non_field_errors()]
+        targets: dict[str, str] = getattr(form, "error_targets", {})
+        for name, errors in form.errors.items():
+            if name not in form.fields:
+                continue
+            target = targets.get(name) or _first_input_id(form[name])
+            problems += [(target, str(error)) for error in errors]
+    return {"problems": problems}
+
+
+def _first_input_id(bound: forms.BoundField) -> str:
+    """The id of the input a link to the field should focus (the first radio of a group)."""
+    if bound.is_hidden:
+        return ""
+    widget = bound.field.widget
+    if getattr(widget, "input_type", "") in ("radio", "checkbox") and isinstance(widget, ChoiceWidget):
+        return f"{bound.auto_id}_0"
+    return str(bound.auto_id or "")
 
 
 @register.filter

@@ -62,6 +62,7 @@ def test_paulas_menu_is_the_same_on_every_page_with_her_unread_count(
         ("Home", "/", ""),
         ("Messages", "/messages/", "1"),
         ("Health Record", "/record/", ""),
+        ("Appointments", "/appointments/", ""),
         ("Medications", "/medications/", ""),
         ("Account security", "/account/security/", ""),
         ("Need support?", "/help/", ""),
@@ -84,6 +85,7 @@ def test_dr_diaz_has_the_staff_home_and_messages_and_no_console(dr_diaz: User, s
     assert menu(html) == [
         ("Home", "/staff/", ""),
         ("Messages", "/staff/messages/", ""),
+        ("Appointments", "/staff/appointments/", ""),
         ("Account security", "/account/security/", ""),
         ("Need support?", "/help/", ""),
     ]

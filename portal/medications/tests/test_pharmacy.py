@@ -95,7 +95,12 @@ def test_shipping_needs_carrier_number_and_date(
         url, {"to": "shipped", "carrier": "USPS", "tracking_number": "", "shipped_on": "13/45/2026"}
     )
     page = bad.content.decode()
-    assert bad.status_code == 400 and "Enter the date like 12/01/2026." in page and 'value="USPS"' in page
+    assert (
+        bad.status_code == 400
+        and "The month of the day it was shipped must be from 01 to 12" in page
+        and 'value="13/45/2026"' in page
+        and 'value="USPS"' in page
+    )
     client.post(
         url, {"to": "shipped", "carrier": "USPS", "tracking_number": "9400 1", "shipped_on": "12/01/2026"}
     )

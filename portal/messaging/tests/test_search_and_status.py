@@ -82,7 +82,7 @@ def test_search_page_refuses_backwards_dates(
     world: dict[str, Any], signed_in: Callable[[User], Client], paula: User
 ) -> None:
     response = signed_in(paula).post(
-        "/messages/search/", {"words": "x", "period": "custom", "since": "2026-05-01", "until": "2026-04-01"}
+        "/messages/search/", {"words": "x", "period": "custom", "since": "05/01/2026", "until": "04/01/2026"}
     )
     assert response.status_code == 400
     assert "The end date must be on or after the start date." in response.content.decode()

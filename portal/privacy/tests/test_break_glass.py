@@ -54,9 +54,7 @@ def paulas_thread(paula: User, world: dict[str, Any]) -> Thread:
 def _form(**changes: str) -> dict[str, str]:
     data = {
         "dod_id": "9900000001",
-        "birth_month": "4",
-        "birth_day": "28",
-        "birth_year": "1986",
+        "birth_date": "04/28/1986",
         "reason": "emergency_care",
         "explanation": WORDS,
     }
@@ -124,7 +122,7 @@ def test_a_patient_on_ones_own_team_needs_no_grant(
 def test_no_match_is_said_in_words_keeps_what_was_typed_and_is_audited(
     paula: User, nurse_nolan: User, signed_in: Callable[[User], Client]
 ) -> None:
-    response = signed_in(nurse_nolan).post("/staff/privacy/break-glass/", _form(birth_day="29"))
+    response = signed_in(nurse_nolan).post("/staff/privacy/break-glass/", _form(birth_date="04/29/1986"))
     html = response.content.decode()
     assert response.status_code == 400
     assert "No patient matches that DoD ID number and date of birth" in html

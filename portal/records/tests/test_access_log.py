@@ -34,9 +34,7 @@ def rows(client: Client, **query: str) -> list[Entry]:
 def break_the_glass(client: Client) -> None:
     form = {
         "dod_id": "9900000001",
-        "birth_month": "4",
-        "birth_day": "28",
-        "birth_year": "1986",
+        "birth_date": "04/28/1986",
         "reason": "emergency_care",
         "explanation": "Seen in the emergency department",
     }

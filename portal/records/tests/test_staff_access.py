@@ -53,9 +53,7 @@ def staff_urls(paula: User) -> list[str]:
 def break_the_glass(client: Client) -> BreakGlassGrant:
     form = {
         "dod_id": "9900000001",
-        "birth_month": "4",
-        "birth_day": "28",
-        "birth_year": "1986",
+        "birth_date": "04/28/1986",
         "reason": "emergency_care",
         "explanation": "Covering the emergency department",
     }

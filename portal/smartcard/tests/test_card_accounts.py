@@ -234,7 +234,7 @@ def test_rosa_registers_with_her_card_and_date_of_birth(client: Client, rosa: Pa
     assert form.status_code == 200
     wrong = client.post(
         "/account/card/register/",
-        {"birth_month": "9", "birth_day": "15", "birth_year": "1975", "username": "rosa"},
+        {"birth_date": "09/15/1975", "username": "rosa"},
         **with_card(pki, "rosa"),
     )
     assert wrong.status_code == 400
@@ -242,7 +242,7 @@ def test_rosa_registers_with_her_card_and_date_of_birth(client: Client, rosa: Pa
     assert 'value="rosa"' in wrong.content.decode()
     right = client.post(
         "/account/card/register/",
-        {"birth_month": "9", "birth_day": "14", "birth_year": "1975", "username": "rosa"},
+        {"birth_date": "09/14/1975", "username": "rosa"},
         **with_card(pki, "rosa"),
     )
     assert right.status_code == 302
@@ -259,7 +259,7 @@ def test_registration_needs_the_card_that_found_the_record(
     client.get("/account/card/sign-in/", **with_card(pki, "rosa"))
     response = client.post(
         "/account/card/register/",
-        {"birth_month": "4", "birth_day": "28", "birth_year": "1986", "username": "sneaky"},
+        {"birth_date": "04/28/1986", "username": "sneaky"},
         **with_card(pki, "paula"),
     )
     assert response.status_code == 302
@@ -272,7 +272,7 @@ def test_patient_with_an_account_cannot_register_again_with_a_card(
     client.get("/account/card/sign-in/", **with_card(pki, "paula"))
     response = client.post(
         "/account/card/register/",
-        {"birth_month": "4", "birth_day": "28", "birth_year": "1986", "username": "paula2"},
+        {"birth_date": "04/28/1986", "username": "paula2"},
         **with_card(pki, "paula"),
     )
     assert response.status_code == 302

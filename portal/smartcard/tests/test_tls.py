@@ -19,7 +19,7 @@ from urllib.parse import quote
 import pytest
 from django.core.wsgi import get_wsgi_application
 
-from conftest import finish_first_steps
+from conftest import finish_first_steps, with_consent
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
 from portal.core.acting import Actor
@@ -69,7 +69,7 @@ def request(
         context.load_cert_chain(certfile=str(card[0]), keyfile=str(card[1]))
     port = servers.card.port if on_card_port else servers.web.port
     connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=20)
-    connection.request("GET", path, headers=headers or {})
+    connection.request("GET", path, headers=with_consent(headers))
     response = connection.getresponse()
     response.body = response.read()  # type: ignore[attr-defined]
     connection.close()

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.appointments import demo as appointments
 from portal.clinics import demo as people
 from portal.medications import demo as medications
 from portal.records import demo as records
@@ -33,3 +34,4 @@ class Command(BaseCommand):
             raise CommandError(str(refused)) from None
         self.stdout.write(loaded.said())
         medications.load_requests()
+        appointments.load()  # bookings for the demo patients, templates for every team

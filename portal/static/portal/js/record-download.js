@@ -3,21 +3,6 @@
 // when one is ready. Stops when none is preparing, after ten minutes, or if the session ended.
 (function () {
   "use strict";
-  // The error summary takes the focus, and each of its links puts the focus in its field.
-  var summary = document.querySelector("[data-error-summary]");
-  if (summary) {
-    summary.focus();
-    summary.addEventListener("click", function (event) {
-      var link = event.target.closest("a[href^='#']");
-      var field = link && document.getElementById(link.getAttribute("href").slice(1));
-      if (field) {
-        event.preventDefault();
-        field.focus();
-        var group = field.closest("fieldset") || field;
-        group.scrollIntoView({ block: "start" });
-      }
-    });
-  }
   var list = document.querySelector("[data-download-list]");
   var status = document.querySelector("[data-download-status]");
   if (!list || !status || !window.fetch) {

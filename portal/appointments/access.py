@@ -1,0 +1,96 @@
+"""The doors of appointments: the only code that turns an id from a request into an object.
+
+Each is built on the door to a patient (`patients_visible_to`) or to a care team (`teams_of`),
+and fails closed: what the user may not see and what does not exist answer the same 404, and
+the refusal is audited.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from portal.accounts.models import User
+from portal.appointments.models import Appointment, AppointmentRequest, AppointmentType, Slot, WaitlistOffer
+from portal.clinics.access import patients_visible_to, teams_of
+from portal.clinics.models import CareTeam, StaffMember
+from portal.core.acting import refuse
+
+RELATED = ("patient", "care_team__clinic__hospital", "appointment_type", "slot__provider")
+
+
+def access_appointment(user: User, appointment_id: int, *, lock: bool = False) -> Appointment:
+    """A booking of a patient `user` may see now (the patient, or staff of one of their teams)."""
+    found: QuerySet[Appointment] = Appointment.objects.filter(
+        pk=appointment_id, patient__in=patients_visible_to(user)
+    ).select_related(*RELATED)
+    if user.is_staff_member:
+        # Staff work the bookings of their own teams only (a patient may be on several teams).
+        found = found.filter(care_team__in=teams_of(user))
+    if lock:
+        found = found.select_for_update(of=("self",))
+    appointment = found.first()
+    if appointment is None:
+        raise refuse(user, "appointment", appointment_id)
+    return appointment
+
+
+def access_request(user: User, request_id: int) -> AppointmentRequest:
+    found_in = AppointmentRequest.objects.filter(pk=request_id, patient__in=patients_visible_to(user))
+    if user.is_staff_member:
+        found_in = found_in.filter(care_team__in=teams_of(user))
+    found = found_in.select_related("patient", "care_team__clinic", "appointment_type").first()
+    if found is None:
+        raise refuse(user, "appointment_request", request_id)
+    return found
+
+
+def patient_team(user: User, team_id: int) -> CareTeam:
+    """One of the signed-in patient's own active care teams (the ones they may book with)."""
+    team = (
+        CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
+        .select_related("clinic__hospital")
+        .first()
+    )
+    if team is None or not user.is_patient:
+        raise refuse(user, "care_team", team_id)
+    return team
+
+
+def team_type(user: User, team: CareTeam, type_id: int) -> AppointmentType:
+    found = AppointmentType.objects.filter(pk=type_id, care_team=team).first()
+    if found is None:
+        raise refuse(user, "appointment_type", type_id)
+    return found
+
+
+def team_slot(user: User, team: CareTeam, slot_id: int) -> Slot:
+    found = (
+        Slot.objects.filter(pk=slot_id, care_team=team).select_related("provider", "appointment_type").first()
+    )
+    if found is None:
+        raise refuse(user, "slot", slot_id)
+    return found
+
+
+def scheduling_team(user: User, team_id: int) -> CareTeam:
+    """A care team whose schedule this staff member works now (any member; schedulers edit it)."""
+    team = teams_of(user).filter(pk=team_id).select_related("clinic__hospital").first()
+    if team is None:
+        raise refuse(user, "care_team", team_id)
+    return team
+
+
+def may_edit_templates(user: User) -> bool:
+    staff = user.staff_record
+    return staff is not None and staff.role in (StaffMember.Role.SCHEDULER, StaffMember.Role.CLERK)
+
+
+def access_offer(user: User, offer_id: int) -> WaitlistOffer:
+    found = (
+        WaitlistOffer.objects.filter(pk=offer_id, appointment__patient__user=user)
+        .select_related("slot", "appointment")
+        .first()
+    )
+    if found is None or not user.is_patient:
+        raise refuse(user, "waitlist_offer", offer_id)
+    return found

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from django import forms
+
+from portal.appointments.actions import REASON_MAX
+from portal.appointments.models import Mode
+
+PARTS = [("morning", "Morning"), ("afternoon", "Afternoon")]
+WEEKDAYS = [
+    ("0", "Monday"),
+    ("1", "Tuesday"),
+    ("2", "Wednesday"),
+    ("3", "Thursday"),
+    ("4", "Friday"),
+    ("5", "Saturday"),
+    ("6", "Sunday"),
+]
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the visit (optional)",
+        required=False,
+        max_length=REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": REASON_MAX, "data-count": REASON_MAX}),
+        error_messages={"max_length": f"Say it in {REASON_MAX} characters or fewer."},
+    )
+
+
+class RequestForm(ReasonForm):
+    day_1 = forms.DateField(
+        label="First choice of day",
+        required=True,
+        error_messages={"required": "Give at least one day.", "invalid": "Write the day as YYYY-MM-DD."},
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    part_1 = forms.ChoiceField(label="Part of the day", choices=PARTS)
+    day_2 = forms.DateField(
+        label="Second choice (optional)",
+        required=False,
+        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    part_2 = forms.ChoiceField(label="Part of the day", choices=PARTS, required=False)
+    day_3 = forms.DateField(
+        label="Third choice (optional)",
+        required=False,
+        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    part_3 = forms.ChoiceField(label="Part of the day", choices=PARTS, required=False)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Why (the patient reads this)", max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TemplateForm(forms.Form):
+    appointment_type = forms.TypedChoiceField(label="Appointment type", coerce=int)
+    weekdays = forms.MultipleChoiceField(
+        label="Weekdays",
+        choices=WEEKDAYS,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one weekday."},
+    )
+    starts_at = forms.TimeField(
+        label="From",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        error_messages={"invalid": "Write the time as HH:MM."},
+    )
+    ends_at = forms.TimeField(
+        label="Until",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        error_messages={"invalid": "Write the time as HH:MM."},
+    )
+    slot_minutes = forms.IntegerField(label="Slot length (minutes)", min_value=5, max_value=240, initial=20)
+    mode = forms.ChoiceField(label="How", choices=Mode.choices)
+
+
+class BlockDayForm(forms.Form):
+    day = forms.DateField(
+        label="Day to close",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
+    )
+    label = forms.CharField(label="Why (for staff: holiday, training)", max_length=100, required=False)

@@ -1,0 +1,206 @@
+"""Team Blue's scheduler Sam Sato works the schedule: templates, closed days, requests, bookings
+by phone, marking visits. Dr. Diaz (Team Blue, physician) sees the team's day but does not edit
+templates. Every change is audited as the acting staff member."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from conftest import make_staff
+from portal.accounts.models import User
+from portal.appointments import actions
+from portal.appointments.models import Appointment, AppointmentRequest, AppointmentType, Slot
+from portal.appointments.slots import open_slots
+from portal.appointments.tests.helpers import ZONE, offer_visits
+from portal.audit.models import AuditEvent
+from portal.core.acting import Actor, Refused
+from portal.core.models import OutgoingEmail
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sato(world: dict[str, Any]) -> User:
+    return make_staff(
+        username="sched.sato", first="Sam", last="Sato", role="scheduler", teams=[world["blue"]]
+    )
+
+
+@pytest.fixture
+def kind(world: dict[str, Any]) -> AppointmentType:
+    return offer_visits(world["blue"])
+
+
+def _later_slot(world: dict[str, Any], kind: AppointmentType, days: int = 4) -> Slot:
+    return (
+        open_slots(world["blue"].pk, kind.pk)
+        .filter(starts_at__gte=timezone.now() + timedelta(days=days))
+        .first()
+    )
+
+
+def test_a_request_is_booked_by_the_scheduler_and_the_patient_sees_it(
+    world: dict, kind: AppointmentType, paula: User, sato: User, signed_in: Any
+) -> None:
+    intake = AppointmentType.objects.get(name="Behavioral health intake")
+    AppointmentType.objects.filter(pk=intake.pk).update(online=True)
+    from portal.appointments.models import AvailabilityTemplate
+
+    AvailabilityTemplate.objects.create(
+        care_team=world["blue"],
+        appointment_type=intake,
+        weekdays="0123456",
+        starts_at=time(14),
+        ends_at=time(16),
+    )
+    client = signed_in(paula)
+    day = (timezone.localdate() + timedelta(days=3)).isoformat()
+    page = client.post(
+        f"/appointments/request/{world['blue'].pk}/{intake.pk}/",
+        {"day_1": day, "part_1": "morning", "reason": "low mood"},
+    )
+    assert (
+        page.status_code == 400
+        and "5 to 120 days" in page.content.decode()
+        and "low mood" in page.content.decode()
+    )
+    day = (timezone.localdate() + timedelta(days=10)).isoformat()
+    assert (
+        client.post(
+            f"/appointments/request/{world['blue'].pk}/{intake.pk}/",
+            {"day_1": day, "part_1": "morning", "reason": "low mood"},
+        ).status_code
+        == 302
+    )
+    asked = AppointmentRequest.objects.get()
+    slot = (
+        open_slots(world["blue"].pk, intake.pk)
+        .filter(starts_at__gte=timezone.now() + timedelta(days=9))
+        .first()
+    )
+    booked = actions.check_book_request(by=Actor(sato), request_id=asked.pk, slot_id=slot.pk)
+    asked.refresh_from_db()
+    assert asked.status == "booked" and asked.appointment == booked and booked.booked_by == sato
+    assert AuditEvent.objects.filter(action="appointments.request_booked", actor_id=sato.pk).exists()
+    assert "Booked" in client.get("/appointments/").content.decode()
+    with pytest.raises(Refused, match="already answered"):
+        actions.check_decline_request(by=Actor(sato), request_id=asked.pk, reason="no")
+
+
+def test_a_declined_request_says_why_to_the_patient(
+    world: dict, kind: AppointmentType, paula: User, sato: User
+) -> None:
+    intake = AppointmentType.objects.get(name="Behavioral health intake")
+    asked = actions.check_request(
+        by=Actor(paula),
+        team_id=world["blue"].pk,
+        type_id=intake.pk,
+        preferences=[actions.Preference(timezone.localdate() + timedelta(days=20), "afternoon")],
+        reason="",
+    )
+    with pytest.raises(Refused, match="Say why"):
+        actions.check_decline_request(by=Actor(sato), request_id=asked.pk, reason=" ")
+    actions.check_decline_request(by=Actor(sato), request_id=asked.pk, reason="Please see your PCM first")
+    asked.refresh_from_db()
+    assert asked.status == "declined"
+
+
+def test_editing_a_template_keeps_bookings_and_lists_those_that_no_longer_fit(
+    world: dict, kind: AppointmentType, paula: User, sato: User, dr_diaz: User
+) -> None:
+    slot = _later_slot(world, kind)
+    booked = actions.check_book(
+        by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+    )
+    template = kind.templates.get()
+    rules = actions.TemplateRules(kind.pk, "0123456", time(13), time(15), 30, "in_person")
+    with pytest.raises(Refused, match="Only the team's schedulers"):
+        actions.check_save_template(
+            by=Actor(dr_diaz), team_id=world["blue"].pk, rules=rules, template_id=template.pk
+        )
+    _, conflicts = actions.check_save_template(
+        by=Actor(sato), team_id=world["blue"].pk, rules=rules, template_id=template.pk
+    )
+    assert conflicts == [booked]
+    booked.refresh_from_db()
+    assert booked.status == "booked" and Slot.objects.filter(pk=slot.pk).exists()
+    hours = {s.starts_at.astimezone(ZoneInfo(ZONE)).hour for s in open_slots(world["blue"].pk, kind.pk)}
+    assert hours == {13, 14}
+
+
+def test_a_closed_day_loses_its_open_times_and_keeps_its_bookings(
+    world: dict, kind: AppointmentType, paula: User, sato: User
+) -> None:
+    slot = _later_slot(world, kind)
+    booked = actions.check_book(
+        by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+    )
+    day = slot.starts_at.astimezone(ZoneInfo(ZONE)).date()
+    on_it = actions.check_block_day(by=Actor(sato), team_id=world["blue"].pk, day=day, label="Training")
+    assert on_it == [booked]
+    left = [
+        s
+        for s in open_slots(world["blue"].pk, kind.pk)
+        if s.starts_at.astimezone(ZoneInfo(ZONE)).date() == day
+    ]
+    assert left == []
+
+
+def test_the_scheduler_books_by_phone_moves_and_marks_as_himself(
+    world: dict, kind: AppointmentType, paula: User, sato: User, signed_in: Any
+) -> None:
+    client = signed_in(sato)
+    slot = _later_slot(world, kind)
+    page = client.get(f"/staff/appointments/teams/{world['blue'].pk}/book/?type={kind.pk}")
+    assert "Quill, Paula" in page.content.decode()
+    response = client.post(
+        f"/staff/appointments/teams/{world['blue'].pk}/book/",
+        {"type": kind.pk, "patient": paula.patient_record.pk, "slot": slot.pk},
+    )
+    assert response.status_code == 302
+    booked = Appointment.objects.get()
+    assert booked.booked_by == sato
+    assert AuditEvent.objects.filter(
+        action="appointments.booked", actor_id=sato.pk, patient_id=paula.patient_record.pk
+    ).exists()
+    assert OutgoingEmail.objects.filter(template="appointment_booked", to=paula.contact_email).exists()
+    new_slot = _later_slot(world, kind, days=7)
+    assert client.post(f"/appointments/{booked.pk}/reschedule/", {"slot": new_slot.pk}).status_code == 302
+    booked.refresh_from_db()
+    moved = booked.moved_to
+    assert AuditEvent.objects.filter(action="appointments.moved", actor_id=sato.pk).exists()
+    assert (
+        client.post(f"/staff/appointments/bookings/{moved.pk}/mark/", {"status": "no_show"}).status_code
+        == 302
+    )
+    moved.refresh_from_db()
+    assert moved.status == "no_show"
+    week = client.get(
+        f"/staff/appointments/teams/{world['blue'].pk}/?view=week&day={timezone.localdate() + timedelta(days=6)}"
+    )
+    assert "Missed" in week.content.decode()
+
+
+def test_a_nurse_of_another_team_cannot_work_this_teams_bookings(
+    world: dict, kind: AppointmentType, paula: User, nurse_nolan: User
+) -> None:
+    """Even were Paula on Team Gold too, Team Gold's nurse reaches only Gold's bookings."""
+    paula.patient_record.team_links.create(care_team=world["gold"])
+    booked = actions.check_book(
+        by=Actor(paula),
+        team_id=world["blue"].pk,
+        type_id=kind.pk,
+        slot_id=_later_slot(world, kind).pk,
+        reason="",
+    )
+    from django.http import Http404
+
+    with pytest.raises(Http404):
+        actions.check_cancel(by=Actor(nurse_nolan), appointment_id=booked.pk)
+    with pytest.raises(Http404):
+        actions.check_mark(by=Actor(nurse_nolan), appointment_id=booked.pk, status="arrived")
