@@ -3,7 +3,8 @@
 Each fails closed with the same audited 404 as for an id that does not exist. A patient's
 prescriptions and requests are reached through the patient door (`patients_visible_to`:
 the patient, and the staff of their care teams); a renewal is answered by its care team
-only; a pharmacy's queue is open to the staff who work at that pharmacy only.
+only, and only while the patient is one of theirs (the patient door too); a pharmacy's
+queue and its requests are open to the staff who work at that pharmacy now only.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ def access_refill_request(user: User, request_id: int) -> RefillRequest:
 
 
 def access_renewal(user: User, renewal_id: int) -> RenewalRequest:
-    """A renewal request, for its patient or a member of the care team it went to."""
+    """A renewal request, for its patient or a member of the care team it went to, built on the
+    patient door: staff reach it only while the patient is one they may see now (on one of
+    their teams), so a patient who left the team is out of reach as their other data is."""
+    query = RenewalRequest.objects.filter(pk=renewal_id, patient__in=patients_visible_to(user))
     if user.is_authenticated and user.is_staff_member:
-        query = RenewalRequest.objects.filter(pk=renewal_id, care_team__in=teams_of(user))
-    else:
-        query = RenewalRequest.objects.filter(pk=renewal_id, patient__in=patients_visible_to(user))
+        query = query.filter(care_team__in=teams_of(user))
     found = query.select_related("prescription", "care_team", "patient").first()
     if found is None:
         raise refuse(user, "renewal_request", renewal_id)

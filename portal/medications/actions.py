@@ -17,11 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.clinics.access import patient_of
+from portal.clinics.models import Patient
 from portal.core.acting import Actor, Refused, audit_event
 from portal.core.mail import queue_email
 from portal.core.team_requests import TeamRequest, open_team_request
 from portal.medications.access import (
-    access_pharmacy,
     access_prescription,
     access_queue_request,
     access_renewal,
@@ -195,7 +195,7 @@ def check_answer_renewal(*, by: Actor, renewal_id: int, answer: str) -> RenewalR
         if not changed:
             raise Refused("This renewal request was already answered.")
         renewal.refresh_from_db()
-        _tell_patient(renewal.patient.email, "renewal_answered")
+        _tell_patient(renewal.patient_id, "renewal_answered")
         audit_event(
             "medications.renewal_answered",
             by=by,
@@ -278,7 +278,7 @@ def do_move_request(
             refill_request=request,
         )
         fill_id = fill.pk
-    _tell_patient(request.patient.email, f"refill_{to}")
+    _tell_patient(request.patient_id, f"refill_{to}")
     audit_event(
         "medications.refill_moved",
         by=by,
@@ -304,7 +304,7 @@ def check_refuse_request(*, by: Actor, request_id: int, reason: str) -> RefillRe
         request.status, request.changed_at = RefillRequest.Status.REFUSED, timezone.now()
         keyring(request.patient_id).seal_text(request, "refused_reason", reason)
         request.save(update_fields=["status", "changed_at", "refused_reason"])
-        _tell_patient(request.patient.email, "refill_refused")
+        _tell_patient(request.patient_id, "refill_refused")
         audit_event(
             "medications.refill_refused",
             by=by,
@@ -315,19 +315,20 @@ def check_refuse_request(*, by: Actor, request_id: int, reason: str) -> RefillRe
     return request
 
 
-def check_open_queue(*, by: Actor, pharmacy_id: int) -> Pharmacy:
-    pharmacy = access_pharmacy(by.user, pharmacy_id)
-    audit_event("medications.queue_viewed", by=by, object_type="pharmacy", object_id=pharmacy.pk)
-    return pharmacy
-
-
 # -- e-mail ------------------------------------------------------------------------------------
 
 
-def _tell_patient(address: str, what: str) -> None:
-    """A status e-mail naming no medication (the page says which)."""
-    if address:
-        queue_email(template="medications_status", to=address, context={"what": what})
+def _tell_patient(patient_id: int, what: str) -> bool:
+    """A status e-mail naming no medication (the page says which), to a patient whose portal
+    account exists and is active (as messaging's notices): none to a deactivated account or a
+    patient the EHR knows who never signed up."""
+    address = (
+        Patient.objects.filter(pk=patient_id, user__is_active=True).values_list("email", flat=True).first()
+    )
+    if not address:
+        return False
+    queue_email(template="medications_status", to=address, context={"what": what})
+    return True
 
 
 def send_late_notices(cutoff: datetime) -> str:
@@ -345,7 +346,6 @@ def send_late_notices(cutoff: datetime) -> str:
                 late_notice_sent_at=cutoff
             )
             if claimed:
-                request = RefillRequest.objects.select_related("patient").get(pk=pk)
-                _tell_patient(request.patient.email, "refill_late")
-                sent += 1
+                patient_id = RefillRequest.objects.values_list("patient_id", flat=True).get(pk=pk)
+                sent += _tell_patient(patient_id, "refill_late")
     return f"late notices: {sent}"

@@ -14,8 +14,10 @@ class MedicationsConfig(AppConfig):
         from portal.core.fhir_feed import register_fhir_consumer
         from portal.core.navigation import register_nav_entry
         from portal.core.promises import register_promise
+        from portal.core.record_contributions import register_record_contribution
         from portal.medications import about, feed
         from portal.medications.home import medications_card, medications_entry
+        from portal.medications.record import refill_requests_for_record
         from portal.medications.work_queue import open_renewals_note, pharmacy_work
 
         # Prescriptions and fills come from the EHR import, inside the bundle's transaction.
@@ -28,3 +30,5 @@ class MedicationsConfig(AppConfig):
         register_open_work_check(open_renewals_note)
         # The staff landing page: a pharmacist's queues, a care team's waiting renewals.
         register_work_source(pharmacy_work)
+        # The patient's "Download my record" holds their refill requests.
+        register_record_contribution(refill_requests_for_record)

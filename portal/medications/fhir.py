@@ -54,3 +54,44 @@ def dispense_resource(fill: Fill, refill: RefillRequest) -> dict[str, Any]:
     if refill.delivery == RefillRequest.Delivery.MAIL:
         resource["type"] = {"text": "Mail order"}
     return resource
+
+
+# A refill request is a request to fulfil an existing order (the prescription), not a new order:
+# FHIR R4 says so with a Task of code `fulfill` whose focus is the MedicationRequest, which keeps
+# the EHR's prescription the one order (a MedicationRequest of intent `reflex-order` would read
+# as a new order made in response to another; it is not one).
+TASK_STATUS = {
+    "submitted": "requested",
+    "in_progress": "in-progress",
+    "ready": "in-progress",
+    "shipped": "in-progress",
+    "picked_up": "completed",
+    "delivered": "completed",
+    "refused": "rejected",
+}
+TASK_CODE = "http://hl7.org/fhir/CodeSystem/task-code"
+
+
+def refill_task(refill: RefillRequest, *, name: str, dod_id: str, refused_reason: str = "") -> dict[str, Any]:
+    """The refill request as a FHIR `Task` (fulfil the prescription), for the patient's download:
+    `name` and `refused_reason` are already opened with the patient's key."""
+    resource: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": f"portal-refill-{refill.pk}",
+        "status": TASK_STATUS[refill.status],
+        "businessStatus": {"text": refill.get_status_display().capitalize()},
+        "intent": "order",
+        "code": {
+            "coding": [{"system": TASK_CODE, "code": "fulfill", "display": "Fulfill the focal request"}],
+            "text": "Refill request",
+        },
+        "focus": {"reference": f"MedicationRequest/{refill.prescription.fhir_id}", "display": name},
+        "for": {"identifier": {"system": DOD_ID_SYSTEM, "value": dod_id}},
+        "authoredOn": refill.submitted_at.isoformat(),
+        "lastModified": refill.changed_at.isoformat(),
+        "owner": {"display": refill.pharmacy.name},
+        "note": [{"text": refill.get_delivery_display()}],
+    }
+    if refill.status == RefillRequest.Status.REFUSED and refused_reason:
+        resource["statusReason"] = {"text": refused_reason}
+    return resource

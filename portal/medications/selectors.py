@@ -7,15 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from portal.clinics.access import access_patient
 from portal.core.acting import Actor, audit_event
+from portal.medications.access import access_pharmacy
 from portal.medications.actions import rules_now
-from portal.medications.eligibility import Answer, eligibility, refills_remaining
+from portal.medications.eligibility import Answer, Rules, eligibility, refills_remaining
 from portal.medications.models import (
     OPEN_REFILL_STATES,
+    Fill,
     Pharmacy,
     Prescription,
     RefillRequest,
@@ -23,6 +25,14 @@ from portal.medications.models import (
 )
 from portal.vault.crypto import Keyring, keyring
 from portal.vault.reading import keyrings, read_sealed
+
+
+@dataclass(slots=True)
+class FillSeen:
+    """What the list and the rule read of a fill (a plain row, not a model)."""
+
+    handed_over_at: datetime
+    days_supply: int | None
 
 
 @dataclass(frozen=True)
@@ -35,8 +45,8 @@ class MedicationRow:
     last_filled: datetime | None
     refills_remaining: int
     answer: Answer
-    open_request: RefillRequest | None
-    renewal: RenewalRequest | None  # the latest renewal request, open or answered
+    open_request_id: int | None  # the refill request in progress, if any
+    renewal_status: str  # the latest renewal request's status ("" if none): open or answered
 
     @property
     def pk(self) -> int:
@@ -47,67 +57,92 @@ class MedicationRow:
 class MedicationList:
     active: list[MedicationRow]
     past: list[MedicationRow]
+    more: bool = False  # cut at `limit`: there are more to show
 
 
-def medications_of(by: Actor, patient_id: int, *, now: datetime | None = None) -> MedicationList:
-    """The patient's prescriptions, active and past, each with its eligibility: four queries."""
+def medications_of(
+    by: Actor, patient_id: int, *, now: datetime | None = None, only: str = "", limit: int | None = None
+) -> MedicationList:
+    """The patient's prescriptions, active and past, each with its eligibility: four queries,
+    whatever the number of prescriptions (the fills, open requests and renewals are read as
+    plain rows for the whole patient, not as models per prescription).
+
+    `only="active"` or `only="past"` reads just those (a page shows one list: the other is
+    left empty, never read nor opened); `limit` the newest that many (`more` says if cut)."""
     patient = access_patient(by.user, patient_id)
     now = now or timezone.now()
     rules = rules_now()
-    query = (
-        Prescription.objects.filter(patient=patient)
-        .select_related("pharmacy")
-        .prefetch_related(
-            "fills",
-            Prefetch(
-                "refill_requests",
-                queryset=RefillRequest.objects.filter(status__in=OPEN_REFILL_STATES).select_related(
-                    "pharmacy"
-                ),
-                to_attr="open_requests",
-            ),
-            Prefetch(
-                "renewal_requests",
-                queryset=RenewalRequest.objects.order_by("-submitted_at"),
-                to_attr="renewals",
-            ),
+    query = Prescription.objects.filter(patient=patient)
+    if only == "active":
+        query = query.filter(status=Prescription.Status.ACTIVE)
+    elif only == "past":
+        query = query.exclude(status=Prescription.Status.ACTIVE)
+    query = query.select_related("pharmacy").order_by("-written_at", "-pk")
+    prescriptions = list(query if limit is None else query[: limit + 1])
+    more = limit is not None and len(prescriptions) > limit
+    prescriptions = prescriptions[:limit]
+    ids = [rx.pk for rx in prescriptions]
+    fills: dict[int, list[FillSeen]] = {}
+    open_requests: dict[int, int] = {}
+    renewals: dict[int, str] = {}
+    if ids:
+        for rx_id, handed_over_at, days_supply in Fill.objects.filter(prescription_id__in=ids).values_list(
+            "prescription_id", "handed_over_at", "days_supply"
+        ):
+            fills.setdefault(rx_id, []).append(FillSeen(handed_over_at, days_supply))
+        open_requests = dict(
+            RefillRequest.objects.filter(
+                patient=patient, prescription_id__in=ids, status__in=OPEN_REFILL_STATES
+            ).values_list("prescription_id", "pk")
         )
-        .order_by("-written_at", "-pk")
-    )
+        latest_first = RenewalRequest.objects.filter(patient=patient, prescription_id__in=ids).order_by(
+            "submitted_at", "pk"
+        )
+        for rx_id, status in latest_first.values_list("prescription_id", "status"):
+            renewals[rx_id] = status  # the latest wins
     ring = keyring(patient.pk)
-    rows = [_row(ring, rx, now, rules) for rx in query]
+    rows = [
+        _row(ring, rx, fills.get(rx.pk, []), open_requests.get(rx.pk), renewals.get(rx.pk, ""), now, rules)
+        for rx in prescriptions
+    ]
     audit_event(
         "medications.list_viewed", by=by, patient_id=patient.pk, object_type="patient", object_id=patient.pk
     )
     active = [row for row in rows if row.rx.status == Prescription.Status.ACTIVE]
     past = [row for row in rows if row.rx.status != Prescription.Status.ACTIVE]
-    return MedicationList(active, past)
+    return MedicationList(active, past, more)
 
 
-def _row(ring: Keyring, rx: Prescription, now: datetime, rules: object) -> MedicationRow:
-    fills = list(rx.fills.all())
-    open_request = rx.open_requests[0] if rx.open_requests else None  # type: ignore[attr-defined]
-    renewal = rx.renewals[0] if rx.renewals else None  # type: ignore[attr-defined]
+def _row(  # noqa: PLR0913, PLR0917 - the row's parts, read apart
+    ring: Keyring,
+    rx: Prescription,
+    fills: list[FillSeen],
+    open_request_id: int | None,
+    renewal_status: str,
+    now: datetime,
+    rules: Rules,
+) -> MedicationRow:
+    active = rx.status == Prescription.Status.ACTIVE
     answer = eligibility(
         rx,
         fills,
-        open_request is not None,
+        open_request_id is not None,
         now,
-        rules,  # type: ignore[arg-type]
+        rules,
         military_pharmacy=rx.pharmacy is not None and rx.pharmacy.is_military,
-        open_renewal=renewal is not None and renewal.status == RenewalRequest.Status.OPEN,
+        open_renewal=renewal_status == RenewalRequest.Status.OPEN,
     )
     return MedicationRow(
         rx=rx,
         name=read_sealed(ring, rx, "name"),
         strength_form=read_sealed(ring, rx, "strength_form"),
         instructions=read_sealed(ring, rx, "instructions"),
-        end_reason=read_sealed(ring, rx, "end_reason"),
+        end_reason="" if active else read_sealed(ring, rx, "end_reason"),  # shown for past ones only
         last_filled=max((f.handed_over_at for f in fills), default=None),
         refills_remaining=refills_remaining(rx, fills),
         answer=answer,
-        open_request=open_request,
-        renewal=renewal,
+        open_request_id=open_request_id,
+        renewal_status=renewal_status,
     )
 
 
@@ -167,10 +202,14 @@ class Queue:
 QUEUE_STATES = ("submitted", "in_progress", "ready", "shipped")
 
 
-def pharmacy_queue(pharmacy: Pharmacy, *, status: str, limit: int = 100) -> Queue:
+def pharmacy_queue(by: Actor, pharmacy_id: int, *, status: str, limit: int = 100) -> Queue:
     """A pharmacy's requests in one state, the oldest first, and the count of each open state.
 
-    `pharmacy` came through `access_pharmacy` (the caller's door)."""
+    Through the pharmacy door (a pharmacy `by` works at now). Every patient whose request is
+    shown gets a `medications.queue_viewed` event (their id, the ids of their requests shown),
+    so "who looked at this patient" lists the pharmacist; an empty page gets one event without
+    a patient."""
+    pharmacy = access_pharmacy(by.user, pharmacy_id)
     status = status if status in QUEUE_STATES else "submitted"
     counts = RefillRequest.objects.filter(pharmacy=pharmacy).aggregate(
         **{state: Count("pk", filter=Q(status=state)) for state in QUEUE_STATES}
@@ -191,6 +230,23 @@ def pharmacy_queue(pharmacy: Pharmacy, *, status: str, limit: int = 100) -> Queu
         )
         for r in requests
     ]
+    shown: dict[int, list[int]] = {}
+    for r in requests:
+        shown.setdefault(r.patient_id, []).append(r.pk)
+    for patient_id, request_ids in shown.items():
+        audit_event(
+            "medications.queue_viewed",
+            by=by,
+            patient_id=patient_id,
+            object_type="pharmacy",
+            object_id=pharmacy.pk,
+            status=status,
+            requests=request_ids,
+        )
+    if not shown:
+        audit_event(
+            "medications.queue_viewed", by=by, object_type="pharmacy", object_id=pharmacy.pk, status=status
+        )
     return Queue(pharmacy, status, counts, rows)
 
 

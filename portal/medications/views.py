@@ -23,13 +23,17 @@ from portal.vault.reading import read_sealed
 
 # -- the patient's pages -----------------------------------------------------------------------
 
+FIRST_PAGE = 10  # prescriptions on a list's first page; "Show all" shows the rest
+
 
 def _list_page(
     request: HttpRequest, *, tab: str, form: RefillForm | None = None, status: int = 200
 ) -> HttpResponse:
     by = actor_of(request)
     patient = patient_of(by.user)
-    meds = selectors.medications_of(by, patient.pk)
+    # The newest first; "Show all" (or a form sent back with what was chosen) shows every one.
+    everything = form is not None or request.GET.get("all") == "1"
+    meds = selectors.medications_of(by, patient.pk, only=tab, limit=None if everything else FIRST_PAGE)
     refillable = [row.pk for row in meds.active if row.answer.eligible]
     form = form or RefillForm(refillable=refillable, initial={"delivery": "pickup"})
     context = {
@@ -62,7 +66,7 @@ def past_list(request: HttpRequest) -> HttpResponse:
 def request_refills(request: HttpRequest) -> HttpResponse:
     by = actor_of(request)
     patient = patient_of(by.user)
-    meds = selectors.medications_of(by, patient.pk)
+    meds = selectors.medications_of(by, patient.pk, only="active")
     refillable = [row.pk for row in meds.active if row.answer.eligible]
     # Every active prescription is a choice here: one that cannot be refilled is answered with its reason.
     form = RefillForm(request.POST, refillable=[row.pk for row in meds.active])
@@ -121,8 +125,7 @@ def request_renewal(request: HttpRequest, prescription_id: int) -> HttpResponse:
 def queue(request: HttpRequest, pharmacy_id: int) -> HttpResponse:
     by = actor_of(request)
     staff_of(by.user)
-    pharmacy = actions.check_open_queue(by=by, pharmacy_id=pharmacy_id)
-    page = selectors.pharmacy_queue(pharmacy, status=request.GET.get("status", "submitted"))
+    page = selectors.pharmacy_queue(by, pharmacy_id, status=request.GET.get("status", "submitted"))
     tabs = [(state, label, page.counts[state]) for state, label in selectors.QUEUE_LABELS.items()]
     return render(request, "medications/queue.html", {"queue": page, "tabs": tabs})
 

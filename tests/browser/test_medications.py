@@ -139,3 +139,35 @@ def test_refills_renewal_and_the_pharmacy(  # noqa: PLR0915, PLR0917 - one journ
     sign_in(page, base, paula)
     page.goto(base + "/medications/requests/")
     expect(page.locator(f"#renewal-{renewal.pk}")).to_contain_text("Renewed")
+
+
+def test_the_first_page_and_show_all(  # noqa: PLR0917 - pytest fixtures
+    page: Page, phone: Page, live_server: Any, world: dict[str, Any], paula: User, tmp_path: Path
+) -> None:
+    """With 12 active prescriptions the list shows the 10 newest; "Show all" (by keyboard) shows
+    every one; both pass axe-core at 320 px and at desktop."""
+    import uuid
+
+    from portal.vault.crypto import keyring
+
+    _world(world, tmp_path)
+    finish_first_steps(paula)
+    ring = keyring(paula.patient_record.pk)  # type: ignore[union-attr]
+    for rx in Prescription.objects.filter(status="active"):
+        copy = Prescription.objects.get(pk=rx.pk)
+        copy.pk, copy.fhir_id, copy.row_key = None, rx.fhir_id + "-copy", uuid.uuid4()
+        for field in ("name", "strength_form", "instructions", "end_reason"):
+            ring.seal_text(copy, field, ring.open_text(rx, field))
+        copy.save()
+    base = live_server.url
+    cards = ".portal-med-list > li"
+    for browser, size in ((phone, "phone"), (page, "desktop")):
+        sign_in(browser, base, paula)
+        browser.goto(base + "/medications/")
+        expect(browser.locator(cards)).to_have_count(10)
+        assert_accessible(browser, f"meds-{size}-first-page")
+        browser.get_by_role("link", name="Show all active medications").focus()
+        browser.keyboard.press("Enter")
+        expect(browser.locator(cards)).to_have_count(12)
+        expect(browser.get_by_role("link", name="Show all active medications")).to_have_count(0)
+        assert_accessible(browser, f"meds-{size}-show-all")

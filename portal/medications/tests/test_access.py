@@ -4,6 +4,7 @@ does not exist, and the refusal is audited."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -105,3 +106,50 @@ def test_nothing_of_paulas_medications_leaks(
         client.get(url)
     markers = ["Metformin 500 MG", "Lisinopril 10 MG", "Stopped for low sodium", "metformin tablet by mouth"]
     assert side_channels.scan(markers, clients={"paula": client}) == []
+
+
+def _untokened(response: Any) -> str:
+    """A page without its CSRF token (a new one each time)."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+
+
+def test_a_patient_who_left_the_team_is_out_of_reach_of_its_renewals(
+    signed_in: Any, nurse_baker: Any, paulas_ids: dict, world: Any
+) -> None:
+    from portal.clinics.models import PatientCareTeam
+
+    renewal = RenewalRequest.objects.get(pk=paulas_ids["renewal"])
+    assert renewal.care_team == world["blue"]
+    client = signed_in(nurse_baker)
+    url = f"/staff/medications/renewals/{renewal.pk}/"
+    assert client.get(url).status_code == 200
+    PatientCareTeam.objects.filter(patient_id=renewal.patient_id, care_team=world["blue"]).delete()
+    missing = client.get(f"/staff/medications/renewals/{MISSING}/")
+    for answer in (client.get(url), client.post(url, {"answer": "declined"})):
+        assert (answer.status_code, _untokened(answer)) == (404, _untokened(missing))
+    assert RenewalRequest.objects.get(pk=renewal.pk).status == "open"
+    assert AuditEvent.objects.filter(
+        action="access.denied", actor_id=nurse_baker.pk, object_id=str(renewal.pk)
+    ).exists()
+
+
+def test_a_pharmacist_who_left_the_pharmacy_is_out_of_reach_of_its_queue(
+    signed_in: Any, pharmacist_phil: Any, paulas_ids: dict
+) -> None:
+    from portal.medications.models import PharmacyStaff
+
+    client = signed_in(pharmacist_phil)
+    queue, request = (
+        f"/staff/pharmacy/{paulas_ids['pharmacy']}/",
+        f"/staff/pharmacy/requests/{paulas_ids['request']}/",
+    )
+    assert client.get(queue).status_code == 200 and client.get(request).status_code == 200
+    PharmacyStaff.objects.filter(staff_member__user=pharmacist_phil).delete()
+    for method, url, data in [
+        ("get", queue, {}),
+        ("get", request, {}),
+        ("post", request, {"to": "in_progress"}),
+        ("get", f"{request}dispense.json", {}),
+    ]:
+        assert getattr(client, method)(url, data).status_code == 404, url
+    assert RefillRequest.objects.get().status == "submitted"

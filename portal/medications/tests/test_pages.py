@@ -113,3 +113,28 @@ def test_the_list_costs_the_same_queries_for_many_prescriptions(
     with CaptureQueriesContext(connection) as many:
         assert client.get("/medications/").status_code == 200
     assert len(many) == len(few) <= 25
+
+
+def test_the_first_page_shows_the_ten_newest_and_show_all_shows_every_one(
+    signed_in: Any, paula: Any, paula_meds: dict
+) -> None:
+    ring = keyring(paula.patient_record.pk)
+    for rx in paula_meds.values():  # 6 more active ones: 12 in all, and 4 past
+        copy = Prescription.objects.get(pk=rx.pk)
+        copy.pk, copy.fhir_id, copy.row_key = None, rx.fhir_id + "-copy", uuid.uuid4()
+        for field in ("name", "strength_form", "instructions", "end_reason"):
+            ring.seal_text(copy, field, ring.open_text(rx, field))
+        copy.save()
+    card = 'class="usa-card tablet:grid-col-12"'
+    client = signed_in(paula)
+    client.get("/help/")
+    with CaptureQueriesContext(connection) as first_page:
+        first = client.get("/medications/").content.decode()
+    assert first.count(card) == 10
+    assert "These are your 10 newest prescriptions." in first and 'href="/medications/?all=1"' in first
+    with CaptureQueriesContext(connection) as every_one:
+        everything = client.get("/medications/?all=1").content.decode()
+    assert everything.count(card) == 12 and "?all=1" not in everything
+    assert len(first_page) == len(every_one)
+    past = client.get("/medications/past/").content.decode()
+    assert past.count(card) == 4 and "Show all past medications" not in past

@@ -166,3 +166,49 @@ def test_the_queue_costs_the_same_queries_for_one_request_or_many(
     with CaptureQueriesContext(connection) as three:
         assert client.get(url).content.decode().count("/staff/pharmacy/requests/") == 3
     assert len(three) == len(one)
+
+
+def test_who_looked_at_paula_lists_the_pharmacist_who_opened_the_queue(
+    signed_in: Any, paula: User, pharmacist_phil: User, paula_meds: dict
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from portal.audit.reading import events_of
+
+    request = _request(paula, paula_meds["metformin"])
+    patient_id = paula_meds["metformin"].patient_id
+    signed_in(pharmacist_phil).get(f"/staff/pharmacy/{request.pharmacy_id}/")
+    [seen] = [
+        e
+        for e in events_of(patient_id=patient_id, limit=50)
+        if e.actor_id == pharmacist_phil.pk and e.action == "medications.queue_viewed"
+    ]
+    assert (seen.object_type, seen.object_id) == ("pharmacy", str(request.pharmacy_id))
+    assert seen.details["requests"] == [request.pk]  # ids only
+    out = StringIO()
+    call_command("audit_show", patient=patient_id, stdout=out)
+    assert "medications.queue_viewed" in out.getvalue() and f"actor={pharmacist_phil.pk} " in out.getvalue()
+
+
+@pytest.mark.parametrize("account", ["deactivated", "none"])
+def test_no_status_email_to_a_deactivated_account_or_a_patient_without_one(  # noqa: PLR0917 - pytest fixtures
+    signed_in: Any, paula: User, pharmacist_phil: User, paula_meds: dict, smtp: Inbox, account: str
+) -> None:
+    from portal.clinics.models import Patient
+
+    request = _request(paula, paula_meds["metformin"])
+    if account == "deactivated":
+        User.objects.filter(pk=paula.pk).update(is_active=False)
+    else:
+        Patient.objects.filter(pk=request.patient_id).update(user=None)
+    client = signed_in(pharmacist_phil)
+    url = f"/staff/pharmacy/requests/{request.pk}/"
+    assert client.post(url, {"to": "in_progress"}).status_code == 302
+    assert client.post(url, {"to": "refused", "reason": "Call us"}).status_code == 302
+    RefillRequest.objects.filter(pk=request.pk).update(
+        status="submitted", submitted_at=timezone.now() - timedelta(days=10)
+    )
+    assert actions.send_late_notices(timezone.now()) == "late notices: 0"
+    assert smtp.messages == []

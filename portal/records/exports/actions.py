@@ -29,6 +29,7 @@ from portal.audit.models import AuditEvent
 from portal.clinics.access import patient_of
 from portal.clinics.models import Patient
 from portal.core.acting import Actor, Refused, audit_event
+from portal.core.record_contributions import contributions_for
 from portal.records.exports.document import document_of
 from portal.records.exports.fhir import record_bundle
 from portal.records.exports.text import record_text
@@ -125,10 +126,13 @@ class Made:
 
 def _render(export: RecordExport, opened: Opened, *, made_at: datetime) -> Made:
     period = Period(export.starts_on, export.ends_on)
+    # The other domains' parts (refill requests...), each through its own door as the patient.
+    added = contributions_for(Actor(opened.reader), opened.patient.pk, period.starts_on, period.ends_on)
     if export.format == RecordExport.Format.FHIR:
         found = fhir_resources_in(opened, period)
-        return Made(record_bundle(found.resources, made_at=made_at), len(found.resources), found.unreadable)
-    document = document_of(content_in(opened, period), made_at=made_at)
+        resources = found.resources + [r for contribution in added for r in contribution.resources]
+        return Made(record_bundle(resources, made_at=made_at), len(resources), found.unreadable)
+    document = document_of(content_in(opened, period), made_at=made_at, parts=[c.part for c in added])
     count = sum(section.count for section in document.sections)
     if export.format == RecordExport.Format.PDF:
         # fpdf2 (with Pillow and fontTools) is loaded by the worker that makes a PDF, not by

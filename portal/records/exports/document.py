@@ -8,9 +8,11 @@ text is untrusted: control characters are taken out here, before either format s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from portal.core.record_contributions import Part
 from portal.records.selectors.export import RecordContent, covers, day
 from portal.records.selectors.labs import Panel
 
@@ -79,7 +81,9 @@ class Document:
         return ", ".join(f"{s.title} ({s.count})" for s in self.sections)
 
 
-def document_of(content: RecordContent, *, made_at: datetime) -> Document:
+def document_of(content: RecordContent, *, made_at: datetime, parts: Sequence[Part] = ()) -> Document:
+    """The record's sections, then each other domain's part that holds something
+    (`portal.core.record_contributions`)."""
     ranged = "" if content.period.everything else " in these dates"
     return Document(
         name=clean(content.name),
@@ -95,8 +99,14 @@ def document_of(content: RecordContent, *, made_at: datetime) -> Document:
             _notes(content, ranged),
             _imaging_reports(content, ranged),
             _imaging_studies(content, ranged),
+            *[_part(part) for part in parts if part.rows],  # a part with nothing in it: left out
         ],
     )
+
+
+def _part(part: Part) -> Section:
+    entries = [Entry(clean(row.title), tuple((k, clean(v)) for k, v in row.fields)) for row in part.rows]
+    return Section(part.title, part.empty, _one(entries), part.columns)
 
 
 def _one(entries: list[Entry]) -> list[Group]:

@@ -42,6 +42,7 @@ COLUMN_WIDTHS: dict[int | tuple[str, ...], tuple[int, ...]] = {
     2: (2, 1),
     3: (5, 3, 2),
     4: (4, 3, 2, 2),
+    5: (4, 2, 3, 3, 2),
     6: (4, 2, 2, 1, 2, 2),
     ("Test", "Value", "Reference range", "Flag"): (8, 5, 5, 3),
 }
