@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from portal.core.acting import Actor, refuse
 from portal.core.paging import Cursor, Page, keyset
@@ -155,6 +157,11 @@ class Panel:
     def lines(self) -> list[str]:
         """Each result's name with its flags in words, as the list of panels shows them."""
         return [f"{r.name} ({r.flags})" if r.flags else r.name for r in self.results]
+
+    @property
+    def items(self) -> SafeString:
+        """`lines` as list items, each escaped (one template variable for a panel's results)."""
+        return format_html_join("", "<li>{}</li>", ((line,) for line in self.lines))
 
 
 def _values(title: str, resource: Json, rows: list[Reading]) -> list[Value]:
