@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 
-from portal.appointments.actions import REASON_MAX
+from portal.appointments.actions import REASON_MAX, day_out_of_range
 from portal.appointments.models import Mode
 
 PARTS = [("morning", "Morning"), ("afternoon", "Afternoon")]
@@ -83,6 +85,18 @@ class BlockDayForm(forms.Form):
     day = forms.DateField(
         label="Day to close",
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Write the day as YYYY-MM-DD."},
+        error_messages={"invalid": "Write the day as YYYY-MM-DD.", "required": "Give the day to close."},
     )
-    label = forms.CharField(label="Why (for staff: holiday, training)", max_length=100, required=False)
+    label = forms.CharField(
+        label="Why (for staff: holiday, training)",
+        max_length=100,
+        required=False,
+        error_messages={"max_length": "Say it in 100 characters or fewer."},
+    )
+
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        error = day_out_of_range(day)
+        if error:
+            raise forms.ValidationError(error)
+        return day

@@ -16,7 +16,7 @@ from portal.appointments.forms import ReasonForm, RequestForm
 from portal.appointments.ics import calendar_file
 from portal.appointments.slots import schedule_of
 from portal.clinics.access import patient_of
-from portal.core.acting import Refused, actor_of
+from portal.core.acting import Refused, actor_of, audit_event
 
 
 def _patient(request: HttpRequest) -> User:
@@ -133,7 +133,15 @@ def detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
 
 @login_required
 def calendar(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    appointment = access_appointment(actor_of(request).user, appointment_id)
+    by = actor_of(request)
+    appointment = access_appointment(by.user, appointment_id)
+    audit_event(
+        "appointments.calendar_downloaded",
+        by=by,
+        patient_id=appointment.patient_id,
+        object_type="appointment",
+        object_id=appointment.pk,
+    )
     cancelled = appointment.status in ("cancelled", "moved")
     body = calendar_file(appointment, schedule_of(appointment.care_team), cancelled=cancelled)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
