@@ -228,6 +228,13 @@ def may_change(by: Actor, appointment: Appointment, *, now: datetime | None = No
     return not (_is_patient(by) and _cut_off_passed(appointment, now))
 
 
+def may_move(by: Actor, appointment: Appointment, *, now: datetime | None = None) -> bool:
+    """Whether `by` may reschedule it now: patients only the types they book online."""
+    return may_change(by, appointment, now=now) and (
+        not _is_patient(by) or booked_online(appointment.appointment_type)
+    )
+
+
 def _refuse_change(appointment: Appointment) -> Refused:
     phone = schedule_of(appointment.care_team).phone or "the clinic"
     if appointment.status != Appointment.Status.BOOKED:

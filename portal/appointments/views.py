@@ -127,7 +127,11 @@ def confirm(request: HttpRequest, team_id: int, type_id: int, slot_id: int) -> H
 def detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
     by = actor_of(request)
     appointment = access_appointment(by.user, appointment_id)
-    context = {"shown": selectors.shown(by, appointment), "may_change": actions.may_change(by, appointment)}
+    context = {
+        "shown": selectors.shown(by, appointment),
+        "may_change": actions.may_change(by, appointment),
+        "may_move": actions.may_move(by, appointment),
+    }
     return render(request, "appointments/detail.html", context)
 
 
@@ -197,6 +201,7 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     context = {
         "shown": selectors.shown(by, appointment),
         "may_change": actions.may_change(by, appointment),
+        "may_move": actions.may_move(by, appointment),
         "days": days,
         "error": error,
         "weekday": weekday,

@@ -224,7 +224,13 @@ def test_a_patient_cannot_move_a_visit_the_clinic_books_but_staff_can(
     world: dict, kind: AppointmentType, paula: User, sato: User, signed_in: Any
 ) -> None:
     booked, other = _intake_booked_by_the_clinic(world, paula, sato)
-    page = signed_in(paula).post(f"/appointments/{booked.pk}/reschedule/", {"slot": other.pk})
+    client = signed_in(paula)
+    detail = client.get(f"/appointments/{booked.pk}/").content.decode()
+    assert "call 555-010-9999 to move it" in detail and f"/appointments/{booked.pk}/reschedule/" not in detail
+    assert "earlier time opens" not in detail  # no offers for it: no waitlist box either
+    form = client.get(f"/appointments/{booked.pk}/reschedule/").content.decode()
+    assert "call 555-010-9999 to move it" in form and f'value="{other.pk}"' not in form
+    page = client.post(f"/appointments/{booked.pk}/reschedule/", {"slot": other.pk})
     assert page.status_code == 400 and "call 555-010-9999 to move it" in page.content.decode()
     booked.refresh_from_db()
     assert booked.status == "booked"
