@@ -347,3 +347,18 @@ def test_one_open_request_per_kind_of_visit(world: dict, kind: AppointmentType, 
         )
     AppointmentRequest.objects.filter(pk=first.pk).update(status="declined")
     assert ask().status == "open"
+
+
+def test_the_request_page_says_you_already_asked_and_keeps_what_was_typed(
+    world: dict, kind: AppointmentType, paula: User, signed_in: Any
+) -> None:
+    intake = AppointmentType.objects.get(name="Behavioral health intake")
+    client = signed_in(paula)
+    url = f"/appointments/request/{world['blue'].pk}/{intake.pk}/"
+    day = str(timezone.localdate() + timedelta(days=10))
+    assert client.post(url, {"day_1": day, "part_1": "morning", "reason": "first"}).status_code == 302
+    again = client.post(url, {"day_1": day, "part_1": "afternoon", "reason": "MARKER-again"})
+    page = again.content.decode()
+    assert again.status_code == 400 and "You already asked for this kind of visit" in page
+    assert "MARKER-again" in page
+    assert AppointmentRequest.objects.filter(patient=paula.patient_record).count() == 1
