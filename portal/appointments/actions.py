@@ -40,7 +40,7 @@ from portal.appointments.models import (
     Slot,
     WaitlistOffer,
 )
-from portal.appointments.slots import open_slots, release_open_slots, schedule_of, zone_of
+from portal.appointments.slots import local_today, open_slots, release_open_slots, schedule_of, zone_of
 from portal.clinics.access import access_patient, patient_of
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam
 from portal.core.acting import Actor, Refused, audit_event, refuse
@@ -67,6 +67,19 @@ def _is_patient(by: Actor) -> bool:
     return by.user.is_patient
 
 
+NOT_ONLINE = "This visit is not booked online. Call the clinic to book it."
+ASKED = (
+    "You already asked for this kind of visit; the clinic will answer that request. "
+    "Call the clinic to change it."
+)
+HELD = "That time is held for a patient on the waiting list for now. Choose another."
+
+
+def booked_online(kind: AppointmentType) -> bool:
+    """Whether patients book, move and take offers of this type themselves (staff always may)."""
+    return kind.online and not kind.request_only
+
+
 def _check_reason(reason: str) -> str:
     reason = reason.strip()
     if len(reason) > REASON_MAX:
@@ -90,8 +103,8 @@ def check_booking(
         if not PatientCareTeam.objects.filter(patient=patient, care_team=team).exists():
             raise refuse(user, "patient", patient.pk)
     kind = team_type(user, team, type_id)
-    if _is_patient(by) and (not kind.online or kind.request_only):
-        raise Refused("This visit is not booked online. Call the clinic to book it.")
+    if _is_patient(by) and not booked_online(kind):
+        raise Refused(NOT_ONLINE)
     slot = team_slot(user, team, slot_id)
     if slot.appointment_type_id != kind.pk:
         raise refuse(user, "slot", slot_id)
@@ -105,10 +118,18 @@ def check_book(
     return do_book(booking, reason=_check_reason(reason), by=by)
 
 
-def _check_slot_rules(booking: Booking, *, now: datetime, moving: Appointment | None = None) -> None:
+def _check_slot_rules(
+    booking: Booking, *, now: datetime, moving: Appointment | None = None, offer: WaitlistOffer | None = None
+) -> None:
+    """`offer` is the waitlist offer being taken: the one booking a held slot lets through."""
     slot = booking.slot
     if slot.starts_at <= now:
         raise Refused("That time has passed. Choose a later one.", field="slot")
+    held = WaitlistOffer.objects.filter(slot=slot, expires_at__gt=now, taken=False)
+    if offer is not None:
+        held = held.exclude(pk=offer.pk)
+    if held.exists():
+        raise Refused(HELD, field="slot")
     if (
         slot.template_id is None
         or not AvailabilityTemplate.objects.filter(pk=slot.template_id, is_active=True).exists()
@@ -207,6 +228,13 @@ def may_change(by: Actor, appointment: Appointment, *, now: datetime | None = No
     return not (_is_patient(by) and _cut_off_passed(appointment, now))
 
 
+def may_move(by: Actor, appointment: Appointment, *, now: datetime | None = None) -> bool:
+    """Whether `by` may reschedule it now: patients only the types they book online."""
+    return may_change(by, appointment, now=now) and (
+        not _is_patient(by) or booked_online(appointment.appointment_type)
+    )
+
+
 def _refuse_change(appointment: Appointment) -> Refused:
     phone = schedule_of(appointment.care_team).phone or "the clinic"
     if appointment.status != Appointment.Status.BOOKED:
@@ -241,23 +269,32 @@ def do_cancel(appointment: Appointment, *, by: Actor) -> Appointment:
     return appointment
 
 
-def check_reschedule(*, by: Actor, appointment_id: int, slot_id: int) -> Appointment:
-    """The new slot is taken and the old one released in one transaction, or nothing changes."""
+def check_reschedule(
+    *, by: Actor, appointment_id: int, slot_id: int, offer: WaitlistOffer | None = None
+) -> Appointment:
+    """The new slot is taken and the old one released in one transaction, or nothing changes.
+    Patients move only the visits they may book online; the clinic moves the others."""
     with transaction.atomic():
         old = access_appointment(by.user, appointment_id, lock=True)
         if not may_change(by, old):
             raise _refuse_change(old)
+        if _is_patient(by) and not booked_online(old.appointment_type):
+            phone = schedule_of(old.care_team).phone or "the clinic"
+            raise Refused(f"The clinic books this visit: call {phone} to move it.")
         slot = team_slot(by.user, old.care_team, slot_id)
         if slot.appointment_type_id != old.appointment_type_id or slot.pk == old.slot_id:
             raise refuse(by.user, "slot", slot_id)
-        return do_reschedule(old, Booking(old.care_team, old.patient, old.appointment_type, slot), by=by)
+        booking = Booking(old.care_team, old.patient, old.appointment_type, slot)
+        return do_reschedule(old, booking, by=by, offer=offer)
 
 
-def do_reschedule(old: Appointment, booking: Booking, *, by: Actor) -> Appointment:
+def do_reschedule(
+    old: Appointment, booking: Booking, *, by: Actor, offer: WaitlistOffer | None = None
+) -> Appointment:
     now = timezone.now()
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
-        _check_slot_rules(booking, now=now, moving=old)
+        _check_slot_rules(booking, now=now, moving=old, offer=offer)
         old.status = Appointment.Status.MOVED
         old.cancelled_at = now
         old.save(update_fields=["status", "cancelled_at"])
@@ -314,9 +351,12 @@ def offer_freed_slot(slot: Slot, *, now: datetime) -> WaitlistOffer | None:
             status=Appointment.Status.BOOKED,
             waitlist=True,
             starts_at__gt=slot.starts_at,
+            # A patient takes an offer themselves: only for the visits they may book online.
+            appointment_type__online=True,
+            appointment_type__request_only=False,
         )
         .exclude(offers__slot=slot)
-        .select_related("patient__user", "care_team__clinic")
+        .select_related("patient__user", "care_team__clinic__hospital")
         .order_by("booked_at", "pk")
         .first()
     )
@@ -332,8 +372,8 @@ def offer_freed_slot(slot: Slot, *, now: datetime) -> WaitlistOffer | None:
             )
     except IntegrityError:
         return None
-    emails.send(
-        "offer", waiting, schedule_of(slot.care_team_id), link=reverse("appointments:offer", args=[offer.pk])
+    emails.send_offer(
+        offer, waiting, schedule_of(slot.care_team_id), link=reverse("appointments:offer", args=[offer.pk])
     )
     return offer
 
@@ -343,7 +383,7 @@ def check_take_offer(*, by: Actor, offer_id: int) -> Appointment:
         offer = access_offer(by.user, offer_id)
         if offer.taken or offer.expires_at <= timezone.now():
             raise Refused("This offer has ended. Your appointment stays as it was.")
-        new = check_reschedule(by=by, appointment_id=offer.appointment_id, slot_id=offer.slot_id)
+        new = check_reschedule(by=by, appointment_id=offer.appointment_id, slot_id=offer.slot_id, offer=offer)
         WaitlistOffer.objects.filter(pk=offer.pk).update(taken=True)
     return new
 
@@ -407,7 +447,15 @@ def do_request(
         )
         if reason:
             keyring(patient.pk).seal_text(found, "reason", reason)
-        found.save(force_insert=True)
+        if AppointmentRequest.objects.filter(
+            patient=patient, care_team=team, appointment_type=kind, status=AppointmentRequest.Status.OPEN
+        ).exists():
+            raise Refused(ASKED)
+        try:
+            with transaction.atomic():
+                found.save(force_insert=True)
+        except IntegrityError:  # a second tab asked at the same moment
+            raise Refused(ASKED) from None
         audit_event(
             "appointments.requested",
             by=by,
@@ -472,16 +520,35 @@ def check_decline_request(*, by: Actor, request_id: int, reason: str) -> Appoint
 # --- the clinic's side -------------------------------------------------------------------------
 
 
+MARKS: dict[str, tuple[str, ...]] = {
+    Appointment.Status.BOOKED: (Appointment.Status.ARRIVED, Appointment.Status.NO_SHOW),
+    Appointment.Status.ARRIVED: (Appointment.Status.COMPLETED,),
+}
+
+
+def _refuse_mark(appointment: Appointment, status: str) -> Refused:
+    if status not in (Appointment.Status.ARRIVED, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW):
+        return Refused("Mark a visit arrived, completed or missed.")
+    now = Appointment.Status(appointment.status).label.lower()
+    if appointment.status in (Appointment.Status.CANCELLED, Appointment.Status.MOVED):
+        return Refused(f"This visit was {now}: it cannot be marked.")
+    if appointment.status in (Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW):
+        return Refused(f"This visit is already marked {now}; that does not change.")
+    if status == Appointment.Status.COMPLETED:
+        return Refused("Mark the patient arrived before marking the visit completed.")
+    return Refused(f"This visit is already marked {now}.")
+
+
 def check_mark(*, by: Actor, appointment_id: int, status: str) -> Appointment:
-    allowed = {Appointment.Status.ARRIVED, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW}
+    """Booked becomes arrived or missed, arrived becomes completed; from the visit's day on."""
     with transaction.atomic():
         appointment = access_appointment(by.user, appointment_id, lock=True)
         scheduling_team(by.user, appointment.care_team_id)
-        if status not in allowed or appointment.status in (
-            Appointment.Status.CANCELLED,
-            Appointment.Status.MOVED,
-        ):
-            raise Refused("That appointment cannot be marked so.")
+        if status not in MARKS.get(appointment.status, ()):
+            raise _refuse_mark(appointment, status)
+        schedule = schedule_of(appointment.care_team)
+        if appointment.starts_at.astimezone(zone_of(schedule)).date() > local_today(schedule):
+            raise Refused("This visit is on a later day: mark it on the day of the visit.")
         appointment.status = status
         appointment.save(update_fields=["status"])
         audit_event(
@@ -562,6 +629,18 @@ def _conflicts(template: AvailabilityTemplate) -> list[Appointment]:
     return out
 
 
+DAYS_AROUND = 730  # the staff pages reach two years back and ahead
+
+
+def day_out_of_range(day: date) -> str:
+    """The refusal of a day outside today ± two years (a far date overflows the calendar), or ""."""
+    today = timezone.localdate()
+    if abs((day - today).days) > DAYS_AROUND:
+        first, last = today - timedelta(days=DAYS_AROUND), today + timedelta(days=DAYS_AROUND)
+        return f"Choose a day from {first.isoformat()} to {last.isoformat()}."
+    return ""
+
+
 def check_block_day(*, by: Actor, team_id: int, day: date, label: str) -> list[Appointment]:
     """Close a day: its open slots go; the bookings on it are returned for the scheduler."""
     team = scheduling_team(by.user, team_id)
@@ -569,6 +648,8 @@ def check_block_day(*, by: Actor, team_id: int, day: date, label: str) -> list[A
         raise Refused("Only the team's schedulers block days.")
     if day < timezone.localdate():
         raise Refused("Choose today or a later day.", field="day")
+    if day_out_of_range(day):
+        raise Refused(day_out_of_range(day), field="day")
     with transaction.atomic():
         blocked, _ = BlockedDay.objects.get_or_create(
             care_team=team, day=day, defaults={"label": label[:100]}

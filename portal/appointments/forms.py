@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 
-from portal.appointments.actions import REASON_MAX
+from portal.appointments.actions import REASON_MAX, day_out_of_range
 from portal.appointments.models import Mode
 from portal.core.days import DayField
 
@@ -71,5 +73,21 @@ class TemplateForm(forms.Form):
 
 
 class BlockDayForm(forms.Form):
-    day = DayField(what="the day to close", label="Day to close")
-    label = forms.CharField(label="Why (for staff: holiday, training)", max_length=100, required=False)
+    day = DayField(
+        what="the day to close",
+        label="Day to close",
+        error_messages={"required": "Give the day to close."},
+    )
+    label = forms.CharField(
+        label="Why (for staff: holiday, training)",
+        max_length=100,
+        required=False,
+        error_messages={"max_length": "Say it in 100 characters or fewer."},
+    )
+
+    def clean_day(self) -> date:
+        day: date = self.cleaned_data["day"]
+        error = day_out_of_range(day)
+        if error:
+            raise forms.ValidationError(error)
+        return day

@@ -221,6 +221,15 @@ class AppointmentRequest(models.Model):
         Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "care_team", "appointment_type"],
+                condition=Q(status="open"),
+                name="appointments_one_open_request",
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"Request {self.pk}"
 

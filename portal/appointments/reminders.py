@@ -31,7 +31,7 @@ def send_due_reminders(cut_off: datetime) -> str:
                 starts_at__lte=cut_off + timedelta(days=days),
             )
             .exclude(Exists(already))
-            .select_related("patient__user", "care_team__clinic")
+            .select_related("patient__user", "care_team__clinic__hospital")
         )
         for appointment in due:
             sent += _send_once(appointment, days, cut_off)

@@ -137,9 +137,18 @@ def shown(by: Actor, appointment: Appointment) -> Shown:
     return _shown([appointment], now=timezone.now())[0]
 
 
-def request_reason(found: AppointmentRequest, field_name: str = "reason") -> str:
+def request_reason(found: AppointmentRequest, field_name: str = "reason", *, by: Actor | None = None) -> str:
+    """The words of a request, opened; `by` (staff reading it) is audited."""
     if not getattr(found, field_name):
         return ""
+    if by is not None:
+        audit_event(
+            "appointments.request_read",
+            by=by,
+            patient_id=found.patient_id,
+            object_type="appointment_request",
+            object_id=found.pk,
+        )
     return read_sealed(keyrings({found.patient_id})[found.patient_id], found, field_name)
 
 
@@ -307,6 +316,16 @@ def template_of(team: CareTeam, template_id: int) -> AvailabilityTemplate | None
     return AvailabilityTemplate.objects.filter(pk=template_id, care_team=team).first()
 
 
-def team_patients(team: CareTeam) -> list[Patient]:
-    """The patients of a team, for its staff booking by phone (the team door was opened first)."""
-    return list(Patient.objects.filter(team_links__care_team=team).order_by("last_name", "first_name")[:500])
+def team_patients(by: Actor, team: CareTeam) -> list[Patient]:
+    """The patients of a team, for its staff booking by phone (the team door was opened first).
+    Each name and birth date listed is a read of that patient: one audit event each."""
+    found = list(Patient.objects.filter(team_links__care_team=team).order_by("last_name", "first_name")[:500])
+    for patient in found:
+        audit_event(
+            "appointments.patient_listed",
+            by=by,
+            patient_id=patient.pk,
+            object_type="care_team",
+            object_id=team.pk,
+        )
+    return found

@@ -24,6 +24,7 @@ from portal.appointments.models import (
     BlockedDay,
     Slot,
     TeamSchedule,
+    WaitlistOffer,
 )
 from portal.clinics.models import CareTeam
 
@@ -123,8 +124,14 @@ def holding() -> QuerySet[Appointment]:
     return Appointment.objects.filter(slot=OuterRef("pk"), status__in=HOLDS_SLOT)
 
 
+def held_by_offer(now: datetime) -> QuerySet[WaitlistOffer]:
+    """The unexpired, untaken waitlist offer of a slot: while it runs, the slot is one patient's."""
+    return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False)
+
+
 def open_slots(team_id: int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:
-    """The slots of this team and type a patient may book now, earliest first."""
+    """The slots of this team and type anyone may book now, earliest first (a slot offered to a
+    waiting patient is not listed until the offer ends)."""
     schedule = ensure_slots(team_id, now=now)
     now = now or timezone.now()
     last = datetime.combine(
@@ -139,6 +146,7 @@ def open_slots(team_id: int, type_id: int, *, now: datetime | None = None) -> Qu
             starts_at__lt=last,
         )
         .exclude(Exists(holding()))
+        .exclude(Exists(held_by_offer(now)))
         .order_by("starts_at", "pk")
     )
 

@@ -16,7 +16,8 @@ from portal.appointments import actions, selectors
 from portal.appointments.access import access_request, may_edit_templates, scheduling_team
 from portal.appointments.forms import BlockDayForm, DeclineForm, TemplateForm
 from portal.clinics.access import staff_of, teams_of
-from portal.core.acting import Refused, actor_of
+from portal.clinics.models import CareTeam
+from portal.core.acting import Refused, actor_of, refuse
 from portal.core.days import parse_day
 
 
@@ -36,26 +37,40 @@ def teams(request: HttpRequest) -> HttpResponse:
     return render(request, "appointments/staff_teams.html", {"teams": mine})
 
 
-def _day(raw: str) -> date | None:
-    """The day asked for: typed month first (04/28/2027), or ISO in the page's own links."""
+def _day(raw: str) -> tuple[date | None, str]:
+    """The day asked for, or None (today) and why it was not taken."""
     if not raw:
-        return None
-    try:
-        return parse_day(raw, what="the day") if "/" in raw else date.fromisoformat(raw)
+        return None, ""
+    try:  # typed month first (04/28/2027), or ISO in the page's own links
+        day = parse_day(raw, what="the day") if "/" in raw else date.fromisoformat(raw)
     except (ValueError, ValidationError):
-        return None
+        return None, "Write the day as month/day/year, for example: 04/28/2027. Today is shown."
+    error = actions.day_out_of_range(day)
+    return (None, f"{error} Today is shown.") if error else (day, "")
+
+
+def _team_page(
+    request: HttpRequest, found: CareTeam, *, block_form: BlockDayForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = _staff(request)
+    week = request.GET.get("view") == "week"
+    day, error = _day(request.GET.get("day", ""))
+    if error:
+        messages.error(request, error)
+        status = 400
+    view = selectors.team_day(actor_of(request), found, day, days=7 if week else 1)
+    context = {
+        "view": view,
+        "week": week,
+        "may_edit": may_edit_templates(user),
+        "block_form": block_form or BlockDayForm(),
+    }
+    return render(request, "appointments/staff_team.html", context, status=status)
 
 
 @login_required
 def team(request: HttpRequest, team_id: int) -> HttpResponse:
-    user = _staff(request)
-    found = scheduling_team(user, team_id)
-    week = request.GET.get("view") == "week"
-    view = selectors.team_day(
-        actor_of(request), found, _day(request.GET.get("day", "")), days=7 if week else 1
-    )
-    context = {"view": view, "week": week, "may_edit": may_edit_templates(user), "block_form": BlockDayForm()}
-    return render(request, "appointments/staff_team.html", context)
+    return _team_page(request, scheduling_team(_staff(request), team_id))
 
 
 @login_required
@@ -63,7 +78,11 @@ def team(request: HttpRequest, team_id: int) -> HttpResponse:
 def edit_template(request: HttpRequest, team_id: int, template_id: int | None = None) -> HttpResponse:
     user = _staff(request)
     found = scheduling_team(user, team_id)
-    template = selectors.template_of(found, template_id) if template_id else None
+    template = None
+    if template_id is not None:
+        template = selectors.template_of(found, template_id)
+        if template is None:
+            raise refuse(user, "availability_template", template_id)
     initial = {}
     if template is not None:
         initial = {
@@ -122,13 +141,13 @@ def block_day(request: HttpRequest, team_id: int) -> HttpResponse:
                 label=form.cleaned_data["label"],
             )
         except Refused as refused:
-            messages.error(request, refused.message)
+            form.add_error(refused.field if refused.field in form.fields else None, refused.message)
         else:
             note = f" {len(on_it)} booking(s) that day stay: move or cancel them." if on_it else ""
             messages.success(request, f"The day is closed to new bookings.{note}")
-    else:
-        messages.error(request, "Write the day as YYYY-MM-DD.")
-    return redirect("appointments_staff:team", found.pk)
+            return redirect("appointments_staff:team", found.pk)
+    # What was typed stays in the form, with what is wrong with it.
+    return _team_page(request, found, block_form=form, status=400)
 
 
 @login_required
@@ -178,7 +197,7 @@ def handle_request(request: HttpRequest, request_id: int) -> HttpResponse:
     _, days = selectors.slot_days(found.care_team, found.appointment_type, limit=40)
     context = {
         "found": found,
-        "reason": selectors.request_reason(found),
+        "reason": selectors.request_reason(found, by=by),
         "days": days,
         "decline": decline,
         "error": error,
@@ -224,7 +243,7 @@ def book_for_patient(request: HttpRequest, team_id: int) -> HttpResponse:
         "kind": kind,
         "days": days,
         "error": error,
-        "patients": selectors.team_patients(found),
+        "patients": selectors.team_patients(actor_of(request), found),
         "chosen": request.POST.get("patient", ""),
     }
     return render(request, "appointments/staff_book.html", context, status=400 if error else 200)

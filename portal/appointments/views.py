@@ -16,7 +16,7 @@ from portal.appointments.forms import ReasonForm, RequestForm
 from portal.appointments.ics import calendar_file
 from portal.appointments.slots import schedule_of
 from portal.clinics.access import patient_of
-from portal.core.acting import Refused, actor_of
+from portal.core.acting import Refused, actor_of, audit_event
 
 
 def _patient(request: HttpRequest) -> User:
@@ -127,13 +127,25 @@ def confirm(request: HttpRequest, team_id: int, type_id: int, slot_id: int) -> H
 def detail(request: HttpRequest, appointment_id: int) -> HttpResponse:
     by = actor_of(request)
     appointment = access_appointment(by.user, appointment_id)
-    context = {"shown": selectors.shown(by, appointment), "may_change": actions.may_change(by, appointment)}
+    context = {
+        "shown": selectors.shown(by, appointment),
+        "may_change": actions.may_change(by, appointment),
+        "may_move": actions.may_move(by, appointment),
+    }
     return render(request, "appointments/detail.html", context)
 
 
 @login_required
 def calendar(request: HttpRequest, appointment_id: int) -> HttpResponse:
-    appointment = access_appointment(actor_of(request).user, appointment_id)
+    by = actor_of(request)
+    appointment = access_appointment(by.user, appointment_id)
+    audit_event(
+        "appointments.calendar_downloaded",
+        by=by,
+        patient_id=appointment.patient_id,
+        object_type="appointment",
+        object_id=appointment.pk,
+    )
     cancelled = appointment.status in ("cancelled", "moved")
     body = calendar_file(appointment, schedule_of(appointment.care_team), cancelled=cancelled)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
@@ -189,6 +201,7 @@ def reschedule(request: HttpRequest, appointment_id: int) -> HttpResponse:
     context = {
         "shown": selectors.shown(by, appointment),
         "may_change": actions.may_change(by, appointment),
+        "may_move": actions.may_move(by, appointment),
         "days": days,
         "error": error,
         "weekday": weekday,

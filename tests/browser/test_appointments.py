@@ -92,7 +92,7 @@ def test_paula_books_a_visit_and_a_scheduler_sees_it(  # noqa: PLR0917 - pytest 
 def test_book_email_calendar_move_waitlist_cancel_and_the_scheduler_sees_it(  # noqa: PLR0917 - pytest fixtures
     page: Page, live_server: Any, world: dict[str, Any], paula: User, isolated_vault: Path, smtp: Inbox
 ) -> None:
-    """The e-mail goes through a real SMTP server and says the date, time and clinic only."""
+    """The e-mail goes through a real SMTP server and says the date, time and hospital only."""
     offer_visits(world["blue"])
     finish_first_steps(paula)
     sign_in(page, live_server.url, paula)
@@ -106,7 +106,8 @@ def test_book_email_calendar_move_waitlist_cancel_and_the_scheduler_sees_it(  # 
     expect(page.get_by_text("Your appointment is booked.")).to_be_visible()
     [booked] = smtp.messages
     text = booked.get_body(preferencelist=("plain",)).get_content()
-    assert "Clinic: Family Health" in text and "SECRET" not in text and "Primary care" not in text
+    assert "Hospital: Fort Test Medical Center" in text and "Appointment line: 555-010-9999" in text
+    assert "Family Health" not in text and "SECRET" not in text and "Primary care" not in text
     with page.expect_download() as download:
         page.get_by_role("link", name="Add to my calendar (.ics)").click()
     assert b"METHOD:REQUEST" in Path(download.value.path()).read_bytes()

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from portal.accounts.models import User
 from portal.appointments import actions
-from portal.appointments.models import AppointmentType
+from portal.appointments.models import AppointmentType, WaitlistOffer
 from portal.appointments.slots import open_slots
 from portal.appointments.tests.helpers import offer_visits
 from portal.audit.models import AuditEvent
@@ -43,7 +43,22 @@ def paulas(world: dict[str, Any], paula: User) -> dict[str, Any]:
         preferences=[actions.Preference(timezone.localdate() + timedelta(days=10), "morning")],
         reason="MARKER-sad",
     )
-    return {"team": team, "kind": kind, "slot": slot, "booked": booked, "request": asked}
+    earlier = open_slots(team.pk, kind.pk).filter(starts_at__lt=slot.starts_at).first()
+    offer = WaitlistOffer.objects.create(
+        appointment=booked,
+        slot=earlier,
+        offered_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    return {
+        "team": team,
+        "kind": kind,
+        "slot": slot,
+        "booked": booked,
+        "request": asked,
+        "template": kind.templates.get(),
+        "offer": offer,
+    }
 
 
 def patient_urls(ids: dict[str, Any]) -> list[tuple[str, str]]:
@@ -59,6 +74,8 @@ def patient_urls(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("post", f"/appointments/{booked}/cancel/"),
         ("get", f"/appointments/{booked}/reschedule/"),
         ("post", f"/appointments/{booked}/preferences/"),
+        ("get", f"/appointments/offers/{ids['offer']}/"),
+        ("post", f"/appointments/offers/{ids['offer']}/"),
     ]
 
 
@@ -71,6 +88,8 @@ def staff_urls(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("post", f"/staff/appointments/teams/{ids['team']}/templates/new/"),
         ("post", f"/staff/appointments/bookings/{ids['booked']}/mark/"),
         ("get", f"/staff/appointments/requests/{ids['request']}/"),
+        ("get", f"/staff/appointments/teams/{ids['team']}/templates/{ids['template']}/"),
+        ("post", f"/staff/appointments/teams/{ids['team']}/templates/{ids['template']}/"),
     ]
 
 
@@ -81,6 +100,8 @@ def _ids(paulas: dict[str, Any]) -> dict[str, Any]:
         "slot": paulas["slot"].pk,
         "booked": paulas["booked"].pk,
         "request": paulas["request"].pk,
+        "template": paulas["template"].pk,
+        "offer": paulas["offer"].pk,
     }
 
 
@@ -97,6 +118,7 @@ def test_everyone_else_gets_the_404_of_a_missing_id(
         assert getattr(client, method)(url).status_code == 404, url
         assert getattr(client, method)(absent).status_code == 404, absent
     assert paulas["booked"].__class__.objects.get(pk=real["booked"]).status == "booked"
+    assert not WaitlistOffer.objects.get(pk=real["offer"]).taken
     assert AuditEvent.objects.filter(action="access.denied").exists()
 
 
@@ -112,6 +134,32 @@ def test_paula_and_her_teams_staff_open_every_page(
     staff = signed_in(dr_diaz)
     assert "Paula" in staff.get(f"/staff/appointments/teams/{ids['team']}/").content.decode()
     assert "MARKER-sad" in staff.get(f"/staff/appointments/requests/{ids['request']}/").content.decode()
+
+
+def test_another_teams_template_id_is_the_404_of_a_missing_one(
+    paulas: dict[str, Any], world: dict[str, Any], dr_diaz: User, signed_in: Any
+) -> None:
+    """Dr. Diaz opens his own team's page with Team Gold's template id: 404, audited."""
+    gold = offer_visits(world["gold"]).templates.get()
+    client = signed_in(dr_diaz)
+    team = paulas["team"].pk
+    for method in ("get", "post"):
+        assert (
+            getattr(client, method)(f"/staff/appointments/teams/{team}/templates/{gold.pk}/").status_code
+            == 404
+        )
+        assert (
+            getattr(client, method)(f"/staff/appointments/teams/{team}/templates/{MISSING}/").status_code
+            == 404
+        )
+    assert (
+        client.get(f"/staff/appointments/teams/{team}/templates/{paulas['template'].pk}/").status_code == 200
+    )
+    assert AuditEvent.objects.filter(
+        action="access.denied", object_type="availability_template", object_id=str(gold.pk)
+    ).exists()
+    gold.refresh_from_db()
+    assert gold.care_team == world["gold"]
 
 
 def test_nothing_paula_typed_reaches_a_side_channel(

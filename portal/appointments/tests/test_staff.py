@@ -174,15 +174,19 @@ def test_the_scheduler_books_by_phone_moves_and_marks_as_himself(
     booked.refresh_from_db()
     moved = booked.moved_to
     assert AuditEvent.objects.filter(action="appointments.moved", actor_id=sato.pk).exists()
-    assert (
-        client.post(f"/staff/appointments/bookings/{moved.pk}/mark/", {"status": "no_show"}).status_code
-        == 302
-    )
+    mark_url = f"/staff/appointments/bookings/{moved.pk}/mark/"
+    early = client.post(mark_url, {"status": "no_show"}, follow=True)
+    assert "mark it on the day of the visit" in early.content.decode()
+    moved.refresh_from_db()
+    assert moved.status == "booked"
+    # The day comes: the visit began an hour ago.
+    began = timezone.now() - timedelta(hours=1)
+    Appointment.objects.filter(pk=moved.pk).update(starts_at=began, ends_at=began + timedelta(minutes=20))
+    assert client.post(mark_url, {"status": "no_show"}).status_code == 302
     moved.refresh_from_db()
     assert moved.status == "no_show"
-    week = client.get(
-        f"/staff/appointments/teams/{world['blue'].pk}/?view=week&day={timezone.localdate() + timedelta(days=6)}"
-    )
+    day = began.astimezone(ZoneInfo(ZONE)).date()
+    week = client.get(f"/staff/appointments/teams/{world['blue'].pk}/?view=week&day={day}")
     assert "Missed" in week.content.decode()
 
 
