@@ -49,6 +49,7 @@ from django.utils import timezone  # noqa: E402
 from bench.consent import agreed_client  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
+from portal.audit import sealer  # noqa: E402
 from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam  # noqa: E402
 from portal.core.acting import Actor  # noqa: E402
 from portal.medications import actions  # noqa: E402
@@ -148,6 +149,9 @@ def timed(client: Client, url: str) -> float:
 
 
 def page_bench(user: User, pharmacy: Pharmacy, rounds: int = 60) -> None:
+    # As in a server process (portal.wsgi): audit events are chained by this process's sealer
+    # thread, off the request path.
+    sealer.start()
     first = Prescription.objects.filter(status="active").first()
     assert first is not None
     [outcome] = actions.check_request_refills(
