@@ -12,16 +12,18 @@ from datetime import datetime, time
 from django import template
 
 from portal.appointments.selectors import DAY_NAMES, MONTH_NAMES, clock_label
+from portal.core.times import MONTHS
 
 register = template.Library()
 
 
 @register.filter
 def wall_moment(local: datetime | None) -> str:
-    """ "Wednesday, December 2, 2026, 9:00 AM EST" """
+    """ "Wednesday, Dec 2, 2026, 9:00 AM EST": the portal's one format (`portal.core.times`), its
+    weekday first (a visit is chosen by its day of the week), on the clinic's wall clock."""
     if local is None:
         return ""
-    day = f"{DAY_NAMES[local.weekday()]}, {MONTH_NAMES[local.month - 1]} {local.day}, {local.year}"
+    day = f"{DAY_NAMES[local.weekday()]}, {MONTHS[local.month - 1]} {local.day}, {local.year}"
     return f"{day}, {clock_label(local)} {local.tzname() or ''}".rstrip()
 
 
