@@ -1,4 +1,5 @@
-"""Marks the record's pages repeat per row: a result's flag and a trend chart's points.
+"""Marks the record's pages repeat per row: a result's flag, a trend chart's points and the
+list of lab panels.
 
 Drawn here rather than with an `{% include %}` per row: a page of results draws dozens."""
 
@@ -10,8 +11,10 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from portal.core import times
+
 if TYPE_CHECKING:
-    from portal.records.selectors.labs import Chart
+    from portal.records.selectors.labs import Chart, Panel, Point
 
 register = template.Library()
 
@@ -45,3 +48,42 @@ def _point(x: float, y: float, flagged: bool) -> SafeString:
             y,
         )
     return format_html('<circle cx="{}" cy="{}" r="5" fill="#005ea2"></circle>', x, y)
+
+
+@register.simple_tag
+def lab_panel_items(panels: list[Panel], base: str) -> SafeString:
+    """The list of lab panels: each panel's name and day (a link to it), how many results and
+    how many flagged, and its results' names with their flags in words."""
+    return mark_safe("".join(_panel_item(panel, base) for panel in panels))  # noqa: S308 - each escaped
+
+
+def _panel_item(panel: Panel, base: str) -> SafeString:
+    flagged = panel.flagged
+    return format_html(
+        '<li class="portal-record-item">'
+        '<h2 class="portal-record-item__title"><a href="{}labs/{}/">{}, {}</a></h2>'
+        '<p class="portal-record-item__meta">{}{}</p>{}</li>',
+        base,
+        panel.id,
+        panel.name or "Lab panel",
+        times.day(panel.at),
+        panel.counted,
+        format_html(' &middot; <span class="portal-flag">{} flagged</span>', flagged) if flagged else "",
+        format_html('<ul class="portal-result-names">{}</ul>', panel.items) if panel.results else "",
+    )
+
+
+@register.simple_tag
+def trend_rows(points: list[Point]) -> SafeString:
+    """A trend's table rows, newest first: the day, the value and its flag in words."""
+    return mark_safe("".join(_trend_row(p) for p in reversed(points)))  # noqa: S308 - each escaped
+
+
+def _trend_row(point: Point) -> SafeString:
+    return format_html(
+        '<tr><th scope="row" data-label="Date">{}</th><td data-label="Value"><span class="portal-value">{}</span>'
+        '</td><td data-label="Flag">{}</td></tr>',
+        times.day(point.at),
+        point.shown,
+        flag(point.flag),
+    )

@@ -395,3 +395,54 @@ def test_the_home_card_counts_no_held_item(record: User, signed_in: SignIn, sett
     held = new_in_record(record)
     assert held.lab_results == everything.lab_results - 1
     assert held.notes < everything.notes
+
+
+def test_the_lab_list_names_no_result_held_in_a_released_panel(
+    record: User, dr_diaz: User, signed_in: SignIn, settings: Any
+) -> None:
+    """A result issued after its panel (an added test) waits for its own hold even where the
+    panel is already out: the list of panels neither names nor counts it."""
+    Record.objects.filter(fhir_id="glucose-new").update(report=pk("panel-old"))
+    settings.PORTAL_RECORD_RELEASE_HOLD = HOLD
+    client = signed_in(record)
+    labs = client.get("/record/labs/").content.decode()
+    assert "1 result<" in labs and "2 results" not in labs
+    client.logout()
+    staff = signed_in(dr_diaz).get(f"/staff/patients/{record.patient.pk}/record/labs/").content.decode()
+    assert "2 results" in staff
+
+
+def test_the_lab_lists_sql_holds_what_the_orm_filter_holds(
+    record: User, dr_diaz: User, settings: Any
+) -> None:
+    """`held_results_sql` (the list of panels' own statement) says what `released_to_patient`
+    says of every result whose report is out (the list reads only such reports' results)."""
+    from django.db import connection
+
+    from portal.records.release import held_results_sql
+
+    observations = Record.objects.filter(kind=Record.Kind.OBSERVATION, patient=record.patient)
+    released = timezone.now() - timedelta(hours=1)
+    for hold in ({}, HOLD, {"laboratory": 2}, {"vital-signs": 1, "LAB": 100}):
+        settings.PORTAL_RECORD_RELEASE_HOLD = hold
+        for at in (released, released + timedelta(hours=1, minutes=30), released + timedelta(hours=200)):
+            reports = set(
+                released_to_patient(Record.objects.filter(kind="DiagnosticReport"), at).values_list(
+                    "pk", flat=True
+                )
+            )
+            for reader in (record, dr_diaz):
+                held, params = held_results_sql(reader, at, alias="r")
+                with connection.cursor() as cursor:
+                    table, where = Record._meta.db_table, f"r.patient_id = %s AND r.kind = %s{held}"
+                    cursor.execute(
+                        f"SELECT r.id, r.report_id FROM {table} r WHERE {where}",  # noqa: S608 - placeholders
+                        [record.patient.pk, Record.Kind.OBSERVATION, *params],
+                    )
+                    rows = cursor.fetchall()
+                expected = observations if reader.is_staff_member else released_to_patient(observations, at)
+                if reader.is_staff_member:
+                    by_sql = {pk_ for pk_, _ in rows}
+                else:
+                    by_sql = {pk_ for pk_, report in rows if report is None or report in reports}
+                assert by_sql == set(expected.values_list("pk", flat=True)), (hold, at, reader.username)
