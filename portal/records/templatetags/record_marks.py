@@ -1,5 +1,5 @@
-"""Marks the record's pages repeat per row: a result's flag, a trend chart's points and the
-list of lab panels.
+"""Marks the record's pages repeat per row: a result's flag, a trend's chart and table, and
+the list of lab panels.
 
 Drawn here rather than with an `{% include %}` per row: a page of results draws dozens."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django import template
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from portal.core import times
@@ -35,9 +35,52 @@ def flag(words: str) -> SafeString:
 
 
 @register.simple_tag
-def chart_points(chart: Chart) -> SafeString:
-    """Each result on a trend chart: a red square if flagged, a blue dot otherwise."""
-    return mark_safe("".join(_point(p.x, p.y, bool(p.flag)) for p in chart.points))  # noqa: S308 - each escaped
+def trend_chart(chart: Chart, summary: str, size: str) -> SafeString:
+    """A trend's line chart as SVG (`size`: "wide" or "narrow", which screens show it): the
+    reference band, three value lines with their labels, the line, each result (a red square
+    if flagged, a blue dot otherwise), and the first and last dates. `summary` says it in words."""
+    band = ""
+    if chart.band:
+        band = format_html(
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="#e7f4e4"></rect>',
+            chart.left,
+            chart.band[0],
+            chart.plot_width,
+            chart.band[1],
+        )
+    ticks = format_html_join(
+        "",
+        '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#dfe1e2"></line>'
+        '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle" fill="#1b1b1b">{}</text>',
+        ((chart.left, chart.right, y, y, chart.label_x, y, label) for y, label in chart.ticks),
+    )
+    points = mark_safe("".join(_point(p.x, p.y, bool(p.flag)) for p in chart.points))  # noqa: S308 - each escaped
+    last = ""
+    if len(chart.points) > 1:
+        last = format_html(
+            '<text x="{}" y="{}" text-anchor="end" fill="#1b1b1b">{}</text>',
+            chart.right,
+            chart.date_y,
+            chart.last,
+        )
+    return format_html(
+        '<svg class="portal-chart portal-chart--{}" viewBox="0 0 {} {}" role="img" aria-label="{}" focusable="false"'
+        ' font-size="{}">{}{}<polyline points="{}" fill="none" stroke="#005ea2" stroke-width="2.5"></polyline>{}'
+        '<text x="{}" y="{}" fill="#1b1b1b">{}</text>{}</svg>',
+        size,
+        chart.width,
+        chart.height,
+        summary,
+        chart.font,
+        band,
+        ticks,
+        chart.line,
+        points,
+        chart.left,
+        chart.date_y,
+        chart.first,
+        last,
+    )
 
 
 def _point(x: float, y: float, flagged: bool) -> SafeString:
