@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from portal.appointments.fhir import booking_resource, request_resource, where
 from portal.appointments.models import Appointment, AppointmentRequest, PastVisit, TeamSchedule
+from portal.appointments.selectors import EHR_STATUS_WORDS
 from portal.appointments.slots import schedule_of, zone_of
 from portal.appointments.templatetags.clinic_time import wall_moment
 from portal.clinics.access import access_patient
@@ -32,13 +33,6 @@ from portal.core.times import day, moment
 from portal.vault.crypto import Keyring, keyring
 from portal.vault.reading import read_sealed
 
-EHR_STATUS = {
-    "finished": "Completed",
-    "fulfilled": "Completed",
-    "noshow": "Missed",
-    "entered-in-error": "Entered in error",
-    "in-progress": "In progress",
-}
 APPOINTMENT_COLUMNS = ("When", "Where", "With", "Visit", "Status", "Booked")
 
 
@@ -112,7 +106,7 @@ def _booking_row(booking: Appointment, schedule: TeamSchedule, reason: str) -> R
 
 
 def _visit_row(visit: PastVisit, ring: Keyring) -> Row:
-    status = EHR_STATUS.get(visit.status, visit.status.replace("-", " ").capitalize())
+    status = EHR_STATUS_WORDS.get(visit.status, visit.status.replace("-", " ").capitalize())
     fields = (
         ("Where", visit.location_name or "Not given"),
         ("With", visit.practitioner_name or "Not given"),
