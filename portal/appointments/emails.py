@@ -16,10 +16,10 @@ from portal.appointments.models import Appointment, TeamSchedule, WaitlistOffer
 from portal.appointments.slots import zone_of
 from portal.core import mail, times
 from portal.core.mail import Attachment
+from portal.core.models import OutgoingEmail
 
 # The e-mails that carry the calendar file, and whether it cancels the event.
 WITH_CALENDAR = {"booked": False, "changed": False, "cancelled": True}
-from portal.core.models import OutgoingEmail
 
 
 def _when(starts_at: datetime, appointment: Appointment, schedule: TeamSchedule) -> dict[str, Any]:

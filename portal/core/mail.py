@@ -278,7 +278,9 @@ def _mime_part(attachment: OutgoingAttachment) -> MIMEBase:
     header = Message()
     header["Content-Type"] = attachment.content_type
     maintype, subtype = header.get_content_maintype(), header.get_content_subtype()
-    part = MIMEBase(maintype, subtype, **{k: v for k, v in header.get_params()[1:]})
+    part = MIMEBase(maintype, subtype)
+    for name, value in (header.get_params() or [])[1:]:
+        part.set_param(name, str(value))
     part.set_payload(bytes(attachment.content))
     encoders.encode_base64(part)
     part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
