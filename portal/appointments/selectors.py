@@ -62,15 +62,47 @@ def _shown(rows: list[Appointment], *, now: datetime) -> list[Shown]:
     return out
 
 
+# FHIR's words for a visit's state (Encounter and Appointment statuses), as a patient says them.
+EHR_STATUS_WORDS = {
+    "booked": "Booked",
+    "proposed": "Proposed: not confirmed yet",
+    "pending": "Not confirmed yet",
+    "waitlist": "On the clinic's waiting list",
+    "arrived": "Arrived",
+    "checked-in": "Arrived",
+    "in-progress": "In progress",
+    "finished": "Completed",
+    "fulfilled": "Completed",
+    "cancelled": "Cancelled",
+    "noshow": "Missed",
+    "entered-in-error": "Entered in error",
+}
+# An EHR appointment in one of these states, with no time yet, still lies ahead.
+WAITING_FOR_A_TIME = ("proposed", "pending", "waitlist")
+
+
 @dataclass(frozen=True)
 class Visit:
-    """A past visit the EHR sent, as the list shows it."""
+    """A visit the EHR sent (an encounter, or an appointment it booked), as the list shows it."""
 
     started_at: datetime | None
     kind: str
     where: str
     who: str
     status: str
+
+    @property
+    def status_words(self) -> str:
+        return EHR_STATUS_WORDS.get(self.status, self.status.replace("-", " ").capitalize())
+
+    def lies_ahead(self, now: datetime) -> bool:
+        """Upcoming: it starts later (whatever became of it: a cancelled one says so), or it
+        waits for the clinic to give it a time."""
+        if self.status == "entered-in-error":
+            return False
+        if self.started_at is None:
+            return self.status in WAITING_FOR_A_TIME
+        return self.started_at > now
 
 
 @dataclass
@@ -79,7 +111,7 @@ class Mine:
     past: list[Shown]
     visits: list[Visit]
     requests: list[AppointmentRequest] = field(default_factory=list)
-    ehr_upcoming: list[Visit] = field(default_factory=list)  # booked in the EHR, not here
+    ehr_upcoming: list[Visit] = field(default_factory=list)  # booked or proposed in the EHR, not here
 
 
 def appointments_of(by: Actor, *, now: datetime | None = None) -> Mine:
@@ -97,12 +129,8 @@ def appointments_of(by: Actor, *, now: datetime | None = None) -> Mine:
         Visit(v.started_at, read_sealed(ring, v, "type_text"), v.location_name, v.practitioner_name, v.status)
         for v in visits_rows
     ]
-    ahead = [
-        v
-        for v in visits
-        if v.started_at is not None and v.started_at > now and v.status in ("booked", "pending", "proposed")
-    ]
-    visits = [v for v in visits if v not in ahead]
+    ahead = [v for v in visits if v.lies_ahead(now)]
+    visits = [v for v in visits if not v.lies_ahead(now)]
     requests = list(
         AppointmentRequest.objects.filter(patient=patient)
         .select_related("care_team__clinic", "appointment_type")

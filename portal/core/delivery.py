@@ -20,7 +20,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from portal.core.mail import enqueue_deliveries
-from portal.core.models import OutgoingEmail
+from portal.core.models import OutgoingAttachment, OutgoingEmail
 
 # Each e-mail's template, in words (a template missing here shows its own name).
 KINDS = {
@@ -130,11 +130,11 @@ def send_again(email_id: int) -> OutgoingEmail:
 
 
 def forget_failed_texts(*, now: datetime | None = None) -> int:
-    """Drop the text of e-mails that failed longer ago than the links they held live."""
+    """Drop the text (and attachments) of e-mails that failed longer ago than the links they held live."""
     cut_off = (now or timezone.now()) - failed_text_kept()
-    return (
-        OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED)
-        .exclude(text_body="", html_body="")
-        .filter(Q(attempted_at__lt=cut_off) | Q(attempted_at__isnull=True))
-        .update(text_body="", html_body="")
+    old_failures = OutgoingEmail.objects.filter(status=OutgoingEmail.Status.FAILED).filter(
+        Q(attempted_at__lt=cut_off) | Q(attempted_at__isnull=True)
     )
+    # Their attachments (calendar files) go with the text.
+    OutgoingAttachment.objects.filter(email__in=old_failures.values("pk")).delete()
+    return old_failures.exclude(text_body="", html_body="").update(text_body="", html_body="")

@@ -8,7 +8,11 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import encoders
+from email.message import Message
+from email.mime.base import MIMEBase
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,21 +26,35 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 
-from portal.core.models import OutgoingEmail
+from portal.core.models import OutgoingAttachment, OutgoingEmail
 
 logger = logging.getLogger(__name__)
 
 
-def queue_email(*, template: str, to: str, context: dict[str, Any]) -> OutgoingEmail:
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with an e-mail. Like the e-mail, it names no health information."""
+
+    filename: str
+    content_type: str  # "text/calendar; method=REQUEST; charset=utf-8"
+    content: bytes
+
+
+def queue_email(
+    *, template: str, to: str, context: dict[str, Any], attachments: Sequence[Attachment] = ()
+) -> OutgoingEmail:
     """Render `email/<template>_{subject,body}.txt` and `_body.html`; send after commit.
 
     An e-mail is never sent for a change that was rolled back, and one that fails
-    is retried by the queue with back-off (`deliver_email`).
+    is retried by the queue with back-off (`deliver_email`). Its attachments are rows of
+    the same transaction, sent with every attempt and dropped with the body once sent.
     """
-    return queue_emails(template=template, to=[to], context=context)[0]
+    return queue_emails(template=template, to=[to], context=context, attachments=attachments)[0]
 
 
-def queue_emails(*, template: str, to: list[str], context: dict[str, Any]) -> list[OutgoingEmail]:
+def queue_emails(
+    *, template: str, to: list[str], context: dict[str, Any], attachments: Sequence[Attachment] = ()
+) -> list[OutgoingEmail]:
     """`queue_email` of one text to several people: rendered once, its rows written in one
     statement, each delivered on its own (its own task, its own retries) after commit."""
     if not to:
@@ -53,6 +71,16 @@ def queue_emails(*, template: str, to: list[str], context: dict[str, Any]) -> li
             for address in to
         ]
     )
+    if attachments:
+        OutgoingAttachment.objects.bulk_create(
+            [
+                OutgoingAttachment(
+                    email=email, filename=file.filename, content_type=file.content_type, content=file.content
+                )
+                for email in emails
+                for file in attachments
+            ]
+        )
     ids = [email.pk for email in emails]
     transaction.on_commit(lambda: _enqueue(ids))
     return emails
@@ -162,7 +190,9 @@ def _mark_sent(email: OutgoingEmail) -> str:
     ).update(
         status=OutgoingEmail.Status.SENT, sent_at=timezone.now(), last_error="", text_body="", html_body=""
     )
-    if not marked:
+    if marked:
+        OutgoingAttachment.objects.filter(email_id=email.pk).delete()
+    else:
         logger.warning("e-mail %s was sent after its hold ran out; it may have gone twice", email.pk)
     return "sent"
 
@@ -237,7 +267,24 @@ def _send(email: OutgoingEmail) -> None:
         headers={"Message-ID": email.message_id, "Auto-Submitted": "auto-generated"},
     )
     message.attach_alternative(email.html_body, "text/html")
+    for attachment in OutgoingAttachment.objects.filter(email_id=email.pk).order_by("pk"):
+        message.attach(_mime_part(attachment))
     message.send(fail_silently=False)
+
+
+def _mime_part(attachment: OutgoingAttachment) -> MIMEBase:
+    """The attachment as a base64 MIME part with its full Content-Type (a calendar's `method`
+    parameter included, which Django's attach(filename, content, mimetype) would not keep)."""
+    header = Message()
+    header["Content-Type"] = attachment.content_type
+    maintype, subtype = header.get_content_maintype(), header.get_content_subtype()
+    part = MIMEBase(maintype, subtype)
+    for name, value in (header.get_params() or [])[1:]:
+        part.set_param(name, str(value))
+    part.set_payload(bytes(attachment.content))
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part
 
 
 def _schedule_retry(email: OutgoingEmail, error: Exception) -> str:

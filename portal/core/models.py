@@ -58,6 +58,23 @@ class OutgoingEmail(models.Model):
         return f"{self.template} e-mail {self.pk} ({self.status})"
 
 
+class OutgoingAttachment(models.Model):
+    """A file sent with a queued e-mail (a calendar file): kept, as its body is, only until the
+    relay has the e-mail, or until the sweep drops a failed e-mail's text.
+
+    What an e-mail may say, its attachment may say: no health information (DESIGN, invariant 3).
+    """
+
+    email = models.ForeignKey(OutgoingEmail, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=100)
+    # The full Content-Type, parameters included: "text/calendar; method=REQUEST; charset=utf-8".
+    content_type = models.CharField(max_length=120)
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"{self.filename} of e-mail {self.email_id}"
+
+
 class DailyRun(models.Model):
     """One day's run of a scheduled job (the day in the portal's time zone).
 

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from icalendar import Calendar
 from playwright.sync_api import Page, expect
 
 from conftest import finish_first_steps, make_staff
 from portal.accounts.models import User
 from portal.appointments.models import Appointment
-from portal.appointments.tests.helpers import offer_visits
+from portal.appointments.tests.helpers import ZONE, offer_visits
+from portal.appointments.tests.test_calendar_email import calendar_of
 from portal.core.tests.smtp import Inbox, smtp
 from portal.vault.testing import isolated_vault
 from tests.browser.test_messaging import sign_in, sign_out
@@ -108,9 +110,13 @@ def test_book_email_calendar_move_waitlist_cancel_and_the_scheduler_sees_it(  # 
     text = booked.get_body(preferencelist=("plain",)).get_content()
     assert "Hospital: Fort Test Medical Center" in text and "Appointment line: 555-010-9999" in text
     assert "Family Health" not in text and "SECRET" not in text and "Primary care" not in text
+    _, sent, _ = calendar_of(booked)
+    assert (str(sent["summary"]), str(sent["location"])) == ("Appointment", "Fort Test Medical Center")
     with page.expect_download() as download:
         page.get_by_role("link", name="Add to my calendar (.ics)").click()
-    assert b"METHOD:REQUEST" in Path(download.value.path()).read_bytes()
+    saved = Calendar.from_ical(Path(download.value.path()).read_bytes())
+    assert str(saved["method"]) == "REQUEST"
+    assert str(next(iter(saved.walk("VEVENT")))["uid"]) == str(sent["uid"])
 
     page.get_by_role("link", name="Reschedule").click()
     page.locator("label.usa-radio__label").nth(12).click()
@@ -129,6 +135,13 @@ def test_book_email_calendar_move_waitlist_cancel_and_the_scheduler_sees_it(  # 
         "Your appointment has moved",
         "Your appointment is cancelled",
     ]
+    # Each e-mail's calendar file: one event (the same UID), changed twice, then cancelled.
+    files = [calendar_of(m) for m in smtp.messages]
+    assert len({str(event["uid"]) for _, event, _ in files}) == 1
+    assert [int(event["sequence"]) for _, event, _ in files] == [0, 1, 2]
+    assert [str(calendar["method"]) for calendar, _, _ in files] == ["REQUEST", "REQUEST", "CANCEL"]
+    assert all(str(event["dtstart"].params["TZID"]) == ZONE for _, event, _ in files)
+    assert all("SECRET" not in m.as_string() and "Family Health" not in m.as_string() for m in smtp.messages)
     sign_out(page)
 
     sato = make_staff(

@@ -28,9 +28,16 @@ from django.test import override_settings
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from portal.core.delivery import send_again
-from portal.core.mail import SENDING_HOLD, backoff, deliver_email, queue_email, requeue_stalled
-from portal.core.models import OutgoingEmail
+from portal.core.delivery import forget_failed_texts, send_again
+from portal.core.mail import (
+    SENDING_HOLD,
+    Attachment,
+    backoff,
+    deliver_email,
+    queue_email,
+    requeue_stalled,
+)
+from portal.core.models import OutgoingAttachment, OutgoingEmail
 
 DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 CONTEXT = {"path": "/account/password-reset/some-token/", "minutes": 60}
@@ -179,6 +186,66 @@ def test_the_worker_delivers_to_a_real_smtp_server_exactly_once(smtp_server: tup
     row = OutgoingEmail.objects.get()
     assert (row.status, row.attempts, row.text_body, row.html_body) == ("sent", 1, "", "")
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+CALENDAR = Attachment(
+    "appointment.ics",
+    "text/calendar; method=REQUEST; charset=utf-8",
+    b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attachment_goes_out_through_a_real_smtp_server_and_is_then_dropped(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    """The file arrives whole, named, with its full Content-Type; once sent, its row is gone."""
+    inbox, port = smtp_server
+    with override_settings(TASKS=DB_TASKS), _smtp(port):
+        with transaction.atomic():
+            queue_email(
+                template="password_reset", to="paula@example.com", context=CONTEXT, attachments=[CALENDAR]
+            )
+        assert OutgoingAttachment.objects.count() == 1
+        run_worker()
+    [message] = inbox.messages
+    [part] = list(message.iter_attachments())
+    assert part.get_filename() == "appointment.ics"
+    assert (part.get_content_type(), part.get_param("method"), part.get_param("charset")) == (
+        "text/calendar",
+        "REQUEST",
+        "utf-8",
+    )
+    assert part.get_payload(decode=True) == CALENDAR.content
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None and "/account/password-reset/some-token/" in plain.get_content()
+    assert OutgoingEmail.objects.get().status == "sent"
+    assert not OutgoingAttachment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attachment_of_a_rolled_back_email_is_never_kept() -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), transaction.atomic():
+        queue_email(
+            template="password_reset", to="paula@example.com", context=CONTEXT, attachments=[CALENDAR]
+        )
+        raise Boom
+    assert not OutgoingAttachment.objects.exists() and mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_failed_emails_attachment_is_dropped_with_its_text() -> None:
+    email = queue_email(
+        template="password_reset", to="paula@example.com", context=CONTEXT, attachments=[CALENDAR]
+    )
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status="failed", attempted_at=timezone.now() - timedelta(days=2)
+    )
+    assert forget_failed_texts() == 1
+    assert not OutgoingAttachment.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
