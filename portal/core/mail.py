@@ -43,7 +43,7 @@ class Attachment:
 def queue_email(
     *, template: str, to: str, context: dict[str, Any], attachments: Sequence[Attachment] = ()
 ) -> OutgoingEmail:
-    """Render `email/<template>_{subject,body}.txt` and `_body.html`; send after commit.
+    """Render `email/<template>_{subject,body}.txt` and `_body.html`; sent once committed.
 
     An e-mail is never sent for a change that was rolled back, and one that fails
     is retried by the queue with back-off (`deliver_email`). Its attachments are rows of
@@ -56,7 +56,9 @@ def queue_emails(
     *, template: str, to: list[str], context: dict[str, Any], attachments: Sequence[Attachment] = ()
 ) -> list[OutgoingEmail]:
     """`queue_email` of one text to several people: rendered once, its rows written in one
-    statement, each delivered on its own (its own task, its own retries) after commit."""
+    statement, each delivered on its own (its own task, its own retries) once committed: on the
+    database queue its tasks are written in the caller's transaction, on any other queue after
+    its commit."""
     if not to:
         return []
     context = {"portal_name": settings.PORTAL_NAME, "base_url": settings.PORTAL_BASE_URL, **context}
@@ -82,7 +84,13 @@ def queue_emails(
             ]
         )
     ids = [email.pk for email in emails]
-    transaction.on_commit(lambda: _enqueue(ids))
+    if _on_the_database_queue():
+        # The tasks are rows of the same database: written in this transaction, the worker
+        # sees them at its commit and never after a rollback (no window where a committed
+        # e-mail has no task, and no second transaction on the request path).
+        _enqueue(ids)
+    else:
+        transaction.on_commit(lambda: _enqueue(ids))
     return emails
 
 

@@ -50,14 +50,17 @@ def notify_new_message(message: Message) -> None:
         # Patients hear of each message unless they choose otherwise.
         people = User.objects.filter(pk=patient_user.pk, is_active=True)
         recipients = [
-            (user, thread.patient.email, user.frequency or EACH) for user in _with_choice(people, message)
+            (pk, thread.patient.email, frequency or EACH)
+            for pk, _, frequency in _with_choice(people, message)
         ]
     else:
         # Staff opt in: no preference is no e-mail.
         people = User.objects.filter(
             is_active=True, staff_member__memberships__care_team_id=thread.care_team_id
         ).distinct()
-        recipients = [(user, user.email, user.frequency or NONE) for user in _with_choice(people, message)]
+        recipients = [
+            (pk, email, frequency or NONE) for pk, email, frequency in _with_choice(people, message)
+        ]
     _notify(message, recipients)
 
 
@@ -65,23 +68,28 @@ EACH = NotificationPreference.Frequency.EACH
 NONE = NotificationPreference.Frequency.NONE
 
 
-def _with_choice(people: QuerySet[User], message: Message) -> list[Any]:
-    """`people` who have no notice of `message` yet, each with the frequency they chose (or None)."""
+def _with_choice(people: QuerySet[User], message: Message) -> list[tuple[int, str, str | None]]:
+    """`people` who have no notice of `message` yet: each one's id, e-mail address and the
+    frequency they chose (or None), as plain rows."""
     chosen = NotificationPreference.objects.filter(user=OuterRef("pk")).values("frequency")[:1]
     noticed = MessageNotice.objects.filter(message=message, recipient=OuterRef("pk"))
-    return list(people.annotate(frequency=Subquery(chosen)).exclude(Exists(noticed)))
+    return list(
+        people.annotate(frequency=Subquery(chosen))
+        .exclude(Exists(noticed))
+        .values_list("pk", "email", "frequency")
+    )
 
 
-def _notify(message: Message, recipients: list[tuple[User, str, str]]) -> None:
+def _notify(message: Message, recipients: list[tuple[int, str, str]]) -> None:
     notices: list[MessageNotice] = []
     to_mail: list[tuple[MessageNotice, str]] = []
     seen: set[int] = set()
-    for user, address, frequency in recipients:
-        if frequency == NONE or not address or user.pk in seen:
+    for user_id, address, frequency in recipients:
+        if frequency == NONE or not address or user_id in seen:
             continue
-        seen.add(user.pk)
+        seen.add(user_id)
         notice = MessageNotice(
-            message=message, recipient=user, digest=frequency == NotificationPreference.Frequency.DIGEST
+            message=message, recipient_id=user_id, digest=frequency == NotificationPreference.Frequency.DIGEST
         )
         notices.append(notice)
         if not notice.digest:

@@ -281,6 +281,31 @@ def test_one_text_to_several_people_is_queued_in_one_statement_and_each_delivere
 
 
 @pytest.mark.django_db(transaction=True)
+def test_on_the_database_queue_the_tasks_commit_or_roll_back_with_their_emails(
+    smtp_server: tuple[_Inbox, int],
+) -> None:
+    """The delivery tasks are written in the transaction that queues the e-mails: a rolled-back
+    send leaves neither e-mail nor task, a committed one both, delivered once by the worker."""
+    from portal.core.mail import queue_emails
+
+    class Boom(Exception):
+        pass
+
+    inbox, port = smtp_server
+    with override_settings(TASKS=DB_TASKS), _smtp(port):
+        with pytest.raises(Boom), transaction.atomic():
+            queue_emails(template="new_message", to=["diaz@example.com"], context={})
+            assert DBTaskResult.objects.count() == 1  # in the transaction, not after it
+            raise Boom
+        assert OutgoingEmail.objects.count() == 0 and DBTaskResult.objects.count() == 0
+        with transaction.atomic():
+            queue_emails(template="new_message", to=["nolan@example.com", "baker@example.com"], context={})
+        assert DBTaskResult.objects.count() == 2
+        run_worker()
+    assert sorted(r[0] for r in inbox.recipients) == ["baker@example.com", "nolan@example.com"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_when_smtp_is_down_the_email_waits_and_the_retry_delivers_it_once(
     smtp_server: tuple[_Inbox, int],
 ) -> None:
