@@ -19,7 +19,7 @@ from portal.appointments.models import (
     Slot,
     TeamSchedule,
 )
-from portal.appointments.slots import open_slots, schedule_of, zone_of
+from portal.appointments.slots import ZONE_PATH, open_slots, schedule_of, zone_of
 from portal.clinics.access import patient_of
 from portal.clinics.models import CareTeam, Patient
 from portal.core.acting import Actor, audit_event
@@ -43,7 +43,9 @@ def _shown(rows: list[Appointment], *, now: datetime) -> list[Shown]:
     rings = keyrings({row.patient_id for row in rows})
     schedules = {
         s.care_team_id: s
-        for s in TeamSchedule.objects.filter(care_team_id__in={r.care_team_id for r in rows})
+        for s in TeamSchedule.objects.filter(care_team_id__in={r.care_team_id for r in rows}).select_related(
+            ZONE_PATH
+        )
     }
     out = []
     for row in rows:

@@ -28,10 +28,13 @@ from portal.appointments.models import (
 )
 from portal.clinics.models import CareTeam
 
+ZONE_PATH = "care_team__clinic__hospital"  # a schedule's clock is its team's hospital's
+
 
 def schedule_of(team: CareTeam | int) -> TeamSchedule:
+    """The team's schedule, read with its hospital (whose zone is the clinic's clock)."""
     team_id = team if isinstance(team, int) else team.pk
-    found, _ = TeamSchedule.objects.get_or_create(care_team_id=team_id)
+    found, _ = TeamSchedule.objects.select_related(ZONE_PATH).get_or_create(care_team_id=team_id)
     return found
 
 
@@ -126,7 +129,7 @@ def holding() -> QuerySet[Appointment]:
 
 def held_by_offer(now: datetime) -> QuerySet[WaitlistOffer]:
     """The unexpired, untaken waitlist offer of a slot: while it runs, the slot is one patient's."""
-    return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False)
+    return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False, lapsed=False)
 
 
 def open_slots(team_id: int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:
