@@ -35,6 +35,7 @@ from portal.appointments.access import (
     may_edit_templates,
     patient_team,
     scheduling_team,
+    team_provider,
     team_slot,
     team_type,
 )
@@ -617,6 +618,7 @@ class TemplateRules:
     ends_at: time
     slot_minutes: int
     mode: str
+    provider_id: int | None = None  # a provider of the team who sees these patients, or any
 
 
 def check_save_template(
@@ -628,6 +630,8 @@ def check_save_template(
     if not may_edit_templates(by.user):
         raise Refused("Only the team's schedulers change its templates.")
     team_type(by.user, team, rules.type_id)
+    if rules.provider_id is not None:
+        team_provider(by.user, team, rules.provider_id)
     if rules.ends_at <= rules.starts_at:
         raise Refused("The end comes after the start.", field="ends_at")
     if not rules.weekdays or any(day not in "0123456" for day in rules.weekdays):
@@ -647,6 +651,7 @@ def check_save_template(
         template.weekdays = "".join(sorted(set(rules.weekdays)))
         template.starts_at, template.ends_at = rules.starts_at, rules.ends_at
         template.slot_minutes, template.mode = rules.slot_minutes, rules.mode
+        template.provider_id = rules.provider_id
         template.save()
         release_open_slots(template=template, team_id=team.pk)
         conflicts = _conflicts(template)
@@ -660,7 +665,7 @@ def _conflicts(template: AvailabilityTemplate) -> list[Appointment]:
     zone = zone_of(schedule_of(template.care_team_id))
     booked = Appointment.objects.filter(
         slot__template=template, status=Appointment.Status.BOOKED, starts_at__gt=timezone.now()
-    ).select_related("patient")
+    ).select_related("patient", "slot")
     out = []
     for appointment in booked:
         local = appointment.starts_at.astimezone(zone)
@@ -670,6 +675,8 @@ def _conflicts(template: AvailabilityTemplate) -> list[Appointment]:
             and template.starts_at <= local.time()
             and (local + length).time() <= template.ends_at
             and appointment.appointment_type_id == template.appointment_type_id
+            # The booking keeps the provider it was made with: a template now naming another is told.
+            and appointment.slot.provider_id == template.provider_id
         )
         if not fits:
             out.append(appointment)
