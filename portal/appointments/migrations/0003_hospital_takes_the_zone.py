@@ -17,7 +17,7 @@ from django.utils import timezone
 
 def _chosen_zone(schedules: list[Any]) -> str:
     counts = Counter(s.time_zone for s in schedules)
-    first_seen = {}
+    first_seen: dict[str, int] = {}
     for s in sorted(schedules, key=lambda s: s.pk):
         first_seen.setdefault(s.time_zone, s.pk)
     return min(counts, key=lambda zone: (-counts[zone], first_seen[zone]))
