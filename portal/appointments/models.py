@@ -40,6 +40,9 @@ class TeamSchedule(models.Model):
     max_future_bookings = models.PositiveIntegerField(default=3)
     # Open slots exist up to this day (the clinic's calendar); later days are made on read or by the job.
     slots_made_until = models.DateField(null=True, blank=True)
+    # The hospital's zone the open slots were made in: when an operator changes the hospital's
+    # zone, the open slots are made again on the new clock (`ensure_slots`); bookings stay.
+    slots_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"Schedule of team {self.care_team_id}"

@@ -100,8 +100,15 @@ def make_slots(schedule: TeamSchedule, *, first: date, last: date) -> int:
 
 
 def ensure_slots(team_id: int, *, now: datetime | None = None) -> TeamSchedule:
-    """The team's slots exist up to its booking horizon: made now if they do not yet."""
+    """The team's slots exist up to its booking horizon: made now if they do not yet, and made
+    again if the hospital's zone is no longer the one they were made in."""
     schedule = schedule_of(team_id)
+    if schedule.slots_zone != schedule.time_zone:
+        release_open_slots(team_id=team_id)
+        TeamSchedule.objects.filter(pk=schedule.pk).update(
+            slots_zone=schedule.time_zone, slots_made_until=None
+        )
+        schedule.slots_zone, schedule.slots_made_until = schedule.time_zone, None
     horizon = horizon_of(schedule, now)
     if schedule.slots_made_until is not None and schedule.slots_made_until >= horizon:
         return schedule

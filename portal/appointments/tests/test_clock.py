@@ -196,6 +196,32 @@ def test_the_migration_moves_each_teams_zone_to_its_hospital() -> None:
     assert Hospital.objects.get(name="Fort B").time_zone == "America/Denver"
     assert schedule_of(teams["b1"].pk).time_zone == "America/Denver"
     assert Slot.objects.filter(care_team_id=teams["a1"].pk).count() == 2
+    assert schedule_of(teams["a1"].pk).slots_zone == "America/Chicago"  # its open slots stay
     assert list(Slot.objects.filter(care_team_id=teams["b1"].pk).values_list("pk", flat=True)) == [
         booked_slot.pk
     ]
+
+
+@pytest.mark.django_db
+def test_when_the_hospitals_zone_changes_open_times_move_to_its_clock_and_bookings_stay(
+    world: dict, kind: AppointmentType, paula: User
+) -> None:
+    """An operator corrects Fort Test from Los Angeles to Honolulu: the open times are 9:00 in
+    Honolulu from the next read on; Paula's booking keeps the instant she was told."""
+    slot = (
+        open_slots(world["blue"].pk, kind.pk)
+        .filter(starts_at__gte=timezone.now() + timedelta(days=3))
+        .first()
+    )
+    booked = actions.check_book(
+        by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+    )
+    Hospital.objects.filter(pk=world["hospital"].pk).update(time_zone="Pacific/Honolulu")
+    hours = {
+        s.starts_at.astimezone(ZoneInfo("Pacific/Honolulu")).hour
+        for s in open_slots(world["blue"].pk, kind.pk)
+    }
+    assert hours == {9, 10, 11}
+    booked.refresh_from_db()
+    assert booked.status == "booked" and booked.starts_at == slot.starts_at
+    assert Slot.objects.filter(pk=slot.pk).exists()

@@ -204,7 +204,9 @@ def test_while_an_offer_runs_only_the_offered_patient_gets_the_slot_against_nine
     # One e-mail: Paula's "moved"; the losers' e-mails rolled back with them.
     assert OutgoingEmail.objects.count() == mails_before + 1
     losers_see = actions.next_open_times(
-        actions.check_booking(by=Actor(others[0]), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk)
+        actions.check_booking(
+            by=Actor(others[0]), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk
+        )
     )
     assert losers_see and early not in losers_see
 
@@ -238,7 +240,9 @@ def test_an_offer_taken_as_the_job_closes_it_goes_one_way_only(world: dict[str, 
     assert Slot.objects.filter(pk=early.pk).exists()
 
 
-def test_a_slot_freed_for_a_waiting_patient_is_not_snatched_by_nineteen_bookers(world: dict[str, Any]) -> None:
+def test_a_slot_freed_for_a_waiting_patient_is_not_snatched_by_nineteen_bookers(
+    world: dict[str, Any],
+) -> None:
     """Eve cancels the early visit Paula waits for, while 19 patients press Confirm on it: the
     slot goes to Paula's offer, every one of them is told it was just taken."""
     kind = offer_visits(world["blue"])

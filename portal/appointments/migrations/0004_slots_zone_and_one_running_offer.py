@@ -1,5 +1,6 @@
-"""The schedule's own zone goes (the hospital's is the clock), and at most one waitlist offer of
-a slot runs: an offer that was neither taken nor running (it expired) is marked lapsed, and
+"""The schedule's own zone becomes the zone its open slots were made in (the hospital's is the
+clock; a schedule whose slots were made on another is made again), and at most one waitlist
+offer of a slot runs: an offer that was neither taken nor running (it expired) is marked lapsed, and
 where two ran at once for one slot the first made keeps running; then the partial unique
 constraint holds."""
 
@@ -27,7 +28,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveField(model_name="teamschedule", name="time_zone"),
+        migrations.RenameField(model_name="teamschedule", old_name="time_zone", new_name="slots_zone"),
+        migrations.AlterField(
+            model_name="teamschedule",
+            name="slots_zone",
+            field=models.CharField(blank=True, default="", max_length=64),
+        ),
         migrations.AddField(
             model_name="waitlistoffer",
             name="lapsed",
