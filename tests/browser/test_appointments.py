@@ -5,13 +5,14 @@ page passes axe-core and fits the phone; the desktop booking is done by keyboard
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import finish_first_steps, make_staff
 from portal.accounts.models import User
@@ -227,3 +228,45 @@ def test_a_scheduler_names_a_provider_and_works_one_providers_week_by_keyboard( 
         + f"/staff/appointments/teams/{world['blue'].pk}/?provider={gold_nurse.staff_record.pk}"
     )
     assert wrong is not None and wrong.status == 404
+
+
+def test_a_patient_browsing_from_berlin_sees_the_hospitals_clock(  # noqa: PLR0917 - pytest fixtures
+    browser: Browser,
+    live_server: Any,
+    world: dict[str, Any],
+    paula: User,
+    isolated_vault: Path,
+    settings: Any,
+) -> None:
+    """Fort Test stands in Los Angeles, the portal's zone is UTC and Paula's browser is in
+    Berlin: the times, the review and her booking all say 9:00 AM Pacific time."""
+    from portal.clinics.models import Hospital
+    from tests.browser.conftest import agree_to_notice
+
+    settings.TIME_ZONE = "UTC"
+    offer_visits(world["blue"])
+    Hospital.objects.filter(pk=world["hospital"].pk).update(time_zone="America/Los_Angeles")
+    finish_first_steps(paula)
+    context = agree_to_notice(
+        browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
+    )
+    berlin = context.new_page()
+    berlin.set_default_timeout(10_000)
+    try:
+        assert berlin.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone") == "Europe/Berlin"
+        sign_in(berlin, live_server.url, paula)
+        berlin.goto(live_server.url + "/appointments/schedule/")
+        berlin.get_by_role("link", name="Team Blue, Family Health").click()
+        berlin.get_by_role("link", name="Primary care follow-up").click()
+        expect(berlin.get_by_text("(America/Los_Angeles)")).to_be_visible()
+        first = berlin.locator(".portal-slots a").first
+        assert first.inner_text().startswith("9:00 AM")
+        assert (first.get_attribute("aria-label") or "").endswith(("9:00 AM PST", "9:00 AM PDT"))
+        berlin.locator(".portal-slots a").nth(30).click()
+        berlin.get_by_role("button", name="Review").click()
+        berlin.get_by_role("button", name="Confirm the appointment").click()
+        expect(berlin.get_by_text("Your appointment is booked.")).to_be_visible()
+        expect(berlin.get_by_text(re.compile(r"\d{1,2}:\d{2} AM P[SD]T")).first).to_be_visible()
+        assert_fits(berlin, "appointments-desktop-18-berlin-booked")
+    finally:
+        context.close()
