@@ -67,14 +67,14 @@ PASSWORD = "bench password for the appointment pages"  # noqa: S105 - a throwawa
 
 
 def build(teams: int, days: int) -> list[tuple[CareTeam, AppointmentType]]:
-    hospital = Hospital.objects.create(name="Bench Medical Center", code="BENCH1")
+    hospital = Hospital.objects.create(
+        name="Bench Medical Center", code="BENCH1", time_zone="America/New_York"
+    )
     clinic = Clinic.objects.create(hospital=hospital, name="Bench Clinic")
     made = []
     for n in range(teams):
         team = CareTeam.objects.create(clinic=clinic, name=f"Team {n:02d}")
-        TeamSchedule.objects.create(
-            care_team=team, time_zone="America/New_York", book_days_ahead=days, max_future_bookings=100_000
-        )
+        TeamSchedule.objects.create(care_team=team, book_days_ahead=days, max_future_bookings=100_000)
         kind = AppointmentType.objects.create(care_team=team, name="Follow-up", minutes=15, cancel_hours=0)
         AvailabilityTemplate.objects.create(
             care_team=team,

@@ -80,6 +80,24 @@ def scheduling_team(user: User, team_id: int) -> CareTeam:
     return team
 
 
+# The roles who see patients: a template may name one of them as the slots' provider.
+PROVIDER_ROLES = (StaffMember.Role.PHYSICIAN, StaffMember.Role.NURSE, StaffMember.Role.MEDICAL_ASSISTANT)
+
+
+def team_providers(team: CareTeam) -> QuerySet[StaffMember]:
+    return StaffMember.objects.filter(memberships__care_team=team, role__in=PROVIDER_ROLES).order_by(
+        "last_name", "first_name", "pk"
+    )
+
+
+def team_provider(user: User, team: CareTeam, provider_id: int) -> StaffMember:
+    """A provider of `team` (a member who sees its patients); another team's is not found."""
+    found = team_providers(team).filter(pk=provider_id).first()
+    if found is None:
+        raise refuse(user, "staff_member", provider_id)
+    return found
+
+
 def may_edit_templates(user: User) -> bool:
     staff = user.staff_record
     return staff is not None and staff.role in (StaffMember.Role.SCHEDULER, StaffMember.Role.CLERK)

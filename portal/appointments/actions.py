@@ -5,6 +5,14 @@ A slot is taken by inserting the booking: the partial unique constraint on `Appo
 lets one insert through and turns the others into `SlotTaken`, whose transaction rolls back
 whole (nothing half-made stays). A patient's own bookings are serialized on their patient row,
 so two tabs cannot book overlapping times.
+
+A waitlist offer holds its slot for one patient: every write that books, frees or offers a slot
+first locks the slot's row (`lock_slots`, SELECT ... FOR UPDATE on PostgreSQL), and only then
+reads the slot's running offer. So the read and the insert that follows it are one step for
+that slot: no offer can start, be taken or lapse between them. On SQLite every transaction
+starts with the database's write lock (`transaction_mode` IMMEDIATE), which serializes them
+all the same. Locks are taken in one order (booking, patient, slots by id) so two writers never
+wait on each other in a circle.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +35,7 @@ from portal.appointments.access import (
     may_edit_templates,
     patient_team,
     scheduling_team,
+    team_provider,
     team_slot,
     team_type,
 )
@@ -51,8 +61,16 @@ TAKEN = "That time was just taken. Choose another: the next open times are below
 
 
 class SlotTaken(Refused):
-    def __init__(self) -> None:
-        super().__init__(TAKEN, field="slot")
+    """Someone else holds the slot: a booking, or a waitlist offer that runs (staff are told
+    which; to a patient another patient's offer is a time just taken)."""
+
+    def __init__(self, message: str = TAKEN) -> None:
+        super().__init__(message, field="slot")
+
+
+def lock_slots(*slot_ids: int) -> None:
+    """Hold the rows of these slots until the transaction ends, locked in id order."""
+    list(Slot.objects.select_for_update().filter(pk__in=slot_ids).order_by("pk").values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,7 @@ ASKED = (
     "Call the clinic to change it."
 )
 HELD = "That time is held for a patient on the waiting list for now. Choose another."
+OFFER_ENDED = "This offer has ended. Your appointment stays as it was."
 
 
 def booked_online(kind: AppointmentType) -> bool:
@@ -118,18 +137,30 @@ def check_book(
     return do_book(booking, reason=_check_reason(reason), by=by)
 
 
+def running_offers(slot_id: int, now: datetime) -> QuerySet[WaitlistOffer]:
+    return WaitlistOffer.objects.filter(slot_id=slot_id, expires_at__gt=now, taken=False, lapsed=False)
+
+
 def _check_slot_rules(
-    booking: Booking, *, now: datetime, moving: Appointment | None = None, offer: WaitlistOffer | None = None
+    booking: Booking,
+    *,
+    by: Actor,
+    now: datetime,
+    moving: Appointment | None = None,
+    offer: WaitlistOffer | None = None,
 ) -> None:
-    """`offer` is the waitlist offer being taken: the one booking a held slot lets through."""
+    """The caller holds the slot's row lock (`lock_slots`). `offer` is the waitlist offer being
+    taken: the one booking a held slot lets through, while it still runs."""
     slot = booking.slot
     if slot.starts_at <= now:
         raise Refused("That time has passed. Choose a later one.", field="slot")
-    held = WaitlistOffer.objects.filter(slot=slot, expires_at__gt=now, taken=False)
+    if offer is not None and not running_offers(slot.pk, now).filter(pk=offer.pk).exists():
+        raise Refused(OFFER_ENDED)
+    held = running_offers(slot.pk, now)
     if offer is not None:
         held = held.exclude(pk=offer.pk)
     if held.exists():
-        raise Refused(HELD, field="slot")
+        raise SlotTaken(TAKEN if _is_patient(by) else HELD)
     if (
         slot.template_id is None
         or not AvailabilityTemplate.objects.filter(pk=slot.template_id, is_active=True).exists()
@@ -195,10 +226,11 @@ def _skip_passed_reminders(appointment: Appointment, *, now: datetime) -> None:
 
 
 def do_book(booking: Booking, *, reason: str, by: Actor) -> Appointment:
-    now = timezone.now()
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
-        _check_slot_rules(booking, now=now)
+        lock_slots(booking.slot.pk)
+        now = timezone.now()  # read once the locks are held: an offer's end is judged by it
+        _check_slot_rules(booking, by=by, now=now)
         appointment = _insert(booking, by=by, reason=reason, now=now, moving=None)
         emails.send("booked", appointment, schedule_of(booking.team))
         audit_event(
@@ -251,7 +283,9 @@ def check_cancel(*, by: Actor, appointment_id: int) -> Appointment:
 
 
 def do_cancel(appointment: Appointment, *, by: Actor) -> Appointment:
+    """The caller holds the booking's row lock; the slot's is taken before the slot is freed."""
     with transaction.atomic():
+        lock_slots(appointment.slot_id)
         appointment.status = Appointment.Status.CANCELLED
         appointment.cancelled_at = timezone.now()
         appointment.sequence += 1
@@ -291,10 +325,12 @@ def check_reschedule(
 def do_reschedule(
     old: Appointment, booking: Booking, *, by: Actor, offer: WaitlistOffer | None = None
 ) -> Appointment:
-    now = timezone.now()
+    """The caller holds the old booking's row lock; the patient's and both slots' are taken here."""
     with transaction.atomic():
         Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
-        _check_slot_rules(booking, now=now, moving=old, offer=offer)
+        lock_slots(old.slot_id, booking.slot.pk)
+        now = timezone.now()
+        _check_slot_rules(booking, by=by, now=now, moving=old, offer=offer)
         old.status = Appointment.Status.MOVED
         old.cancelled_at = now
         old.save(update_fields=["status", "cancelled_at"])
@@ -339,10 +375,17 @@ def check_set_preferences(*, by: Actor, appointment_id: int, reminders: bool, wa
 
 def offer_freed_slot(slot: Slot, *, now: datetime) -> WaitlistOffer | None:
     """Offer a slot that just opened to the first booking waiting for an earlier time (same team
-    and type, later than it) that has not been offered it; None when nobody waits."""
+    and type, later than it) that has not been offered it; None when nobody waits, or when the
+    slot is booked or still offered. Offers that ran out by `now` are closed (lapsed) first."""
+    lock_slots(slot.pk)  # the caller's transaction: no booking or take of it meanwhile
+    WaitlistOffer.objects.filter(slot=slot, taken=False, lapsed=False, expires_at__lte=now).update(
+        lapsed=True
+    )
     if slot.starts_at <= now or slot.template_id is None:
         return None
-    if WaitlistOffer.objects.filter(slot=slot, expires_at__gt=now, taken=False).exists():
+    if Appointment.objects.filter(slot=slot, status__in=HOLDS_SLOT).exists():
+        return None
+    if running_offers(slot.pk, now).exists():
         return None  # someone holds it for now
     waiting = (
         Appointment.objects.filter(
@@ -379,18 +422,23 @@ def offer_freed_slot(slot: Slot, *, now: datetime) -> WaitlistOffer | None:
 
 
 def check_take_offer(*, by: Actor, offer_id: int) -> Appointment:
+    """The move is made only if the offer still runs once the slot is locked (`do_reschedule`
+    reads it again then): a take and the job closing the offer never both win."""
     with transaction.atomic():
         offer = access_offer(by.user, offer_id)
-        if offer.taken or offer.expires_at <= timezone.now():
-            raise Refused("This offer has ended. Your appointment stays as it was.")
+        if offer.taken or offer.lapsed or offer.expires_at <= timezone.now():
+            raise Refused(OFFER_ENDED)
         new = check_reschedule(by=by, appointment_id=offer.appointment_id, slot_id=offer.slot_id, offer=offer)
         WaitlistOffer.objects.filter(pk=offer.pk).update(taken=True)
     return new
 
 
 def offer_to_the_next(cut_off: datetime) -> str:
-    """The `appointments.waitlist` job: an offer that ran out goes to the next patient waiting."""
-    expired = WaitlistOffer.objects.filter(expires_at__lte=cut_off, taken=False, slot__starts_at__gt=cut_off)
+    """The `appointments.waitlist` job: an offer that ran out goes to the next patient waiting.
+    Each slot is worked in its own transaction under its row lock (`offer_freed_slot`)."""
+    expired = WaitlistOffer.objects.filter(
+        expires_at__lte=cut_off, taken=False, lapsed=False, slot__starts_at__gt=cut_off
+    )
     made = 0
     for slot in Slot.objects.filter(pk__in=expired.values("slot_id")).exclude(
         appointments__status__in=HOLDS_SLOT
@@ -570,6 +618,7 @@ class TemplateRules:
     ends_at: time
     slot_minutes: int
     mode: str
+    provider_id: int | None = None  # a provider of the team who sees these patients, or any
 
 
 def check_save_template(
@@ -581,6 +630,8 @@ def check_save_template(
     if not may_edit_templates(by.user):
         raise Refused("Only the team's schedulers change its templates.")
     team_type(by.user, team, rules.type_id)
+    if rules.provider_id is not None:
+        team_provider(by.user, team, rules.provider_id)
     if rules.ends_at <= rules.starts_at:
         raise Refused("The end comes after the start.", field="ends_at")
     if not rules.weekdays or any(day not in "0123456" for day in rules.weekdays):
@@ -600,6 +651,7 @@ def check_save_template(
         template.weekdays = "".join(sorted(set(rules.weekdays)))
         template.starts_at, template.ends_at = rules.starts_at, rules.ends_at
         template.slot_minutes, template.mode = rules.slot_minutes, rules.mode
+        template.provider_id = rules.provider_id
         template.save()
         release_open_slots(template=template, team_id=team.pk)
         conflicts = _conflicts(template)
@@ -613,7 +665,7 @@ def _conflicts(template: AvailabilityTemplate) -> list[Appointment]:
     zone = zone_of(schedule_of(template.care_team_id))
     booked = Appointment.objects.filter(
         slot__template=template, status=Appointment.Status.BOOKED, starts_at__gt=timezone.now()
-    ).select_related("patient")
+    ).select_related("patient", "slot")
     out = []
     for appointment in booked:
         local = appointment.starts_at.astimezone(zone)
@@ -623,6 +675,8 @@ def _conflicts(template: AvailabilityTemplate) -> list[Appointment]:
             and template.starts_at <= local.time()
             and (local + length).time() <= template.ends_at
             and appointment.appointment_type_id == template.appointment_type_id
+            # The booking keeps the provider it was made with: a template now naming another is told.
+            and appointment.slot.provider_id == template.provider_id
         )
         if not fits:
             out.append(appointment)

@@ -17,14 +17,11 @@ from portal.appointments.slots import ensure_slots, open_slots
 from portal.clinics.models import CareTeam, Patient
 from portal.core.acting import Actor, Refused
 
-DEMO_ZONE = "America/New_York"
-
 
 def _offer(team: CareTeam) -> tuple[AppointmentType, AppointmentType]:
     TeamSchedule.objects.get_or_create(
         care_team=team,
         defaults={
-            "time_zone": DEMO_ZONE,
             "phone": "555-010-2000",
             "address": f"{team.clinic.name}, Building 1",
         },

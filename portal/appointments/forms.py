@@ -70,6 +70,14 @@ class TemplateForm(forms.Form):
     )
     slot_minutes = forms.IntegerField(label="Slot length (minutes)", min_value=5, max_value=240, initial=20)
     mode = forms.ChoiceField(label="How", choices=Mode.choices)
+    provider = forms.TypedChoiceField(
+        label="Who sees the patients",
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="Patients see the provider's name on the times and on their booking.",
+        error_messages={"invalid_choice": "Choose one of this team's providers, or any of the team."},
+    )
 
 
 class BlockDayForm(forms.Form):

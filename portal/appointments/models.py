@@ -1,8 +1,8 @@
 """Appointments: each care team's schedule, the slots it offers, and the bookings patients hold.
 
 FHIR speaks of the same things: a team's `Schedule`, its `Slot`s, and `Appointment`s. Times are
-stored in UTC; a team's schedule names the time zone its clinic lives in, and pages and
-calendar files show them there. Sealed fields (`BinaryField`) hold vault ciphertext bound to
+stored in UTC; the team's hospital names the time zone its clinics live in
+(`Hospital.time_zone`), and slots are made, and pages and calendar files show times, there. Sealed fields (`BinaryField`) hold vault ciphertext bound to
 the row's `row_key`: the reason a patient gave, and the words of visits the EHR sent.
 """
 
@@ -24,24 +24,33 @@ class Mode(models.TextChoices):
 
 
 def default_zone() -> str:
-    """The portal's zone (`PORTAL_TIME_ZONE`) until an operator names the clinic's own."""
+    """Kept for migration 0001, which made `TeamSchedule.time_zone` (the zone now lives on the
+    hospital)."""
     return str(settings.TIME_ZONE)
 
 
 class TeamSchedule(models.Model):
-    """A care team's booking rules (FHIR `Schedule`): where and when, how far ahead."""
+    """A care team's booking rules (FHIR `Schedule`): where and when, how far ahead. Its clock is
+    its hospital's (`time_zone`)."""
 
     care_team = models.OneToOneField(CareTeam, on_delete=models.CASCADE, related_name="appointment_schedule")
-    time_zone = models.CharField(max_length=64, default=default_zone)
     address = models.CharField(max_length=300, blank=True)
     phone = models.CharField("appointment line", max_length=30, blank=True)
     book_days_ahead = models.PositiveIntegerField(default=42)
     max_future_bookings = models.PositiveIntegerField(default=3)
     # Open slots exist up to this day (the clinic's calendar); later days are made on read or by the job.
     slots_made_until = models.DateField(null=True, blank=True)
+    # The hospital's zone the open slots were made in: when an operator changes the hospital's
+    # zone, the open slots are made again on the new clock (`ensure_slots`); bookings stay.
+    slots_zone = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"Schedule of team {self.care_team_id}"
+
+    @property
+    def time_zone(self) -> str:
+        """The IANA zone of the team's hospital (`schedule_of` reads it in the same query)."""
+        return self.care_team.clinic.hospital.time_zone
 
 
 class AppointmentType(models.Model):
@@ -235,17 +244,29 @@ class AppointmentRequest(models.Model):
 
 
 class WaitlistOffer(models.Model):
-    """An earlier slot offered to one waiting booking, for a while; one offer per slot and booking."""
+    """An earlier slot offered to one waiting booking, for a while; one offer per slot and booking.
+
+    An offer runs until it is taken or has lapsed (ran out and was closed under the slot's row
+    lock, before the slot went on to the next patient or to all). At most one offer of a slot
+    runs: the partial unique constraint says so, whoever makes offers at once. While it runs and
+    has not expired, the slot is booked by nobody but the patient offered it: every booking,
+    move, take and offer of a slot first locks the slot row (`lock_slots`), then reads this."""
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="offers")
     slot = models.ForeignKey(Slot, on_delete=models.CASCADE, related_name="offers")
     offered_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     taken = models.BooleanField(default=False)
+    lapsed = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["appointment", "slot"], name="appointments_offer_once"),
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=Q(taken=False, lapsed=False),
+                name="appointments_one_running_offer",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from portal.accounts.models import User
-from portal.appointments.access import RELATED
+from portal.appointments.access import RELATED, team_providers
 from portal.appointments.models import (
     Appointment,
     AppointmentRequest,
@@ -19,9 +19,9 @@ from portal.appointments.models import (
     Slot,
     TeamSchedule,
 )
-from portal.appointments.slots import open_slots, schedule_of, zone_of
+from portal.appointments.slots import ZONE_PATH, open_slots, schedule_of, zone_of
 from portal.clinics.access import patient_of
-from portal.clinics.models import CareTeam, Patient
+from portal.clinics.models import CareTeam, Patient, StaffMember
 from portal.core.acting import Actor, audit_event
 from portal.vault.reading import keyrings, read_sealed
 
@@ -43,7 +43,9 @@ def _shown(rows: list[Appointment], *, now: datetime) -> list[Shown]:
     rings = keyrings({row.patient_id for row in rows})
     schedules = {
         s.care_team_id: s
-        for s in TeamSchedule.objects.filter(care_team_id__in={r.care_team_id for r in rows})
+        for s in TeamSchedule.objects.filter(care_team_id__in={r.care_team_id for r in rows}).select_related(
+            ZONE_PATH
+        )
     }
     out = []
     for row in rows:
@@ -245,6 +247,8 @@ def slot_days(
             continue
         clock = clock_label(local)
         spoken = f"{day_label(local.date())}, {clock} {local.tzname()}"
+        if slot.provider is not None:
+            spoken += f", with {slot.provider.display_name}"
         days.setdefault(local.date(), []).append(Time(slot, local, clock, spoken))
         shown_count += 1
         if shown_count >= limit:
@@ -260,6 +264,18 @@ def local_slot(slot: Slot) -> datetime:
 
 
 @dataclass(frozen=True)
+class BookingDay:
+    """One calendar day of the clinic (its hospital's zone) and the bookings on it."""
+
+    day: date
+    bookings: list[Shown]
+
+    @property
+    def label(self) -> str:
+        return day_label(self.day)
+
+
+@dataclass(frozen=True)
 class TeamDay:
     team: CareTeam
     schedule: TeamSchedule
@@ -269,22 +285,26 @@ class TeamDay:
     templates: list[AvailabilityTemplate]
     blocked: list[BlockedDay]
     types: list[AppointmentType]
+    provider: StaffMember | None = None
+    providers: list[StaffMember] = field(default_factory=list)
+    days: list[BookingDay] = field(default_factory=list)
 
 
-def team_day(by: Actor, team: CareTeam, day: date | None, *, days: int = 1) -> TeamDay:
-    """A team's bookings of one day (or a week), its open requests and its templates."""
+def team_day(
+    by: Actor, team: CareTeam, day: date | None, *, days: int = 1, provider: StaffMember | None = None
+) -> TeamDay:
+    """A team's bookings of one day (or a week), all of them or one provider's, by the clinic's
+    calendar day; its open requests, its providers and its templates."""
     schedule = schedule_of(team)
     zone = zone_of(schedule)
     day = day or timezone.now().astimezone(zone).date()
     start = datetime.combine(day, time.min, zone)
-    rows = list(
-        Appointment.objects.filter(
-            care_team=team, starts_at__gte=start, starts_at__lt=start + timedelta(days=days)
-        )
-        .exclude(status="moved")
-        .select_related(*RELATED)
-        .order_by("starts_at")
-    )
+    # Each day's bounds in the clinic's zone: a day of a daylight-saving change is 23 or 25 hours.
+    end = datetime.combine(day + timedelta(days=days), time.min, zone)
+    found = Appointment.objects.filter(care_team=team, starts_at__gte=start, starts_at__lt=end)
+    if provider is not None:
+        found = found.filter(slot__provider=provider)
+    rows = list(found.exclude(status="moved").select_related(*RELATED).order_by("starts_at"))
     for patient_id in sorted({row.patient_id for row in rows}):
         audit_event(
             "appointments.schedule_viewed",
@@ -293,11 +313,18 @@ def team_day(by: Actor, team: CareTeam, day: date | None, *, days: int = 1) -> T
             object_type="care_team",
             object_id=team.pk,
         )
+    bookings = _shown(rows, now=timezone.now())
+    by_day = [
+        BookingDay(
+            day + timedelta(days=n), [s for s in bookings if s.local_start.date() == day + timedelta(days=n)]
+        )
+        for n in range(days)
+    ]
     return TeamDay(
         team,
         schedule,
         day,
-        _shown(rows, now=timezone.now()),
+        bookings,
         open_requests(team),
         list(
             AvailabilityTemplate.objects.filter(care_team=team, is_active=True).select_related(
@@ -306,6 +333,9 @@ def team_day(by: Actor, team: CareTeam, day: date | None, *, days: int = 1) -> T
         ),
         list(BlockedDay.objects.filter(care_team=team, day__gte=day).order_by("day")[:20]),
         types_of(team),
+        provider,
+        list(team_providers(team)),
+        by_day,
     )
 
 

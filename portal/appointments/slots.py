@@ -28,10 +28,13 @@ from portal.appointments.models import (
 )
 from portal.clinics.models import CareTeam
 
+ZONE_PATH = "care_team__clinic__hospital"  # a schedule's clock is its team's hospital's
+
 
 def schedule_of(team: CareTeam | int) -> TeamSchedule:
+    """The team's schedule, read with its hospital (whose zone is the clinic's clock)."""
     team_id = team if isinstance(team, int) else team.pk
-    found, _ = TeamSchedule.objects.get_or_create(care_team_id=team_id)
+    found, _ = TeamSchedule.objects.select_related(ZONE_PATH).get_or_create(care_team_id=team_id)
     return found
 
 
@@ -97,8 +100,15 @@ def make_slots(schedule: TeamSchedule, *, first: date, last: date) -> int:
 
 
 def ensure_slots(team_id: int, *, now: datetime | None = None) -> TeamSchedule:
-    """The team's slots exist up to its booking horizon: made now if they do not yet."""
+    """The team's slots exist up to its booking horizon: made now if they do not yet, and made
+    again if the hospital's zone is no longer the one they were made in."""
     schedule = schedule_of(team_id)
+    if schedule.slots_zone != schedule.time_zone:
+        release_open_slots(team_id=team_id)
+        TeamSchedule.objects.filter(pk=schedule.pk).update(
+            slots_zone=schedule.time_zone, slots_made_until=None
+        )
+        schedule.slots_zone, schedule.slots_made_until = schedule.time_zone, None
     horizon = horizon_of(schedule, now)
     if schedule.slots_made_until is not None and schedule.slots_made_until >= horizon:
         return schedule
@@ -126,7 +136,7 @@ def holding() -> QuerySet[Appointment]:
 
 def held_by_offer(now: datetime) -> QuerySet[WaitlistOffer]:
     """The unexpired, untaken waitlist offer of a slot: while it runs, the slot is one patient's."""
-    return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False)
+    return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False, lapsed=False)
 
 
 def open_slots(team_id: int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:

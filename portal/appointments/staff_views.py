@@ -13,10 +13,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts.models import User
 from portal.appointments import actions, selectors
-from portal.appointments.access import access_request, may_edit_templates, scheduling_team
+from portal.appointments.access import (
+    access_request,
+    may_edit_templates,
+    scheduling_team,
+    team_provider,
+    team_providers,
+)
 from portal.appointments.forms import BlockDayForm, DeclineForm, TemplateForm
 from portal.clinics.access import staff_of, teams_of
-from portal.clinics.models import CareTeam
+from portal.clinics.models import CareTeam, StaffMember
 from portal.core.acting import Refused, actor_of, refuse
 from portal.core.days import parse_day
 
@@ -49,16 +55,27 @@ def _day(raw: str) -> tuple[date | None, str]:
     return (None, f"{error} Today is shown.") if error else (day, "")
 
 
+def _provider(user: User, team: CareTeam, raw: str) -> StaffMember | None:
+    """The provider asked for in the address, or None (all of the team). An id that is not one
+    of this team's providers, or not a number, is not found."""
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise refuse(user, "staff_member", 0)
+    return team_provider(user, team, int(raw))
+
+
 def _team_page(
     request: HttpRequest, found: CareTeam, *, block_form: BlockDayForm | None = None, status: int = 200
 ) -> HttpResponse:
     user = _staff(request)
     week = request.GET.get("view") == "week"
+    provider = _provider(user, found, request.GET.get("provider", ""))
     day, error = _day(request.GET.get("day", ""))
     if error:
         messages.error(request, error)
         status = 400
-    view = selectors.team_day(actor_of(request), found, day, days=7 if week else 1)
+    view = selectors.team_day(actor_of(request), found, day, days=7 if week else 1, provider=provider)
     context = {
         "view": view,
         "week": week,
@@ -92,9 +109,13 @@ def edit_template(request: HttpRequest, team_id: int, template_id: int | None = 
             "ends_at": template.ends_at,
             "slot_minutes": template.slot_minutes,
             "mode": template.mode,
+            "provider": template.provider_id or "",
         }
     form = TemplateForm(request.POST or None, initial=initial)
     form.fields["appointment_type"].choices = [(t.pk, t.name) for t in selectors.types_of(found)]  # type: ignore[attr-defined]
+    form.fields["provider"].choices = [("", "Any of the team")] + [  # type: ignore[attr-defined]
+        (p.pk, p.display_name) for p in team_providers(found)
+    ]
     conflicts = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -105,6 +126,7 @@ def edit_template(request: HttpRequest, team_id: int, template_id: int | None = 
             data["ends_at"],
             data["slot_minutes"],
             data["mode"],
+            data["provider"],
         )
         try:
             template, conflicts = actions.check_save_template(

@@ -133,7 +133,7 @@ class ClinicInline(OperatorPermissions, admin.StackedInline[Clinic, Hospital]):
 
 @admin.register(Hospital, site=portal_admin_site)
 class HospitalAdmin(OperatorPermissions, admin.ModelAdmin[Hospital]):
-    list_display = ["name", "code"]
+    list_display = ["name", "code", "time_zone"]
     search_fields = ["name", "code"]
     inlines = [ClinicInline]
 

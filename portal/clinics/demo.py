@@ -115,7 +115,10 @@ def load() -> bool:
     """Create the demo world once; a second run changes nothing. True if it created it."""
     if Hospital.objects.filter(code="0999").exists():
         return False
-    hospital = Hospital.objects.create(name=HOSPITALS[0][0], code=HOSPITALS[0][1])
+    # The demo hospital keeps Eastern time, whatever the portal's own zone.
+    hospital = Hospital.objects.create(
+        name=HOSPITALS[0][0], code=HOSPITALS[0][1], time_zone="America/New_York"
+    )
     clinics = {name: Clinic.objects.create(hospital=hospital, name=name) for name, _ in CLINICS}
     teams = {name: CareTeam.objects.create(clinic=clinics[clinic], name=name) for clinic, name in TEAMS}
     for index, (username, first, last, role, member_of) in enumerate(STAFF):

@@ -1,20 +1,45 @@
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
 dod_id_validator = RegexValidator(r"^\d{10}$", "A DoD ID number is exactly 10 digits.")
 
 
+def portal_zone() -> str:
+    """The portal's zone (`PORTAL_TIME_ZONE`), until an operator names a hospital's own."""
+    return str(settings.TIME_ZONE)
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name from the zone database ("America/New_York", "Pacific/Honolulu")."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "Give a time zone name from the zone database, for example America/New_York or Pacific/Honolulu.",
+            code="time_zone",
+        ) from None
+
+
 class Hospital(models.Model):
-    """A military hospital or medical center (a parent of clinics)."""
+    """A military hospital or medical center (a parent of clinics). Its clinics keep its clock:
+    appointment times are made and shown in its `time_zone`."""
 
     name = models.CharField(max_length=200, unique=True)
     code = models.CharField(
         "facility code", max_length=20, unique=True, help_text="The DMIS or facility code."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default=portal_zone,
+        validators=[validate_time_zone],
+        help_text="Where the hospital is, as a zone name such as America/New_York: its clinics' times.",
     )
 
     def __str__(self) -> str:

@@ -5,12 +5,15 @@ page passes axe-core and fits the phone; the desktop booking is done by keyboard
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import finish_first_steps, make_staff
 from portal.accounts.models import User
@@ -154,3 +157,129 @@ def test_book_email_calendar_move_waitlist_cancel_and_the_scheduler_sees_it(  # 
     page.goto(live_server.url + f"/staff/appointments/teams/{world['blue'].pk}/?view=week&day={day}")
     expect(page.get_by_text("Cancelled").first).to_be_visible()
     assert_fits(page, "appointments-desktop-14-scheduler-cancelled")
+
+
+def test_a_scheduler_names_a_provider_and_works_one_providers_week_by_keyboard(  # noqa: PLR0917 - pytest fixtures
+    page: Page,
+    phone: Page,
+    live_server: Any,
+    world: dict[str, Any],
+    paula: User,
+    dr_diaz: User,
+    nurse_baker: User,
+    isolated_vault: Path,
+) -> None:
+    """Sam Sato names Dr. Diaz on the morning template; Paula books one of his mornings. By
+    keyboard alone Sam shows Dr. Diaz's week: the choice stays in the address and on the page.
+    Dr. Diaz opens the same view on a 320 px phone. Every page passes axe-core and fits."""
+    from django.utils import timezone
+
+    from portal.appointments import actions
+    from portal.appointments.slots import open_slots
+    from portal.core.acting import Actor
+
+    kind = offer_visits(world["blue"])
+    sato = make_staff(
+        username="sched.sato", first="Sam", last="Sato", role="scheduler", teams=[world["blue"]]
+    )
+    for user in (sato, dr_diaz):
+        finish_first_steps(user)
+    sign_in(page, live_server.url, sato)
+    template = kind.templates.get()
+    page.goto(live_server.url + f"/staff/appointments/teams/{world['blue'].pk}/templates/{template.pk}/")
+    page.get_by_label("Who sees the patients").select_option(label="Dr. Dana Diaz")
+    assert_fits(page, "appointments-desktop-15-template-provider")
+    page.get_by_role("button", name="Save").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Template saved.")).to_be_visible()
+    expect(page.get_by_text("with Dr. Dana Diaz")).to_be_visible()
+
+    slot = (
+        open_slots(world["blue"].pk, kind.pk)
+        .filter(starts_at__gte=timezone.now() + timedelta(days=3))
+        .first()
+    )
+    actions.check_book(by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason="")
+    day = slot.starts_at.astimezone(ZoneInfo(ZONE)).date()
+
+    page.get_by_label("Day", exact=True).focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(day.strftime("%m/%d/%Y"))
+    page.keyboard.press("Tab")  # to the provider
+    page.keyboard.press("ArrowDown")  # "All of the team", then the team's providers by name
+    expect(page.get_by_label("Provider", exact=True)).to_have_value(str(nurse_baker.staff_record.pk))
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Provider", exact=True)).to_have_value(str(dr_diaz.staff_record.pk))
+    page.keyboard.press("Tab")  # to the radios: "One day" is checked
+    page.keyboard.press("ArrowDown")  # "Seven days"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Show
+    expect(page.get_by_role("heading", name="Bookings with Dr. Dana Diaz")).to_be_visible()
+    assert f"provider={dr_diaz.staff_record.pk}" in page.url and "view=week" in page.url
+    expect(page.get_by_label("Provider", exact=True)).to_have_value(str(dr_diaz.staff_record.pk))
+    expect(page.get_by_text("Paula Quill")).to_be_visible()
+    page.get_by_label("Provider", exact=True).focus()  # the focus shows
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+    assert_fits(page, "appointments-desktop-16-provider-week")
+    page.get_by_label("Provider", exact=True).select_option(str(nurse_baker.staff_record.pk))
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("Paula Quill")).to_have_count(0)
+
+    sign_in(phone, live_server.url, dr_diaz)
+    phone.goto(
+        live_server.url
+        + f"/staff/appointments/teams/{world['blue'].pk}/?view=week&day={day.isoformat()}"
+        + f"&provider={dr_diaz.staff_record.pk}"
+    )
+    expect(phone.get_by_text("Paula Quill")).to_be_visible()
+    assert_fits(phone, "appointments-phone-17-provider-week")
+    gold_nurse = make_staff(
+        username="nurse.nolan", first="Nora", last="Nolan", role="nurse", teams=[world["gold"]]
+    )
+    wrong = phone.goto(
+        live_server.url
+        + f"/staff/appointments/teams/{world['blue'].pk}/?provider={gold_nurse.staff_record.pk}"
+    )
+    assert wrong is not None and wrong.status == 404
+
+
+def test_a_patient_browsing_from_berlin_sees_the_hospitals_clock(  # noqa: PLR0917 - pytest fixtures
+    browser: Browser,
+    live_server: Any,
+    world: dict[str, Any],
+    paula: User,
+    isolated_vault: Path,
+    settings: Any,
+) -> None:
+    """Fort Test stands in Los Angeles, the portal's zone is UTC and Paula's browser is in
+    Berlin: the times, the review and her booking all say 9:00 AM Pacific time."""
+    from portal.clinics.models import Hospital
+    from tests.browser.conftest import agree_to_notice
+
+    settings.TIME_ZONE = "UTC"
+    offer_visits(world["blue"])
+    Hospital.objects.filter(pk=world["hospital"].pk).update(time_zone="America/Los_Angeles")
+    finish_first_steps(paula)
+    context = agree_to_notice(
+        browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
+    )
+    berlin = context.new_page()
+    berlin.set_default_timeout(10_000)
+    try:
+        assert berlin.evaluate("() => Intl.DateTimeFormat().resolvedOptions().timeZone") == "Europe/Berlin"
+        sign_in(berlin, live_server.url, paula)
+        berlin.goto(live_server.url + "/appointments/schedule/")
+        berlin.get_by_role("link", name="Team Blue, Family Health").click()
+        berlin.get_by_role("link", name="Primary care follow-up").click()
+        expect(berlin.get_by_text("(America/Los_Angeles)")).to_be_visible()
+        first = berlin.locator(".portal-slots a").first
+        assert first.inner_text().startswith("9:00 AM")
+        assert (first.get_attribute("aria-label") or "").endswith(("9:00 AM PST", "9:00 AM PDT"))
+        berlin.locator(".portal-slots a").nth(30).click()
+        berlin.get_by_role("button", name="Review").click()
+        berlin.get_by_role("button", name="Confirm the appointment").click()
+        expect(berlin.get_by_text("Your appointment is booked.")).to_be_visible()
+        expect(berlin.get_by_text(re.compile(r"\d{1,2}:\d{2} AM P[SD]T")).first).to_be_visible()
+        assert_fits(berlin, "appointments-desktop-18-berlin-booked")
+    finally:
+        context.close()

@@ -1,7 +1,7 @@
 """Times of appointments as their clinic's wall clock says them, with the zone named.
 
 The portal's |moment and |clock speak in the portal's zone; a booking is in its clinic's zone
-(`TeamSchedule.time_zone`), which the selectors have already put the datetime in. These filters
+(its hospital's `Hospital.time_zone`), which the selectors have already put the datetime in. These filters
 format it as it is, never converting it again.
 """
 

@@ -1,5 +1,5 @@
 """Team Blue offers a 20-minute primary care follow-up online on weekdays, 9:00 to 12:00,
-in New York; a behavioral health intake is request-only; an X-ray is by phone only."""
+in New York (the zone of its hospital); a behavioral health intake is request-only; an X-ray is by phone only."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from portal.appointments.models import AppointmentType, AvailabilityTemplate, TeamSchedule
-from portal.clinics.models import CareTeam
+from portal.clinics.models import CareTeam, Hospital
 
 ZONE = "America/New_York"
 
 
 def offer_visits(team: CareTeam, *, days: str = "0123456") -> AppointmentType:
+    Hospital.objects.filter(clinics__care_teams=team).update(time_zone=ZONE)
     TeamSchedule.objects.update_or_create(
-        care_team=team, defaults={"time_zone": ZONE, "phone": "555-010-9999", "address": "1 Main St"}
+        care_team=team, defaults={"phone": "555-010-9999", "address": "1 Main St"}
     )
     kind = AppointmentType.objects.create(
         care_team=team,

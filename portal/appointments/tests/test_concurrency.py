@@ -1,6 +1,7 @@
 """Twenty patients press Confirm on the same slot at once (PostgreSQL, twenty connections):
 exactly one booking is made, every other patient is told the time was just taken, and nothing
-half-made remains. The same for moving onto a slot."""
+half-made remains. The same for moving onto a slot, for a slot held by a waitlist offer (only
+the patient offered it gets it), and for an offer taken just as the job closes it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from django.db import connection
 from django.utils import timezone
 
 from portal.appointments import actions
-from portal.appointments.models import Appointment
+from portal.appointments.models import Appointment, Slot, WaitlistOffer
 from portal.appointments.slots import open_slots
 from portal.appointments.tests.helpers import offer_visits
-from portal.core.acting import Actor
+from portal.core.acting import Actor, Refused
 from portal.core.models import OutgoingEmail
 
 pytestmark = [
@@ -37,8 +38,11 @@ def _race(work: list[Any]) -> list[str]:
             barrier.wait()
             job()
             result = "booked"
-        except actions.SlotTaken:
-            result = "taken"
+        except actions.SlotTaken as refused:
+            # The patient's words: "That time was just taken" (the page then lists the next times).
+            result = "taken" if refused.message == actions.TAKEN else refused.message
+        except Refused as refused:
+            result = refused.message
         except Exception as error:  # noqa: BLE001 - the test reports it
             result = repr(error)
         finally:
@@ -127,3 +131,145 @@ def test_eight_patients_moving_onto_one_slot_make_one_move_and_keep_the_others(w
     assert Appointment.objects.filter(slot=target).count() == 1
     assert Appointment.objects.filter(status="booked").count() == 8
     assert Appointment.objects.filter(status="moved").count() == 1
+
+
+def _racers(world: dict[str, Any], count: int, prefix: str, dod: str) -> list[Any]:
+    from conftest import make_patient
+
+    return [
+        make_patient(
+            username=f"{prefix}{n}",
+            first=f"{prefix.upper()}{n}",
+            last="Race",
+            dod_id=f"{dod}{n:02d}",
+            born=date(1990, 1, 1),
+            team=world["blue"],
+        ).user
+        for n in range(count)
+    ]
+
+
+def _offered(world: dict[str, Any], waiting_users: list[Any]) -> dict[str, Any]:
+    """Eve cancels her early visit; the first of `waiting_users` (who wait on later visits, in
+    that order) is offered the freed slot."""
+    kind = offer_visits(world["blue"])
+    free = list(
+        open_slots(world["blue"].pk, kind.pk).filter(starts_at__gte=timezone.now() + timedelta(days=3))[:12]
+    )
+    early = free[0]
+    [eve] = _racers(world, 1, "eve", "77200000")
+    holder = actions.check_book(
+        by=Actor(eve), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk, reason=""
+    )
+    waiting = []
+    for user, slot in zip(waiting_users, free[-len(waiting_users) :], strict=True):
+        booked = actions.check_book(
+            by=Actor(user), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+        )
+        actions.check_set_preferences(by=Actor(user), appointment_id=booked.pk, reminders=True, waitlist=True)
+        waiting.append(booked)
+    actions.check_cancel(by=Actor(eve), appointment_id=holder.pk)
+    offer = WaitlistOffer.objects.get(slot=early)
+    assert offer.appointment == waiting[0]
+    return {"kind": kind, "early": early, "waiting": waiting, "offer": offer}
+
+
+def test_while_an_offer_runs_only_the_offered_patient_gets_the_slot_against_nineteen(
+    world: dict[str, Any],
+) -> None:
+    """Paula takes her offer while 19 other patients press Confirm on the same slot: she gets
+    it, each of them is told "That time was just taken" and is shown other times, and none of
+    them holds anything or got an e-mail."""
+    [paula] = _racers(world, 1, "paula", "77300000")
+    offered = _offered(world, [paula])
+    early, kind = offered["early"], offered["kind"]
+    others = _racers(world, 19, "o", "77400000")
+    mails_before = OutgoingEmail.objects.count()
+    take = [lambda: actions.check_take_offer(by=Actor(paula), offer_id=offered["offer"].pk)]
+    book = [
+        (
+            lambda user=user: actions.check_book(
+                by=Actor(user), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk, reason="race"
+            )
+        )
+        for user in others
+    ]
+    outcomes = _race(take + book)
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 19
+    [held] = Appointment.objects.filter(slot=early, status="booked")
+    assert held.patient == paula.patient_record and held.status == "booked"
+    assert not Appointment.objects.filter(patient__user__in=others).exists()
+    offered["offer"].refresh_from_db()
+    assert offered["offer"].taken
+    # One e-mail: Paula's "moved"; the losers' e-mails rolled back with them.
+    assert OutgoingEmail.objects.count() == mails_before + 1
+    losers_see = actions.next_open_times(
+        actions.check_booking(
+            by=Actor(others[0]), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk
+        )
+    )
+    assert losers_see and early not in losers_see
+
+
+@pytest.mark.parametrize("round_", range(4))
+def test_an_offer_taken_as_the_job_closes_it_goes_one_way_only(world: dict[str, Any], round_: int) -> None:
+    """Paula takes her offer in the same instant as the waitlist job, whose clock says it ran
+    out, passes it on to Rosa, the next patient waiting. Either Paula has the slot and nobody
+    is offered it, or the offer lapsed, Paula keeps her booking and is told the offer ended, and
+    Rosa's offer runs: never both, never neither."""
+    paula, rosa = _racers(world, 2, f"w{round_}", f"775{round_}0000")
+    offered = _offered(world, [paula, rosa])
+    early, offer = offered["early"], offered["offer"]
+    take = [lambda: actions.check_take_offer(by=Actor(paula), offer_id=offer.pk)]
+    job = [lambda: actions.offer_to_the_next(offer.expires_at)]
+    outcomes = _race(take + job)
+    running = WaitlistOffer.objects.filter(slot=early, taken=False, lapsed=False)
+    offer.refresh_from_db()
+    paulas = offered["waiting"][0]
+    paulas.refresh_from_db()
+    if outcomes.count("booked") == 2:  # Paula's take, then the job, which found the slot booked
+        assert offer.taken and not offer.lapsed
+        assert paulas.status == "moved" and paulas.moved_to.slot == early
+        assert not running.exists()
+    else:
+        assert actions.OFFER_ENDED in outcomes
+        assert offer.lapsed and not offer.taken
+        assert paulas.status == "booked" and paulas.slot != early
+        assert [o.appointment for o in running] == [offered["waiting"][1]]
+    assert Appointment.objects.filter(slot=early, status="booked").count() == (1 if offer.taken else 0)
+    assert Slot.objects.filter(pk=early.pk).exists()
+
+
+def test_a_slot_freed_for_a_waiting_patient_is_not_snatched_by_nineteen_bookers(
+    world: dict[str, Any],
+) -> None:
+    """Eve cancels the early visit Paula waits for, while 19 patients press Confirm on it: the
+    slot goes to Paula's offer, every one of them is told it was just taken."""
+    kind = offer_visits(world["blue"])
+    free = list(
+        open_slots(world["blue"].pk, kind.pk).filter(starts_at__gte=timezone.now() + timedelta(days=3))[:12]
+    )
+    early = free[0]
+    eve, paula = _racers(world, 2, "c", "77600000")
+    holder = actions.check_book(
+        by=Actor(eve), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk, reason=""
+    )
+    waiting = actions.check_book(
+        by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=free[-1].pk, reason=""
+    )
+    actions.check_set_preferences(by=Actor(paula), appointment_id=waiting.pk, reminders=True, waitlist=True)
+    others = _racers(world, 19, "s", "77700000")
+    cancel = [lambda: actions.check_cancel(by=Actor(eve), appointment_id=holder.pk)]
+    book = [
+        (
+            lambda user=user: actions.check_book(
+                by=Actor(user), team_id=world["blue"].pk, type_id=kind.pk, slot_id=early.pk, reason=""
+            )
+        )
+        for user in others
+    ]
+    outcomes = _race(cancel + book)
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 19  # "booked": Eve's cancel went through
+    assert not Appointment.objects.filter(slot=early, status="booked").exists()
+    [offer] = WaitlistOffer.objects.filter(slot=early, taken=False, lapsed=False)
+    assert offer.appointment == waiting

@@ -208,3 +208,146 @@ def test_a_nurse_of_another_team_cannot_work_this_teams_bookings(
         actions.check_cancel(by=Actor(nurse_nolan), appointment_id=booked.pk)
     with pytest.raises(Http404):
         actions.check_mark(by=Actor(nurse_nolan), appointment_id=booked.pk, status="arrived")
+
+
+# Providers. Team Blue's mornings are Dr. Diaz's (physician), its afternoons Nurse Baker's. Nurse
+# Nolan is on Team Gold: her id is not one of Team Blue's providers. Sam Sato schedules; he sees
+# no patients, so he is no provider.
+
+
+@pytest.fixture
+def providers(  # noqa: PLR0917 - pytest fixtures
+    world: dict[str, Any], kind: AppointmentType, sato: User, dr_diaz: User, nurse_baker: User, signed_in: Any
+) -> dict[str, Any]:
+    """The scheduler names Dr. Diaz on the morning template and adds Nurse Baker's afternoons,
+    through the template page."""
+    client = signed_in(sato)
+    template = kind.templates.get()
+    base = {"appointment_type": kind.pk, "weekdays": list("0123456"), "slot_minutes": 20, "mode": "in_person"}
+    team_url = f"/staff/appointments/teams/{world['blue'].pk}/templates"
+    diaz, baker = dr_diaz.staff_record, nurse_baker.staff_record
+    page = client.get(f"{team_url}/{template.pk}/").content.decode()
+    assert "Who sees the patients" in page and ">Dr. Dana Diaz</option>" in page
+    assert ">Sam Sato</option>" not in page
+    saved = client.post(
+        f"{team_url}/{template.pk}/", {**base, "starts_at": "09:00", "ends_at": "12:00", "provider": diaz.pk}
+    )
+    assert saved.status_code == 302
+    added = client.post(
+        f"{team_url}/new/", {**base, "starts_at": "13:00", "ends_at": "15:00", "provider": baker.pk}
+    )
+    assert added.status_code == 302
+    return {"client": client, "diaz": diaz, "baker": baker}
+
+
+def _with(world: dict[str, Any], kind: AppointmentType, provider: Any, days: int = 4) -> Slot:
+    return (
+        open_slots(world["blue"].pk, kind.pk)
+        .filter(provider=provider, starts_at__gte=timezone.now() + timedelta(days=days))
+        .first()
+    )
+
+
+def test_a_templates_provider_is_on_its_slots_and_the_patient_sees_it(
+    world: dict, kind: AppointmentType, paula: User, providers: dict, signed_in: Any
+) -> None:
+    mornings = _with(world, kind, providers["diaz"])
+    assert mornings.starts_at.astimezone(ZoneInfo(ZONE)).hour < 12
+    assert _with(world, kind, providers["baker"]).starts_at.astimezone(ZoneInfo(ZONE)).hour >= 13
+    assert not open_slots(world["blue"].pk, kind.pk).filter(provider__isnull=True).exists()
+    providers["client"].logout()
+    client = signed_in(paula)
+    response = client.get(f"/appointments/schedule/{world['blue'].pk}/{kind.pk}/")
+    times = response.content.decode()
+    assert response.status_code == 200, times[times.find("<main") : times.find("<main") + 600]
+    assert "with Dr. Dana Diaz" in times and "with Bea Baker" in times
+    booked = actions.check_book(
+        by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=mornings.pk, reason=""
+    )
+    assert "Team Blue: Dr. Dana Diaz" in client.get(f"/appointments/{booked.pk}/").content.decode()
+
+
+def test_the_team_day_and_week_show_all_or_one_providers_bookings(  # noqa: PLR0917 - pytest fixtures
+    world: dict, kind: AppointmentType, paula: User, eve: User, providers: dict
+) -> None:
+    eve.patient_record.team_links.create(care_team=world["blue"])
+    morning = _with(world, kind, providers["diaz"])
+    day = morning.starts_at.astimezone(ZoneInfo(ZONE)).date()
+    afternoon = next(
+        s
+        for s in open_slots(world["blue"].pk, kind.pk).filter(provider=providers["baker"])
+        if s.starts_at.astimezone(ZoneInfo(ZONE)).date() == day
+    )
+    for who, slot in ((paula, morning), (eve, afternoon)):
+        actions.check_book(
+            by=Actor(who), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+        )
+    client, url = providers["client"], f"/staff/appointments/teams/{world['blue'].pk}/"
+    for view in ("day", "week"):
+        everyone = client.get(url, {"day": day.isoformat(), "view": view}).content.decode()
+        assert "Paula Quill" in everyone and "Eve Vance" in everyone
+        diaz = client.get(url, {"day": day.isoformat(), "view": view, "provider": providers["diaz"].pk})
+        page = diaz.content.decode()
+        assert diaz.status_code == 200 and "Paula Quill" in page and "Eve Vance" not in page
+        assert "Bookings with Dr. Dana Diaz" in page
+        assert f'<option value="{providers["diaz"].pk}" selected>' in page  # the choice stays shown
+        baker = client.get(url, {"day": day.isoformat(), "view": view, "provider": providers["baker"].pk})
+        assert "Eve Vance" in baker.content.decode() and "Paula Quill" not in baker.content.decode()
+    week = client.get(url, {"day": day.isoformat(), "view": "week"}).content.decode()
+    assert week.count("<h3 ") == 7 and "No bookings this day." in week
+
+
+def test_another_teams_provider_or_a_non_provider_is_not_found(
+    world: dict, kind: AppointmentType, nurse_nolan: User, sato: User, providers: dict
+) -> None:
+    client, url = providers["client"], f"/staff/appointments/teams/{world['blue'].pk}/"
+    for wrong in (nurse_nolan.staff_record.pk, sato.staff_record.pk, 999999, "abc", "1 OR 1=1"):
+        assert client.get(url, {"provider": wrong}).status_code == 404
+    assert AuditEvent.objects.filter(action="access.denied", object_type="staff_member").exists()
+    template = kind.templates.first()
+    typed = {
+        "appointment_type": kind.pk,
+        "weekdays": ["1"],
+        "starts_at": "08:00",
+        "ends_at": "10:00",
+        "slot_minutes": 20,
+        "mode": "in_person",
+        "provider": nurse_nolan.staff_record.pk,
+    }
+    page = client.post(f"{url}templates/{template.pk}/", typed)
+    assert page.status_code == 400
+    assert "Choose one of this team&#x27;s providers" in page.content.decode()
+    assert 'value="08:00"' in page.content.decode()  # what was typed stays
+    from django.http import Http404
+
+    rules = actions.TemplateRules(
+        kind.pk, "1", time(8), time(10), 20, "in_person", nurse_nolan.staff_record.pk
+    )
+    with pytest.raises(Http404):
+        actions.check_save_template(
+            by=Actor(sato), team_id=world["blue"].pk, rules=rules, template_id=template.pk
+        )
+    # A staff member of another team cannot ask for Team Blue's page with its provider either.
+    assert client.get(f"/staff/appointments/teams/{world['gold'].pk}/").status_code == 404
+
+
+def test_a_booking_keeps_its_provider_when_the_template_names_another(
+    world: dict, kind: AppointmentType, paula: User, sato: User, providers: dict
+) -> None:
+    """The patient was told Dr. Diaz: the booking stays with him and the scheduler is told it no
+    longer fits; the open times are remade with Nurse Baker."""
+    slot = _with(world, kind, providers["diaz"])
+    booked = actions.check_book(
+        by=Actor(paula), team_id=world["blue"].pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+    )
+    template = slot.template
+    rules = actions.TemplateRules(
+        kind.pk, "0123456", time(9), time(12), 20, "in_person", providers["baker"].pk
+    )
+    _, conflicts = actions.check_save_template(
+        by=Actor(sato), team_id=world["blue"].pk, rules=rules, template_id=template.pk
+    )
+    assert conflicts == [booked]
+    booked.refresh_from_db()
+    assert booked.slot.provider == providers["diaz"]
+    assert not open_slots(world["blue"].pk, kind.pk).filter(provider=providers["diaz"]).exists()

@@ -102,3 +102,37 @@ def test_a_team_with_open_conversations_cannot_be_switched_off(
     check_complete(by=Actor(nurse), thread_id=message.thread.pk)
     assert client.post(url, data).status_code == 302
     assert not CareTeam.objects.get(pk=team.pk).is_active
+
+
+def test_an_operator_sets_a_hospitals_time_zone_and_a_wrong_one_is_refused_and_kept(
+    client: Client, world: dict[str, Any], admin_adams: User
+) -> None:
+    """Appointment times follow it; a name not in the zone database is refused with an example."""
+    from conftest import finish_first_steps
+    from portal.clinics.models import Hospital
+
+    finish_first_steps(admin_adams)
+    sign_in(client, admin_adams)
+    hospital = world["hospital"]
+    url = f"/operator/clinics/hospital/{hospital.pk}/change/"
+    clinics = [world["family"], world["internal"]]
+    data: dict[str, Any] = {
+        "name": hospital.name,
+        "code": hospital.code,
+        "clinics-TOTAL_FORMS": len(clinics),
+        "clinics-INITIAL_FORMS": len(clinics),
+        "clinics-MIN_NUM_FORMS": 0,
+        "clinics-MAX_NUM_FORMS": 1000,
+    }
+    for n, clinic in enumerate(clinics):
+        data |= {
+            f"clinics-{n}-id": clinic.pk,
+            f"clinics-{n}-hospital": hospital.pk,
+            f"clinics-{n}-name": clinic.name,
+        }
+    wrong = client.post(url, {**data, "time_zone": "Mars/Olympus"})
+    page = wrong.content.decode()
+    assert wrong.status_code == 200 and "for example America/New_York" in page and "Mars/Olympus" in page
+    assert Hospital.objects.get(pk=hospital.pk).time_zone == "UTC"
+    assert client.post(url, {**data, "time_zone": "Pacific/Honolulu"}).status_code == 302
+    assert Hospital.objects.get(pk=hospital.pk).time_zone == "Pacific/Honolulu"
