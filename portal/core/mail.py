@@ -150,7 +150,8 @@ def backoff(attempts: int) -> timedelta:
 SENDING_HOLD = timedelta(minutes=15)
 
 # A queued e-mail with no delivery task on the database queue this long after it was due lost
-# its task (a process killed between commit and enqueue, a task that failed on a database error).
+# its task (a task that failed on a database error, or was deleted; its task is written in the
+# e-mail's own transaction, so a killed process loses neither or both).
 NO_TASK_GRACE = timedelta(minutes=1)
 
 # On a queue whose tasks cannot be seen (not the database queue): waiting this long means lost.
@@ -230,8 +231,8 @@ def requeue_stalled(*, now: datetime | None = None) -> int:
     unknown after the hold. A duplicate task is harmless: only one claims the row.
 
     On the database queue "lost" is exact: a queued e-mail, due for a minute, that no waiting
-    or running `deliver_email` task names (a process killed between commit and enqueue, a task
-    that failed on a database error). A task left running by a killed worker still counts as
+    or running `deliver_email` task names (a task that failed on a database error, or was
+    deleted: the e-mail and its task commit together). A task left running by a killed worker still counts as
     live: `portal.core.worker.release_abandoned_tasks` makes it ready again after its lease."""
     now = now or timezone.now()
     unknown_outcome = Q(status=OutgoingEmail.Status.SENDING, attempted_at__lt=now - SENDING_HOLD)

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from portal.core import jobs
-from portal.core.mail import NO_TASK_GRACE, SENDING_HOLD, queue_email
+from portal.core.mail import SENDING_HOLD, queue_email
 from portal.core.models import OutgoingEmail
 from portal.core.tests.smtp import Inbox, smtp
 from portal.core.worker import TASK_LEASE
@@ -334,34 +334,35 @@ def test_a_worker_killed_mid_send_has_its_task_taken_up_and_the_email_goes_once(
     assert not DBTaskResult.objects.filter(status__in=["READY", "RUNNING"]).exists()
 
 
-# --- a process killed between commit and enqueue -----------------------------------------------------
+# --- a process killed before its commit: the e-mail and its task go together -------------------------
 
-# A portal process that queues an e-mail, commits, and stops right before it hands the e-mail to
-# the task queue: it says so on stdout, then blocks on its stdin until it is killed.
-KILLED_AFTER_COMMIT = """
+# A portal process that queues an e-mail in a transaction and stops right before the commit, the
+# e-mail's task written: it says so on stdout, then blocks on its stdin until it is killed. On the
+# database queue the task is a row of the same transaction (there is no moment after the commit
+# when a committed e-mail has no task); the sweep stays for tasks lost otherwise
+# (`test_mail.test_an_email_whose_task_was_lost_is_queued_again_and_sent_once`).
+KILLED_BEFORE_COMMIT = """
 import os, sys
 import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 django.setup()
 from django.db import transaction
+from django_tasks_db.models import DBTaskResult
 from portal.core import mail
 
-def stop_before_enqueue(email_ids):
-    print("committed", *email_ids, flush=True)
-    sys.stdin.read()
-
-mail._enqueue = stop_before_enqueue
 with transaction.atomic():
-    mail.queue_email(
+    email = mail.queue_email(
         template="password_reset", to="paula@example.com",
         context={"path": "/account/password-reset/some-token/", "minutes": 60},
     )
+    print("queued", email.pk, DBTaskResult.objects.count(), flush=True)
+    sys.stdin.read()
 """
 
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_an_email_committed_by_a_process_killed_before_it_queued_is_delivered_by_the_sweep(
+def test_a_process_killed_before_its_commit_leaves_no_email_and_no_task_and_one_that_commits_both(
     smtp: Inbox,
     settings: Any,
     tmp_path: Path,
@@ -369,7 +370,7 @@ def test_an_email_committed_by_a_process_killed_before_it_queued_is_delivered_by
 ) -> None:
     environ = _portal_env(tmp_path, database_url=_database_url(), smtp_port=_smtp_port(settings))
     portal = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", KILLED_AFTER_COMMIT],
+        [sys.executable, "-c", KILLED_BEFORE_COMMIT],
         cwd=BASE_DIR,
         env=environ,
         stdin=subprocess.PIPE,
@@ -381,24 +382,27 @@ def test_an_email_committed_by_a_process_killed_before_it_queued_is_delivered_by
     finally:
         portal.send_signal(signal.SIGKILL)
         portal.wait(timeout=10)
-    assert said[0] == "committed", said
-    lost = OutgoingEmail.objects.get()
-    assert [str(lost.pk)] == said[1:]
-    assert (lost.status, DBTaskResult.objects.count()) == ("queued", 0)  # committed, never queued
+    assert said[0] == "queued" and said[2] == "1", said  # its task was written before the commit
+    assert (OutgoingEmail.objects.count(), DBTaskResult.objects.count()) == (0, 0)  # both rolled back
 
+    committed = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", KILLED_BEFORE_COMMIT],
+        cwd=BASE_DIR,
+        env=environ,
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    assert committed.stdout.decode().split()[0] == "queued"
+    sent = OutgoingEmail.objects.get()
+    assert DBTaskResult.objects.count() == 1
     start_worker(database_url=_database_url(), smtp_port=_smtp_port(settings))
-    with override_settings(TASKS=DB_TASKS):
-        sweep = jobs.get("core.mail_sweep")
-        # Just committed: the sweep leaves it to its own process a minute longer.
-        assert jobs.run(sweep, force=True).result == "0 e-mail(s) queued again"
-        later = timezone.now() + NO_TASK_GRACE + timedelta(seconds=1)
-        assert jobs.run(sweep, now=later, force=True).result == "1 e-mail(s) queued again"
-        assert (
-            jobs.run(sweep, now=later, force=True).result == "0 e-mail(s) queued again"
-        )  # it has a task now
-    wait_for(lambda: len(smtp.raw) == 1, seconds=60, what="the swept e-mail")
+    wait_for(lambda: len(smtp.raw) == 1, seconds=60, what="the committed e-mail")
     wait_for(lambda: OutgoingEmail.objects.get().status == "sent", seconds=30, what="the e-mail marked sent")
-    assert _message_ids(smtp) == [lost.message_id]
+    assert _message_ids(smtp) == [sent.message_id]
+    with override_settings(TASKS=DB_TASKS):
+        assert jobs.run(jobs.get("core.mail_sweep"), force=True).result == "0 e-mail(s) queued again"
 
 
 # --- the production restart policy ---------------------------------------------------------------------

@@ -496,7 +496,7 @@ def test_outbox_log_prints_the_delivery_state_of_each_email(smtp_server: tuple[_
 
 @pytest.mark.django_db(transaction=True)
 def test_an_email_whose_task_was_lost_is_queued_again_and_sent_once(smtp_server: tuple[_Inbox, int]) -> None:
-    """A crash between commit and enqueue loses the task; `outbox requeue` finds the
+    """A lost task (failed on a database error, deleted by hand); `outbox requeue` finds the
     e-mail still waiting and the worker sends it, once, even when requeued twice."""
     inbox, port = smtp_server
     with override_settings(TASKS=DB_TASKS), _smtp(port):
