@@ -48,7 +48,7 @@ def patient_team(user: User, team_id: int) -> CareTeam:
     """One of the signed-in patient's own active care teams (the ones they may book with)."""
     team = (
         CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
-        .select_related("clinic__hospital")
+        .select_related("clinic__hospital", "appointment_schedule")
         .first()
     )
     if team is None or not user.is_patient:
@@ -63,6 +63,50 @@ def team_type(user: User, team: CareTeam, type_id: int) -> AppointmentType:
     return found
 
 
+def patient_team_type(user: User, team_id: int, type_id: int) -> AppointmentType:
+    """`patient_team` and `team_type` in one query: the type, with its team (clinic, hospital)
+    and the team's schedule read alongside. A refusal names what failed, as the two doors do."""
+    found = (
+        AppointmentType.objects.filter(
+            pk=type_id,
+            care_team_id=team_id,
+            care_team__is_active=True,
+            care_team__patient_links__patient__user=user,
+        )
+        .select_related("care_team__clinic__hospital", "care_team__appointment_schedule")
+        .first()
+    )
+    if found is None or not user.is_patient:
+        team_type(user, patient_team(user, team_id), type_id)  # raises the refusal that applies
+        raise refuse(user, "appointment_type", type_id)
+    return found
+
+
+def patient_slot(user: User, team_id: int, type_id: int, slot_id: int) -> Slot:
+    """A slot of one of the signed-in patient's own active teams, of the type asked for, in one
+    query: its type, team (clinic, hospital), the team's schedule and provider come with it.
+    Anything else is refused by the doors `patient_team`, `team_type` and `team_slot`, in that order."""
+    found = (
+        Slot.objects.filter(
+            pk=slot_id,
+            care_team_id=team_id,
+            appointment_type_id=type_id,
+            care_team__is_active=True,
+            care_team__patient_links__patient__user=user,
+        )
+        .select_related(
+            "care_team__clinic__hospital", "care_team__appointment_schedule", "appointment_type", "provider"
+        )
+        .first()
+    )
+    if found is None or not user.is_patient:
+        team = patient_team(user, team_id)
+        team_type(user, team, type_id)
+        team_slot(user, team, slot_id)
+        raise refuse(user, "slot", slot_id)  # the slot is the team's, of another type
+    return found
+
+
 def team_slot(user: User, team: CareTeam, slot_id: int) -> Slot:
     found = (
         Slot.objects.filter(pk=slot_id, care_team=team).select_related("provider", "appointment_type").first()
@@ -74,7 +118,9 @@ def team_slot(user: User, team: CareTeam, slot_id: int) -> Slot:
 
 def scheduling_team(user: User, team_id: int) -> CareTeam:
     """A care team whose schedule this staff member works now (any member; schedulers edit it)."""
-    team = teams_of(user).filter(pk=team_id).select_related("clinic__hospital").first()
+    team = (
+        teams_of(user).filter(pk=team_id).select_related("clinic__hospital", "appointment_schedule").first()
+    )
     if team is None:
         raise refuse(user, "care_team", team_id)
     return team

@@ -12,9 +12,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, Func, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +26,7 @@ from portal.appointments.access import (
     access_offer,
     access_request,
     may_edit_templates,
+    patient_slot,
     patient_team,
     scheduling_team,
     team_slot,
@@ -38,12 +41,13 @@ from portal.appointments.models import (
     BlockedDay,
     ReminderSent,
     Slot,
+    TeamSchedule,
     WaitlistOffer,
 )
 from portal.appointments.slots import local_today, open_slots, release_open_slots, schedule_of, zone_of
 from portal.clinics.access import access_patient, patient_of
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam
-from portal.core.acting import Actor, Refused, audit_event, refuse
+from portal.core.acting import Actor, Denied, Refused, audit_event, refuse
 from portal.vault.crypto import keyring
 
 REASON_MAX = 250
@@ -95,16 +99,22 @@ def check_booking(
     """The doors and rules of booking, before the patient confirms (the review page)."""
     user = by.user
     if _is_patient(by):
-        team = patient_team(user, team_id)
-        patient = patient_of(user)
-    else:
-        team = scheduling_team(user, team_id)
-        patient = access_patient(user, patient_id or 0)
-        if not PatientCareTeam.objects.filter(patient=patient, care_team=team).exists():
-            raise refuse(user, "patient", patient.pk)
+        # One query opens the team, the type and the slot (and reads the team's schedule).
+        try:
+            slot = patient_slot(user, team_id, type_id, slot_id)
+        except Denied:
+            # A type not booked online says so, whatever time was asked for.
+            if not booked_online(team_type(user, patient_team(user, team_id), type_id)):
+                raise Refused(NOT_ONLINE) from None
+            raise
+        if not booked_online(slot.appointment_type):
+            raise Refused(NOT_ONLINE)
+        return Booking(slot.care_team, patient_of(user), slot.appointment_type, slot)
+    team = scheduling_team(user, team_id)
+    patient = access_patient(user, patient_id or 0)
+    if not PatientCareTeam.objects.filter(patient=patient, care_team=team).exists():
+        raise refuse(user, "patient", patient.pk)
     kind = team_type(user, team, type_id)
-    if _is_patient(by) and not booked_online(kind):
-        raise Refused(NOT_ONLINE)
     slot = team_slot(user, team, slot_id)
     if slot.appointment_type_id != kind.pk:
         raise refuse(user, "slot", slot_id)
@@ -115,6 +125,11 @@ def check_book(
     *, by: Actor, team_id: int, type_id: int, slot_id: int, reason: str, patient_id: int | None = None
 ) -> Appointment:
     booking = check_booking(by=by, team_id=team_id, type_id=type_id, slot_id=slot_id, patient_id=patient_id)
+    return check_confirm(by=by, booking=booking, reason=reason)
+
+
+def check_confirm(*, by: Actor, booking: Booking, reason: str) -> Appointment:
+    """Book what `check_booking` opened for `by` (the review page's booking, not opened twice)."""
     return do_book(booking, reason=_check_reason(reason), by=by)
 
 
@@ -125,29 +140,55 @@ def _check_slot_rules(
     slot = booking.slot
     if slot.starts_at <= now:
         raise Refused("That time has passed. Choose a later one.", field="slot")
-    held = WaitlistOffer.objects.filter(slot=slot, expires_at__gt=now, taken=False)
-    if offer is not None:
-        held = held.exclude(pk=offer.pk)
-    if held.exists():
+    schedule = schedule_of(booking.team)
+    facts = _slot_facts(booking, schedule, now=now, moving=moving, offer=offer)
+    if facts["held"]:
         raise Refused(HELD, field="slot")
-    if (
-        slot.template_id is None
-        or not AvailabilityTemplate.objects.filter(pk=slot.template_id, is_active=True).exists()
-    ):
+    if slot.template_id is None or not facts["offered"]:
         raise Refused("That time is no longer offered. Choose another.", field="slot")
-    local = slot.starts_at.astimezone(zone_of(schedule_of(booking.team)))
-    if BlockedDay.objects.filter(care_team=booking.team, day=local.date()).exists():
+    if facts["closed"]:
         raise Refused("The clinic is closed that day. Choose another day.", field="slot")
-    mine = Appointment.objects.filter(patient=booking.patient, status=Appointment.Status.BOOKED)
-    if moving is not None:
-        mine = mine.exclude(pk=moving.pk)
-    if mine.filter(starts_at__lt=slot.ends_at, ends_at__gt=slot.starts_at).exists():
+    if facts["clash"]:
         raise Refused("You already have an appointment at that time. Choose another.", field="slot")
-    limit = schedule_of(booking.team).max_future_bookings
-    if moving is None and mine.filter(care_team=booking.team, starts_at__gt=now).count() >= limit:
+    limit = schedule.max_future_bookings
+    if moving is None and facts["upcoming"] >= limit:
         raise Refused(
             f"You already hold {limit} upcoming appointments with this team: cancel one, or call the clinic."
         )
+
+
+def _slot_facts(
+    booking: Booking,
+    schedule: TeamSchedule,
+    *,
+    now: datetime,
+    moving: Appointment | None,
+    offer: WaitlistOffer | None,
+) -> dict[str, Any]:
+    """What the booking rules ask of the database, in one query on the patient's row: whether a
+    waitlist offer holds the slot, its template is still active, the clinic closed that day, the
+    patient holds a booking that overlaps it, and how many upcoming bookings they hold with the
+    team. Read after the patient's row is locked, so their other bookings are all committed."""
+    slot = booking.slot
+    held = WaitlistOffer.objects.filter(slot=slot, expires_at__gt=now, taken=False)
+    if offer is not None:
+        held = held.exclude(pk=offer.pk)
+    mine = Appointment.objects.filter(patient=booking.patient, status=Appointment.Status.BOOKED)
+    if moving is not None:
+        mine = mine.exclude(pk=moving.pk)
+    local_day = slot.starts_at.astimezone(zone_of(schedule)).date()
+    upcoming = mine.filter(care_team=booking.team, starts_at__gt=now).order_by()
+    return (
+        Patient.objects.filter(pk=booking.patient.pk)
+        .values(
+            held=Exists(held),
+            offered=Exists(AvailabilityTemplate.objects.filter(pk=slot.template_id, is_active=True)),
+            closed=Exists(BlockedDay.objects.filter(care_team=booking.team, day=local_day)),
+            clash=Exists(mine.filter(starts_at__lt=slot.ends_at, ends_at__gt=slot.starts_at)),
+            upcoming=Subquery(upcoming.annotate(n=Func(F("pk"), function="COUNT")).values("n")),
+        )
+        .get()
+    )
 
 
 def _insert(
@@ -194,10 +235,15 @@ def _skip_passed_reminders(appointment: Appointment, *, now: datetime) -> None:
     )
 
 
+def _lock_patient(patient: Patient) -> None:
+    """Serialize this patient's bookings: held to the end of the caller's transaction."""
+    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
+
+
 def do_book(booking: Booking, *, reason: str, by: Actor) -> Appointment:
     now = timezone.now()
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
+        _lock_patient(booking.patient)
         _check_slot_rules(booking, now=now)
         appointment = _insert(booking, by=by, reason=reason, now=now, moving=None)
         emails.send("booked", appointment, schedule_of(booking.team))
@@ -293,7 +339,7 @@ def do_reschedule(
 ) -> Appointment:
     now = timezone.now()
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
+        _lock_patient(booking.patient)
         _check_slot_rules(booking, now=now, moving=old, offer=offer)
         old.status = Appointment.Status.MOVED
         old.cancelled_at = now

@@ -181,7 +181,7 @@ def day_label(day: date) -> str:
 
 @dataclass(frozen=True)
 class Time:
-    slot: Slot
+    slot_id: int
     local: datetime
     clock: str  # "9:05 AM"
     spoken: str  # "Wednesday, December 2, 9:05 AM EST": the link's accessible name
@@ -207,8 +207,9 @@ def slot_days(
     shown_count = 0
     # Read only as many rows as the page can show (a filter keeps about one row in ten at worst).
     window = limit if weekday is None and not part else limit * 12
-    for slot in open_slots(team.pk, kind.pk).select_related("provider")[:window]:
-        local = slot.starts_at.astimezone(zone)
+    # Plain (id, start) rows: the page shows times only, and model instances cost more to make.
+    for slot_id, starts_at in open_slots(team, kind.pk).values_list("pk", "starts_at")[:window]:
+        local = starts_at.astimezone(zone)
         if weekday is not None and local.weekday() != weekday:
             continue
         if part == "morning" and local.time() >= time(12):
@@ -217,15 +218,16 @@ def slot_days(
             continue
         clock = clock_label(local)
         spoken = f"{day_label(local.date())}, {clock} {local.tzname()}"
-        days.setdefault(local.date(), []).append(Time(slot, local, clock, spoken))
+        days.setdefault(local.date(), []).append(Time(slot_id, local, clock, spoken))
         shown_count += 1
         if shown_count >= limit:
             break
     return schedule, [Day(day, slots) for day, slots in days.items()]
 
 
-def local_slot(slot: Slot) -> datetime:
-    return slot.starts_at.astimezone(zone_of(schedule_of(slot.care_team_id)))
+def local_slot(slot: Slot, schedule: TeamSchedule | None = None) -> datetime:
+    """The slot's start on its clinic's clock (`schedule`: the team's, when the caller has it)."""
+    return slot.starts_at.astimezone(zone_of(schedule or schedule_of(slot.care_team_id)))
 
 
 # --- the clinic's side -------------------------------------------------------------------------

@@ -30,6 +30,12 @@ from portal.clinics.models import CareTeam
 
 
 def schedule_of(team: CareTeam | int) -> TeamSchedule:
+    """The team's schedule: the one read with the team (`select_related("appointment_schedule")`)
+    when the team came with it, else read (and made with the defaults if it has none yet)."""
+    if isinstance(team, CareTeam) and CareTeam.appointment_schedule.is_cached(team):
+        read_with_team: TeamSchedule | None = getattr(team, "appointment_schedule", None)
+        if read_with_team is not None:
+            return read_with_team
     team_id = team if isinstance(team, int) else team.pk
     found, _ = TeamSchedule.objects.get_or_create(care_team_id=team_id)
     return found
@@ -96,9 +102,9 @@ def make_slots(schedule: TeamSchedule, *, first: date, last: date) -> int:
     return len(made)
 
 
-def ensure_slots(team_id: int, *, now: datetime | None = None) -> TeamSchedule:
+def ensure_slots(team: CareTeam | int, *, now: datetime | None = None) -> TeamSchedule:
     """The team's slots exist up to its booking horizon: made now if they do not yet."""
-    schedule = schedule_of(team_id)
+    schedule = schedule_of(team)
     horizon = horizon_of(schedule, now)
     if schedule.slots_made_until is not None and schedule.slots_made_until >= horizon:
         return schedule
@@ -129,10 +135,11 @@ def held_by_offer(now: datetime) -> QuerySet[WaitlistOffer]:
     return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False)
 
 
-def open_slots(team_id: int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:
+def open_slots(team: CareTeam | int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:
     """The slots of this team and type anyone may book now, earliest first (a slot offered to a
     waiting patient is not listed until the offer ends)."""
-    schedule = ensure_slots(team_id, now=now)
+    schedule = ensure_slots(team, now=now)
+    team_id = schedule.care_team_id
     now = now or timezone.now()
     last = datetime.combine(
         horizon_of(schedule, now) + timedelta(days=1), datetime.min.time(), zone_of(schedule)
