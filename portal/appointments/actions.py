@@ -12,11 +12,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Func, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, Model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -142,19 +143,28 @@ def _check_slot_rules(
         raise Refused("That time has passed. Choose a later one.", field="slot")
     schedule = schedule_of(booking.team)
     facts = _slot_facts(booking, schedule, now=now, moving=moving, offer=offer)
-    if facts["held"]:
+    if facts.held:
         raise Refused(HELD, field="slot")
-    if slot.template_id is None or not facts["offered"]:
+    if slot.template_id is None or not facts.offered:
         raise Refused("That time is no longer offered. Choose another.", field="slot")
-    if facts["closed"]:
+    if facts.closed:
         raise Refused("The clinic is closed that day. Choose another day.", field="slot")
-    if facts["clash"]:
+    if facts.clash:
         raise Refused("You already have an appointment at that time. Choose another.", field="slot")
     limit = schedule.max_future_bookings
-    if moving is None and facts["upcoming"] >= limit:
+    if moving is None and facts.upcoming >= limit:
         raise Refused(
             f"You already hold {limit} upcoming appointments with this team: cancel one, or call the clinic."
         )
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    held: bool  # an unexpired, untaken waitlist offer (not the one being taken) holds the slot
+    offered: bool  # the slot's template is still active
+    closed: bool  # the clinic closed that day
+    clash: bool  # the patient holds a booking that overlaps it
+    upcoming: int  # the patient's upcoming bookings with the team
 
 
 def _slot_facts(
@@ -164,30 +174,63 @@ def _slot_facts(
     now: datetime,
     moving: Appointment | None,
     offer: WaitlistOffer | None,
-) -> dict[str, Any]:
-    """What the booking rules ask of the database, in one query on the patient's row: whether a
-    waitlist offer holds the slot, its template is still active, the clinic closed that day, the
-    patient holds a booking that overlaps it, and how many upcoming bookings they hold with the
-    team. Read after the patient's row is locked, so their other bookings are all committed."""
+) -> SlotFacts:
+    """What the booking rules ask of the database, in one statement. Read after the patient's
+    row is locked, so their other bookings are all committed."""
     slot = booking.slot
-    held = WaitlistOffer.objects.filter(slot=slot, expires_at__gt=now, taken=False)
-    if offer is not None:
-        held = held.exclude(pk=offer.pk)
-    mine = Appointment.objects.filter(patient=booking.patient, status=Appointment.Status.BOOKED)
-    if moving is not None:
-        mine = mine.exclude(pk=moving.pk)
-    local_day = slot.starts_at.astimezone(zone_of(schedule)).date()
-    upcoming = mine.filter(care_team=booking.team, starts_at__gt=now).order_by()
+    ops = connection.ops
+    at, day = (
+        ops.adapt_datetimefield_value(now),
+        ops.adapt_datefield_value(slot.starts_at.astimezone(zone_of(schedule)).date()),
+    )
+    starts, ends = ops.adapt_datetimefield_value(slot.starts_at), ops.adapt_datetimefield_value(slot.ends_at)
+    patient, team = booking.patient.pk, booking.team.pk
+    not_this_one = moving.pk if moving is not None else 0  # ids start at 1: 0 excludes nothing
+    params = [
+        *(slot.pk, at, offer.pk if offer is not None else 0),
+        slot.template_id or 0,
+        *(team, day),
+        *(patient, Appointment.Status.BOOKED.value, not_this_one, ends, starts),
+        *(patient, Appointment.Status.BOOKED.value, not_this_one, team, at),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_facts_sql(), params)
+        row = cursor.fetchone()
+    assert row is not None  # noqa: S101 - a SELECT without FROM gives one row
+    return SlotFacts(bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), int(row[4]))
+
+
+def _quoted(model: type[Model], name: str = "") -> str:
+    """A model's table, or one of its fields' column, quoted for SQL written by hand."""
+    if not name:
+        return connection.ops.quote_name(model._meta.db_table)
+    column = cast("Field[Any, Any]", model._meta.get_field(name)).column
+    assert column is not None  # noqa: S101 - concrete fields have one
+    return connection.ops.quote_name(column)
+
+
+@cache
+def _facts_sql() -> str:
+    """`_slot_facts`' statement, written once per process from the models' names (Django took
+    longer to build this query on each booking than the database took to answer it). Every
+    value is a parameter."""
+    offer, template, blocked, booking = WaitlistOffer, AvailabilityTemplate, BlockedDay, Appointment
+    mine = (
+        f"FROM {_quoted(booking)} WHERE {_quoted(booking, 'patient')} = %s "
+        f"AND {_quoted(booking, 'status')} = %s AND {_quoted(booking, 'id')} <> %s"
+    )
     return (
-        Patient.objects.filter(pk=booking.patient.pk)
-        .values(
-            held=Exists(held),
-            offered=Exists(AvailabilityTemplate.objects.filter(pk=slot.template_id, is_active=True)),
-            closed=Exists(BlockedDay.objects.filter(care_team=booking.team, day=local_day)),
-            clash=Exists(mine.filter(starts_at__lt=slot.ends_at, ends_at__gt=slot.starts_at)),
-            upcoming=Subquery(upcoming.annotate(n=Func(F("pk"), function="COUNT")).values("n")),
-        )
-        .get()
+        f"SELECT EXISTS (SELECT 1 FROM {_quoted(offer)} WHERE {_quoted(offer, 'slot')} = %s "  # noqa: S608
+        f"AND {_quoted(offer, 'expires_at')} > %s AND NOT {_quoted(offer, 'taken')} "
+        f"AND {_quoted(offer, 'id')} <> %s), "
+        f"EXISTS (SELECT 1 FROM {_quoted(template)} WHERE {_quoted(template, 'id')} = %s "
+        f"AND {_quoted(template, 'is_active')}), "
+        f"EXISTS (SELECT 1 FROM {_quoted(blocked)} WHERE {_quoted(blocked, 'care_team')} = %s "
+        f"AND {_quoted(blocked, 'day')} = %s), "
+        f"EXISTS (SELECT 1 {mine} AND {_quoted(booking, 'starts_at')} < %s "
+        f"AND {_quoted(booking, 'ends_at')} > %s), "
+        f"(SELECT COUNT(*) {mine} AND {_quoted(booking, 'care_team')} = %s "
+        f"AND {_quoted(booking, 'starts_at')} > %s)"
     )
 
 
