@@ -37,6 +37,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from datetime import time as clock
 from pathlib import Path
@@ -223,29 +224,35 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def book_all(
-    user_id: int,
-    team_id: int,
-    kind_id: int,
-    slot_ids: list[int],
-    ready: Any,
-    go: Any,
-    done: Any,
-    out: multiprocessing.Queue,
-) -> None:
+@dataclass(frozen=True)
+class Client:
+    """One booking client: whom it books for, what, and how it meets the others."""
+
+    user_id: int
+    team_id: int
+    kind_id: int
+    slot_ids: list[int]
+    ready: Any  # released when connected
+    go: Any  # set when the clock starts
+    done: Any  # set when the parent has read the CPU counters
+    out: Any  # a queue of results
+
+
+def book_all(client: Client) -> None:
     """One client: connects and reads its user, says it is ready, books on "go", reports, and
     keeps its connections (and their backends' CPU counters) until the parent has read them."""
     connections.close_all()
     sealer.start()  # a forked process's own sealer thread, as a server worker has
-    user = User.objects.get(pk=user_id)
-    by = Actor(user)
-    ready.release()
-    go.wait()
+    by = Actor(User.objects.get(pk=client.user_id))
+    client.ready.release()
+    client.go.wait()
     cpu = time.process_time()
     booked = taken = 0
-    for slot_id in slot_ids:
+    for slot_id in client.slot_ids:
         try:
-            actions.check_book(by=by, team_id=team_id, type_id=kind_id, slot_id=slot_id, reason="")
+            actions.check_book(
+                by=by, team_id=client.team_id, type_id=client.kind_id, slot_id=slot_id, reason=""
+            )
             booked += 1
         except actions.SlotTaken:
             taken += 1
@@ -253,13 +260,14 @@ def book_all(
             taken += 1
     finished = time.perf_counter()
     sealer.stop()  # chains what is left (its CPU counts: a server's sealer does this work)
-    out.put((booked, taken, finished, time.process_time() - cpu))
-    done.wait()
+    client.out.put((booked, taken, finished, time.process_time() - cpu))
+    client.done.wait()
     connections.close_all()
 
 
 def race(
     name: str,
+    *,
     who: list[Patient],
     team: CareTeam,
     kind: AppointmentType,
@@ -271,7 +279,9 @@ def race(
     out: multiprocessing.Queue = context.Queue()
     ready, go, done = context.Semaphore(0), context.Event(), context.Event()
     workers = [
-        context.Process(target=book_all, args=(p.user_id, team.pk, kind.pk, plan, ready, go, done, out))
+        context.Process(
+            target=book_all, args=(Client(p.user_id, team.pk, kind.pk, plan, ready, go, done, out),)
+        )
         for p, plan in zip(who, plans, strict=True)
     ]
     for worker in workers:
@@ -373,10 +383,17 @@ def main() -> None:
         open_slots(spread_team.pk, spread_kind.pk).values_list("pk", flat=True)[: 8 * options.bookings]
     )
     plans = [free[n::8] for n in range(8)]
-    race("spread over many slots", people[:8], spread_team, spread_kind, plans, ceiling)
+    race(
+        "spread over many slots",
+        who=people[:8],
+        team=spread_team,
+        kind=spread_kind,
+        plans=plans,
+        ceiling=ceiling,
+    )
     few_team, few_kind = made[3]
     few = list(open_slots(few_team.pk, few_kind.pk).values_list("pk", flat=True)[:16])
-    race("all racing for the same 16 slots", people[:8], few_team, few_kind, [few] * 8)
+    race("all racing for the same 16 slots", who=people[:8], team=few_team, kind=few_kind, plans=[few] * 8)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def test_the_slot_page_links_each_time_to_its_review(
         ("blue team, X-ray type, blue slot", "slot"),
     ],
 )
-def test_paula_cannot_mix_ids_into_a_booking(
+def test_paula_cannot_mix_ids_into_a_booking(  # noqa: PLR0917 - pytest fixtures
     mix: str,
     kind_refused: str,
     blue: tuple[Any, AppointmentType, list[Slot]],
