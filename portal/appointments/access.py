@@ -146,12 +146,12 @@ def patient_slot(user: User, team_id: int, type_id: int, slot_id: int) -> Slot:
         cursor.execute(sql, [slot_id, team_id, type_id, user.pk])
         row = cursor.fetchone()
     if row is None or not user.is_patient:
-        team = patient_team(user, team_id)
-        team_type(user, team, type_id)
-        team_slot(user, team, slot_id)
+        theirs = patient_team(user, team_id)
+        team_type(user, theirs, type_id)
+        team_slot(user, theirs, slot_id)
         raise refuse(user, "slot", slot_id)  # the slot is the team's, of another type
     slot, kind, team, clinic, hospital, schedule, provider = joined.instances(row)
-    assert isinstance(slot, Slot) and isinstance(team, CareTeam)  # noqa: S101
+    assert isinstance(slot, Slot) and isinstance(team, CareTeam)  # noqa: S101 - inner joins
     _link(team, clinic, hospital, schedule)
     slot.care_team, slot.appointment_type, slot.provider = team, kind, provider  # type: ignore[assignment]
     return slot

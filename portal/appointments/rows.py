@@ -38,7 +38,7 @@ class Joined:
 
     def select(self) -> str:
         return ", ".join(
-            f"{alias}.{connection.ops.quote_name(f.column)}"
+            f"{alias}.{connection.ops.quote_name(f.column or f.attname)}"
             for alias, model in self.tables
             for f in model._meta.concrete_fields
         )
