@@ -73,7 +73,7 @@ from portal.appointments.models import (  # noqa: E402
     TeamSchedule,
 )
 from portal.appointments.slots import ensure_slots, open_slots  # noqa: E402
-from portal.audit import sealer  # noqa: E402
+from portal.audit import log, sealer  # noqa: E402
 from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam  # noqa: E402
 from portal.core.acting import Actor, Refused  # noqa: E402
 
@@ -238,13 +238,17 @@ class Client:
     go: Any  # set when the clock starts
     done: Any  # set when the parent has read the CPU counters
     out: Any  # a queue of results
+    seal: bool = True  # False: leave the chaining to the `audit.seal` job (a diagnostic)
 
 
 def book_all(client: Client) -> None:
     """One client: connects and reads its user, says it is ready, books on "go", reports, and
     keeps its connections (and their backends' CPU counters) until the parent has read them."""
     connections.close_all()
-    sealer.start()  # a forked process's own sealer thread, as a server worker has
+    if client.seal:
+        sealer.start()  # a forked process's own sealer thread, as a server worker has
+    else:
+        log.seal_in_background(lambda: None)  # commits chain nothing: the periodic job would
     by = Actor(User.objects.get(pk=client.user_id))
     client.ready.release()
     client.go.wait()
@@ -261,7 +265,8 @@ def book_all(client: Client) -> None:
         except Refused:
             taken += 1
     finished = time.perf_counter()
-    sealer.stop()  # chains what is left (its CPU counts: a server's sealer does this work)
+    if client.seal:
+        sealer.stop()  # chains what is left (its CPU counts: a server's sealer does this work)
     client.out.put((booked, taken, finished, time.process_time() - cpu))
     client.done.wait()
     connections.close_all()
@@ -325,6 +330,7 @@ def race(
     kind: AppointmentType,
     plans: list[list[int]],
     ceiling: float | None = None,
+    seal: bool = True,
 ) -> float:
     connections.close_all()
     context = multiprocessing.get_context("fork")
@@ -332,7 +338,7 @@ def race(
     ready, go, done = context.Semaphore(0), context.Event(), context.Event()
     workers = [
         context.Process(
-            target=book_all, args=(Client(p.user_id, team.pk, kind.pk, plan, ready, go, done, out),)
+            target=book_all, args=(Client(p.user_id, team.pk, kind.pk, plan, ready, go, done, out, seal),)
         )
         for p, plan in zip(who, plans, strict=True)
     ]
@@ -383,12 +389,33 @@ def race(
     return rate
 
 
+def sealers_off(made: list[tuple[CareTeam, AppointmentType]], bookings: int, ceiling: float) -> None:
+    """The spread run again, the clients' sealers off: what the sealers cost the run."""
+    more_team, more_kind = made[4]
+    more = list(open_slots(more_team.pk, more_kind.pk).values_list("pk", flat=True)[: 8 * bookings])
+    others = [patient(n, [t for t, _ in made]) for n in range(10, 18)]  # the same times: new people
+    race(
+        "spread, sealers off (diagnostic)",
+        who=others,
+        team=more_team,
+        kind=more_kind,
+        plans=[more[n::8] for n in range(8)],
+        ceiling=ceiling,
+        seal=False,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--teams", type=int, default=50)
     parser.add_argument("--days", type=int, default=182)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--bookings", type=int, default=200, help="bookings per process in the spread run")
+    parser.add_argument(
+        "--unsealed-too",
+        action="store_true",
+        help="run the spread run again with the clients' sealers off (a diagnostic: the sealers' share)",
+    )
     options = parser.parse_args()
     logging.disable(logging.INFO)
     call_command("migrate", verbosity=0)
@@ -446,6 +473,8 @@ def main() -> None:
         plans=plans,
         ceiling=ceiling,
     )
+    if options.unsealed_too:
+        sealers_off(made, options.bookings, ceiling)
     few_team, few_kind = made[3]
     few = list(open_slots(few_team.pk, few_kind.pk).values_list("pk", flat=True)[:16])
     race("all racing for the same 16 slots", who=people[:8], team=few_team, kind=few_kind, plans=[few] * 8)
