@@ -257,8 +257,9 @@ def _insert(
     if reason:
         keyring(booking.patient.pk).seal_text(appointment, "reason", reason)
     try:
-        with transaction.atomic():
-            appointment.save(force_insert=True)
+        # No savepoint of its own: a refused insert ends the whole booking (SlotTaken leaves
+        # the caller's atomic block, which rolls back), so there is nothing to go on with.
+        appointment.save(force_insert=True)
     except IntegrityError:
         raise SlotTaken from None
     _skip_passed_reminders(appointment, now=now)
@@ -280,7 +281,15 @@ def _skip_passed_reminders(appointment: Appointment, *, now: datetime) -> None:
 
 def _lock_patient(patient: Patient) -> None:
     """Serialize this patient's bookings: held to the end of the caller's transaction."""
-    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time already
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(), [patient.pk])
+
+
+@cache
+def _lock_sql() -> str:
+    return f"SELECT 1 FROM {_quoted(Patient)} WHERE {_quoted(Patient, 'id')} = %s FOR UPDATE"  # noqa: S608
 
 
 def do_book(booking: Booking, *, reason: str, by: Actor) -> Appointment:
