@@ -7,16 +7,25 @@ Migrates the database named by the environment (refuses one that already holds s
 `--teams` care teams, each with a weekday template from 8:00 to 16:00 in 15-minute slots and a
 booking horizon of `--days`, and makes their slots (timed: slots per second).
 
+As in a server process (`portal.wsgi`), audit events are chained by a sealer thread of each
+process, off the request path (`portal.audit.sealer`); a forked client starts its own.
+
 Then, one process, a real signed-in patient through Django's test client: the open-slot page
-(a team's times) and a booking (review and confirm, each on a new slot) timed beside a trivial
-signed-in page (the help page), request by request in turns; printed as median and p95 and as a
-ratio to the trivial page (target: under 2x).
+(a team's times), the review page and the confirm (the POST that books: each on a new slot)
+timed beside a trivial signed-in page (the help page), request by request in turns; printed as
+median and p95 and as a ratio to the trivial page (target: under 2x), in wall time and in CPU
+time (this process's, its sealer thread included, plus its PostgreSQL backend's, read from
+/proc/<pid>/schedstat), which a busy machine disturbs less.
 
 Then bookings per second from 8 processes at once (the booking action, each process its own
 patient and connection), twice: spread over many slots, and all racing for the same few slots.
-Beside it, the ceiling the CPU allows: cores divided by the CPU time of one booking (this
-process's CPU plus the database server's, measured on one process booking alone). Double
-bookings are counted from the table: a slot held by more than one booking (must be 0).
+The processes start, connect and read their user before the clock starts; the clock runs from
+"go" to the last booking. Beside it, the ceiling the CPU allows: cores divided by the CPU time
+of one booking (this process's CPU plus its database backends', measured on one process booking
+alone in the same run), and what the run itself used: its clients' CPU, their backends', and
+what every other process on the machine took meanwhile (from /proc/stat: run it on a quiet
+machine). Double bookings are counted from the table: a slot held by more than one booking
+(must be 0). The load average is printed with the figures.
 """
 
 from __future__ import annotations
@@ -27,10 +36,14 @@ import multiprocessing
 import os
 import statistics
 import sys
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from datetime import time as clock
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
@@ -60,6 +73,7 @@ from portal.appointments.models import (  # noqa: E402
     TeamSchedule,
 )
 from portal.appointments.slots import ensure_slots, open_slots  # noqa: E402
+from portal.audit import log, sealer  # noqa: E402
 from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam  # noqa: E402
 from portal.core.acting import Actor, Refused  # noqa: E402
 
@@ -117,6 +131,36 @@ def p95(samples: list[float]) -> float:
     return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
 
 
+def backend_cpu_seconds(pids: list[int]) -> float:
+    """CPU time of these processes so far, in nanosecond steps (/proc/<pid>/schedstat); a
+    process that has ended counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9
+
+
+def our_backends() -> list[int]:
+    """The PostgreSQL backends connected to this bench's database (not other databases')."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def own_backend() -> list[int]:
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    return [row[0]] if row else []
+
+
 def pages(team: CareTeam, kind: AppointmentType, who: Patient, repeat: int) -> None:
     client = agreed_client()
     assert (
@@ -125,6 +169,7 @@ def pages(team: CareTeam, kind: AppointmentType, who: Patient, repeat: int) -> N
     )
     free = iter(list(open_slots(team.pk, kind.pk).order_by("-starts_at")[: repeat + 2]))
     base = f"/appointments/schedule/{team.pk}/{kind.pk}/"
+    chosen: list[int] = []
 
     def trivial() -> None:
         assert client.get("/help/").status_code == 200
@@ -132,87 +177,192 @@ def pages(team: CareTeam, kind: AppointmentType, who: Patient, repeat: int) -> N
     def slot_page() -> None:
         assert client.get(base).status_code == 200
 
-    def booking() -> None:
-        url = f"{base}{next(free).pk}/"
-        client.post(url, {"reason": "", "step": "review"})
-        assert client.post(url, {"reason": "", "step": "confirm"}).status_code == 302
+    def review() -> None:
+        chosen[:] = [next(free).pk]
+        assert client.post(f"{base}{chosen[0]}/", {"reason": "", "step": "review"}).status_code == 200
 
+    def confirm() -> None:
+        assert client.post(f"{base}{chosen[0]}/", {"reason": "", "step": "confirm"}).status_code == 302
+
+    trivial_name = "trivial signed-in page (help)"
     runs = {
-        "trivial signed-in page (help)": trivial,
+        trivial_name: trivial,
         "open-slot page": slot_page,
-        "booking (2 requests: review, confirm)": booking,
+        "review page (a POST)": review,
+        "confirm (the booking)": confirm,
     }
     for run in runs.values():
         run()
-    samples: dict[str, list[float]] = {name: [] for name in runs}
+    backend = own_backend()  # the test client keeps one connection (CONN_MAX_AGE)
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
+            cpu_started, db_started = time.process_time(), backend_cpu_seconds(backend)
             started = time.perf_counter()
             run()
-            samples[name].append((time.perf_counter() - started) * 1000)
-    base_median = statistics.median(samples["trivial signed-in page (help)"])
-    for name, values in samples.items():
-        median = statistics.median(values)
+            wall[name].append((time.perf_counter() - started) * 1000)
+            used = time.process_time() - cpu_started + backend_cpu_seconds(backend) - db_started
+            cpu[name].append(used * 1000)
+    base_wall, base_cpu = statistics.median(wall[trivial_name]), statistics.median(cpu[trivial_name])
+    for name in runs:
+        median, cpu_median = statistics.median(wall[name]), statistics.median(cpu[name])
         print(
-            f"  {name:30} median {median:7.1f} ms  p95 {p95(values):7.1f} ms  ratio {median / base_median:4.2f}x"
+            f"  {name:30} median {median:6.1f} ms  p95 {p95(wall[name]):6.1f} ms  "
+            f"ratio {median / base_wall:4.2f}x (p95 {p95(wall[name]) / p95(wall[trivial_name]):4.2f}x); "
+            f"CPU {cpu_median:5.1f} ms  ratio {cpu_median / base_cpu:4.2f}x"
         )
 
 
-def server_cpu_seconds() -> float:
-    """The database server's CPU time so far (PostgreSQL backends of this cluster), 0 elsewhere."""
-    if connection.vendor != "postgresql":
-        return 0.0
-    total = 0.0
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     ticks = os.sysconf("SC_CLK_TCK")
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            command = Path(f"/proc/{pid}/comm").read_text().strip()
-            if command != "postgres":
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
 
 
-def book_all(
-    user_id: int, team_id: int, kind_id: int, slot_ids: list[int], out: multiprocessing.Queue
-) -> None:
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+@dataclass(frozen=True)
+class Client:
+    """One booking client: whom it books for, what, and how it meets the others."""
+
+    user_id: int
+    team_id: int
+    kind_id: int
+    slot_ids: list[int]
+    ready: Any  # released when connected
+    go: Any  # set when the clock starts
+    done: Any  # set when the parent has read the CPU counters
+    out: Any  # a queue of results
+    seal: bool = True  # False: leave the chaining to the `audit.seal` job (a diagnostic)
+
+
+def book_all(client: Client) -> None:
+    """One client: connects and reads its user, says it is ready, books on "go", reports, and
+    keeps its connections (and their backends' CPU counters) until the parent has read them."""
     connections.close_all()
-    user = User.objects.get(pk=user_id)
+    if client.seal:
+        sealer.start()  # a forked process's own sealer thread, as a server worker has
+    else:
+        log.seal_in_background(lambda: None)  # commits chain nothing: the periodic job would
+    by = Actor(User.objects.get(pk=client.user_id))
+    client.ready.release()
+    client.go.wait()
+    cpu = time.process_time()
     booked = taken = 0
-    for slot_id in slot_ids:
+    for slot_id in client.slot_ids:
         try:
-            actions.check_book(by=Actor(user), team_id=team_id, type_id=kind_id, slot_id=slot_id, reason="")
+            actions.check_book(
+                by=by, team_id=client.team_id, type_id=client.kind_id, slot_id=slot_id, reason=""
+            )
             booked += 1
         except actions.SlotTaken:
             taken += 1
         except Refused:
             taken += 1
+    finished = time.perf_counter()
+    if client.seal:
+        sealer.stop()  # chains what is left (its CPU counts: a server's sealer does this work)
+    client.out.put((booked, taken, finished, time.process_time() - cpu))
+    client.done.wait()
     connections.close_all()
-    out.put((booked, taken))
+
+
+class WaitSampler:
+    """Samples what the bench database's busy backends wait on, every 20 ms, from its own
+    thread and connection (left out of the figures): a lock ("Lock:transactionid" is a row lock
+    or a unique index waiting on another transaction), the WAL, the CPU (no wait event)."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.busy = 0
+        self.waits: Counter[str] = Counter()
+        self.pid = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> WaitSampler:
+        if connection.vendor == "postgresql":
+            self.thread.start()
+            self._ready.wait()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _run(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.pid = cursor.fetchone()[0]
+            self._ready.set()
+            while not self._stop.wait(0.02):
+                cursor.execute(
+                    "SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
+                )
+                rows = cursor.fetchall()
+                self.samples += 1
+                self.busy += len(rows)
+                self.waits.update(row[0] for row in rows)
+        connection.close()
+
+    def report(self) -> str:
+        if not self.samples:
+            return ""
+        shares = ", ".join(
+            f"{event} {count / self.samples:.2f}" for event, count in self.waits.most_common(5)
+        )
+        return f"busy backends on average {self.busy / self.samples:.2f} ({shares})"
 
 
 def race(
-    name: str, who: list[Patient], team: CareTeam, kind: AppointmentType, plans: list[list[int]]
+    name: str,
+    *,
+    who: list[Patient],
+    team: CareTeam,
+    kind: AppointmentType,
+    plans: list[list[int]],
+    ceiling: float | None = None,
+    seal: bool = True,
 ) -> float:
     connections.close_all()
-    out: multiprocessing.Queue = multiprocessing.Queue()
+    context = multiprocessing.get_context("fork")
+    out: multiprocessing.Queue = context.Queue()
+    ready, go, done = context.Semaphore(0), context.Event(), context.Event()
     workers = [
-        multiprocessing.Process(target=book_all, args=(p.user_id, team.pk, kind.pk, plan, out))
+        context.Process(
+            target=book_all, args=(Client(p.user_id, team.pk, kind.pk, plan, ready, go, done, out, seal),)
+        )
         for p, plan in zip(who, plans, strict=True)
     ]
-    started = time.perf_counter()
     for worker in workers:
         worker.start()
+    for _ in workers:
+        ready.acquire()
+    sampler = WaitSampler().start()
+    backends = [pid for pid in our_backends() if pid != sampler.pid]
+    db_before = backend_cpu_seconds(backends)
+    busy_before, total_before = machine_busy_seconds()
+    started = time.perf_counter()
+    go.set()
     results = [out.get() for _ in workers]
+    seconds = max(r[2] for r in results) - started
+    busy, total = machine_busy_seconds()
+    sampler.stop()
+    backends = sorted((set(backends) | set(our_backends())) - {sampler.pid})  # sealers connect later
+    db_used = backend_cpu_seconds(backends) - db_before
+    done.set()
     for worker in workers:
         worker.join()
-    seconds = time.perf_counter() - started
     booked = sum(r[0] for r in results)
+    clients = sum(r[3] for r in results)
     doubles = (
         Appointment.objects.filter(status__in=HOLDS_SLOT)
         .values("slot")
@@ -221,10 +371,38 @@ def race(
         .count()
     )
     rate = booked / seconds
+    cores = os.cpu_count() or 1
+    machine = (busy - busy_before) / (total - total_before) * cores  # cores busy, all processes
+    ours = (clients + db_used) / seconds
     print(
-        f"  {name:38} {booked:5} booked, {sum(r[1] for r in results):5} told taken, {rate:7.1f}/s, doubles {doubles}"
+        f"  {name:34} {booked:5} booked, {sum(r[1] for r in results):5} told taken, "
+        f"{rate:6.1f}/s in {seconds:5.2f} s, doubles {doubles}"
     )
+    print(
+        f"    CPU: clients {clients / seconds:4.2f} cores + their backends {db_used / seconds:4.2f} = "
+        f"{ours:4.2f} of {cores}; other processes {max(0.0, machine - ours):4.2f}; "
+        f"{(clients + db_used) / max(booked, 1) * 1000:5.1f} ms per booking; load average {load_average()}"
+    )
+    print(f"    {sampler.report()}")
+    if ceiling:
+        print(f"    {rate / ceiling * 100:.0f}% of the ceiling")
     return rate
+
+
+def sealers_off(made: list[tuple[CareTeam, AppointmentType]], bookings: int, ceiling: float) -> None:
+    """The spread run again, the clients' sealers off: what the sealers cost the run."""
+    more_team, more_kind = made[4]
+    more = list(open_slots(more_team.pk, more_kind.pk).values_list("pk", flat=True)[: 8 * bookings])
+    others = [patient(n, [t for t, _ in made]) for n in range(10, 18)]  # the same times: new people
+    race(
+        "spread, sealers off (diagnostic)",
+        who=others,
+        team=more_team,
+        kind=more_kind,
+        plans=[more[n::8] for n in range(8)],
+        ceiling=ceiling,
+        seal=False,
+    )
 
 
 def main() -> None:
@@ -233,12 +411,17 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=182)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--bookings", type=int, default=200, help="bookings per process in the spread run")
+    parser.add_argument(
+        "--unsealed-too",
+        action="store_true",
+        help="run the spread run again with the clients' sealers off (a diagnostic: the sealers' share)",
+    )
     options = parser.parse_args()
     logging.disable(logging.INFO)
     call_command("migrate", verbosity=0)
     if Slot.objects.exists():
         sys.exit("this database already holds slots: give the benchmark an empty one")
-    print(f"database: {connection.vendor}; {os.cpu_count()} cores")
+    print(f"database: {connection.vendor}; {os.cpu_count()} cores; load average {load_average()}")
     made = build(options.teams, options.days)
     started = time.perf_counter()
     for team, _ in made:
@@ -254,22 +437,27 @@ def main() -> None:
 
     team, kind = made[0]
     people = [patient(n, [t for t, _ in made]) for n in range(10)]
-    print("pages (one process):")
+    sealer.start()
+    print(f"pages (one process; load average {load_average()}):")
     pages(team, kind, people[8], options.repeat)
 
-    # The CPU of one booking: one process alone, this process's CPU and the database server's.
+    # The CPU of one booking: one process alone, this process's CPU (its sealer thread
+    # included) and its database backends' (the sealer's connection too).
     lone_team, lone_kind = made[1]
-    lone = list(open_slots(lone_team.pk, lone_kind.pk).values_list("pk", flat=True)[:100])
-    cpu, server = time.process_time(), server_cpu_seconds()
+    lone = list(open_slots(lone_team.pk, lone_kind.pk).values_list("pk", flat=True)[:200])
+    by = Actor(people[9].user)
+    sealer.start().flush()  # the sealer's connection is open: its backend is counted from here
+    backends = our_backends()
+    cpu, server = time.process_time(), backend_cpu_seconds(backends)
     for slot_id in lone:
-        actions.check_book(
-            by=Actor(people[9].user), team_id=lone_team.pk, type_id=lone_kind.pk, slot_id=slot_id, reason=""
-        )
-    per_booking = (time.process_time() - cpu + server_cpu_seconds() - server) / len(lone)
+        actions.check_book(by=by, team_id=lone_team.pk, type_id=lone_kind.pk, slot_id=slot_id, reason="")
+    sealer.start().flush()
+    per_booking = (time.process_time() - cpu + backend_cpu_seconds(backends) - server) / len(lone)
     ceiling = (os.cpu_count() or 1) / per_booking
     print(
         f"one booking: {per_booking * 1000:.1f} ms of CPU; ceiling {ceiling:.0f} bookings/s on {os.cpu_count()} cores"
     )
+    sealer.stop()
 
     print("8 processes at once:")
     spread_team, spread_kind = made[2]
@@ -277,11 +465,19 @@ def main() -> None:
         open_slots(spread_team.pk, spread_kind.pk).values_list("pk", flat=True)[: 8 * options.bookings]
     )
     plans = [free[n::8] for n in range(8)]
-    rate = race("spread over many slots", people[:8], spread_team, spread_kind, plans)
-    print(f"  {rate / ceiling * 100:.0f}% of the ceiling")
+    race(
+        "spread over many slots",
+        who=people[:8],
+        team=spread_team,
+        kind=spread_kind,
+        plans=plans,
+        ceiling=ceiling,
+    )
+    if options.unsealed_too:
+        sealers_off(made, options.bookings, ceiling)
     few_team, few_kind = made[3]
     few = list(open_slots(few_team.pk, few_kind.pk).values_list("pk", flat=True)[:16])
-    race("all racing for the same 16 slots", people[:8], few_team, few_kind, [few] * 8)
+    race("all racing for the same 16 slots", who=people[:8], team=few_team, kind=few_kind, plans=[few] * 8)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,23 @@ the refusal is audited.
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from functools import cache
+
+from django.db import connection
+from django.db.models import Model, QuerySet
 
 from portal.accounts.models import User
-from portal.appointments.models import Appointment, AppointmentRequest, AppointmentType, Slot, WaitlistOffer
+from portal.appointments.models import (
+    Appointment,
+    AppointmentRequest,
+    AppointmentType,
+    Slot,
+    TeamSchedule,
+    WaitlistOffer,
+)
+from portal.appointments.rows import Joined, quoted
 from portal.clinics.access import patients_visible_to, teams_of
-from portal.clinics.models import CareTeam, StaffMember
+from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam, StaffMember
 from portal.core.acting import refuse
 
 RELATED = ("patient", "care_team__clinic__hospital", "appointment_type", "slot__provider")
@@ -48,7 +59,7 @@ def patient_team(user: User, team_id: int) -> CareTeam:
     """One of the signed-in patient's own active care teams (the ones they may book with)."""
     team = (
         CareTeam.objects.filter(pk=team_id, is_active=True, patient_links__patient__user=user)
-        .select_related("clinic__hospital")
+        .select_related("clinic__hospital", "appointment_schedule")
         .first()
     )
     if team is None or not user.is_patient:
@@ -63,6 +74,117 @@ def team_type(user: User, team: CareTeam, type_id: int) -> AppointmentType:
     return found
 
 
+def patient_team_type(user: User, team_id: int, type_id: int) -> AppointmentType:
+    """`patient_team` and `team_type` in one query: the type, with its team (clinic, hospital)
+    and the team's schedule read alongside. A refusal names what failed, as the two doors do."""
+    joined, sql = _patient_team_type_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [type_id, team_id, user.pk])
+        row = cursor.fetchone()
+    if row is None or not user.is_patient:
+        team_type(user, patient_team(user, team_id), type_id)  # raises the refusal that applies
+        raise refuse(user, "appointment_type", type_id)
+    kind, team, clinic, hospital, schedule = joined.instances(row)
+    assert isinstance(kind, AppointmentType) and isinstance(team, CareTeam)  # noqa: S101
+    _link(team, clinic, hospital, schedule)
+    kind.care_team = team
+    return kind
+
+
+def _link(team: CareTeam, clinic: Model | None, hospital: Model | None, schedule: Model | None) -> None:
+    """Attach what was read with a team, as `select_related` would."""
+    assert isinstance(clinic, Clinic) and isinstance(hospital, Hospital)  # noqa: S101 - inner joins
+    clinic.hospital = hospital
+    team.clinic = clinic
+    if schedule is not None:
+        CareTeam.appointment_schedule.related.field.set_cached_value(schedule, team)
+        CareTeam.appointment_schedule.related.set_cached_value(team, schedule)
+
+
+def _team_joins(team: str) -> str:
+    """The joins from a care team (aliased `team`) to its clinic `k`, hospital `h`, schedule `d`,
+    and the condition that it is active and one of the patient's (the last parameter)."""
+    q = quoted
+    return (
+        f"JOIN {q(Clinic)} k ON k.{q(Clinic, 'id')} = {team}.{q(CareTeam, 'clinic')} "
+        f"JOIN {q(Hospital)} h ON h.{q(Hospital, 'id')} = k.{q(Clinic, 'hospital')} "
+        f"LEFT JOIN {q(TeamSchedule)} d ON d.{q(TeamSchedule, 'care_team')} = {team}.{q(CareTeam, 'id')} "
+    )
+
+
+def _patients_team(team: str) -> str:
+    q = quoted
+    return (
+        f"{team}.{q(CareTeam, 'is_active')} AND EXISTS (SELECT 1 FROM {q(PatientCareTeam)} l "  # noqa: S608
+        f"JOIN {q(Patient)} pt ON pt.{q(Patient, 'id')} = l.{q(PatientCareTeam, 'patient')} "
+        f"WHERE l.{q(PatientCareTeam, 'care_team')} = {team}.{q(CareTeam, 'id')} "
+        f"AND pt.{q(Patient, 'user')} = %s)"
+    )
+
+
+@cache
+def _patient_team_type_sql() -> tuple[Joined, str]:
+    joined = Joined(
+        [("t", AppointmentType), ("c", CareTeam), ("k", Clinic), ("h", Hospital), ("d", TeamSchedule)]
+    )
+    q = quoted
+    sql = (
+        f"SELECT {joined.select()} FROM {q(AppointmentType)} t "  # noqa: S608 - names from the models
+        f"JOIN {q(CareTeam)} c ON c.{q(CareTeam, 'id')} = t.{q(AppointmentType, 'care_team')} "
+        f"{_team_joins('c')}"
+        f"WHERE t.{q(AppointmentType, 'id')} = %s AND c.{q(CareTeam, 'id')} = %s AND {_patients_team('c')}"
+    )
+    return joined, sql
+
+
+def patient_slot(user: User, team_id: int, type_id: int, slot_id: int) -> Slot:
+    """A slot of one of the signed-in patient's own active teams, of the type asked for, in one
+    query: its type, team (clinic, hospital), the team's schedule and provider come with it.
+    Anything else is refused by the doors `patient_team`, `team_type` and `team_slot`, in that order."""
+    joined, sql = _patient_slot_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [slot_id, team_id, type_id, user.pk])
+        row = cursor.fetchone()
+    if row is None or not user.is_patient:
+        theirs = patient_team(user, team_id)
+        team_type(user, theirs, type_id)
+        team_slot(user, theirs, slot_id)
+        raise refuse(user, "slot", slot_id)  # the slot is the team's, of another type
+    slot, kind, team, clinic, hospital, schedule, provider = joined.instances(row)
+    assert isinstance(slot, Slot) and isinstance(team, CareTeam)  # noqa: S101 - inner joins
+    _link(team, clinic, hospital, schedule)
+    slot.care_team, slot.appointment_type, slot.provider = team, kind, provider  # type: ignore[assignment]
+    return slot
+
+
+@cache
+def _patient_slot_sql() -> tuple[Joined, str]:
+    """`patient_slot`'s query, written once per process (Django took longer to build this join
+    of seven tables on each request than the database took to answer it)."""
+    joined = Joined(
+        [
+            ("s", Slot),
+            ("t", AppointmentType),
+            ("c", CareTeam),
+            ("k", Clinic),
+            ("h", Hospital),
+            ("d", TeamSchedule),
+            ("p", StaffMember),
+        ]
+    )
+    q = quoted
+    sql = (
+        f"SELECT {joined.select()} FROM {q(Slot)} s "  # noqa: S608 - names from the models
+        f"JOIN {q(AppointmentType)} t ON t.{q(AppointmentType, 'id')} = s.{q(Slot, 'appointment_type')} "
+        f"JOIN {q(CareTeam)} c ON c.{q(CareTeam, 'id')} = s.{q(Slot, 'care_team')} "
+        f"{_team_joins('c')}"
+        f"LEFT JOIN {q(StaffMember)} p ON p.{q(StaffMember, 'id')} = s.{q(Slot, 'provider')} "
+        f"WHERE s.{q(Slot, 'id')} = %s AND s.{q(Slot, 'care_team')} = %s "
+        f"AND s.{q(Slot, 'appointment_type')} = %s AND {_patients_team('c')}"
+    )
+    return joined, sql
+
+
 def team_slot(user: User, team: CareTeam, slot_id: int) -> Slot:
     found = (
         Slot.objects.filter(pk=slot_id, care_team=team).select_related("provider", "appointment_type").first()
@@ -74,7 +196,9 @@ def team_slot(user: User, team: CareTeam, slot_id: int) -> Slot:
 
 def scheduling_team(user: User, team_id: int) -> CareTeam:
     """A care team whose schedule this staff member works now (any member; schedulers edit it)."""
-    team = teams_of(user).filter(pk=team_id).select_related("clinic__hospital").first()
+    team = (
+        teams_of(user).filter(pk=team_id).select_related("clinic__hospital", "appointment_schedule").first()
+    )
     if team is None:
         raise refuse(user, "care_team", team_id)
     return team

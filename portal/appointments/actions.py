@@ -20,10 +20,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, Model, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,6 +35,7 @@ from portal.appointments.access import (
     access_offer,
     access_request,
     may_edit_templates,
+    patient_slot,
     patient_team,
     scheduling_team,
     team_provider,
@@ -48,12 +51,13 @@ from portal.appointments.models import (
     BlockedDay,
     ReminderSent,
     Slot,
+    TeamSchedule,
     WaitlistOffer,
 )
 from portal.appointments.slots import local_today, open_slots, release_open_slots, schedule_of, zone_of
 from portal.clinics.access import access_patient, patient_of
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam
-from portal.core.acting import Actor, Refused, audit_event, refuse
+from portal.core.acting import Actor, Denied, Refused, audit_event, refuse
 from portal.vault.crypto import keyring
 
 REASON_MAX = 250
@@ -69,7 +73,10 @@ class SlotTaken(Refused):
 
 
 def lock_slots(*slot_ids: int) -> None:
-    """Hold the rows of these slots until the transaction ends, locked in id order."""
+    """Hold the rows of these slots until the transaction ends, locked in id order (SQLite has
+    no row locks and needs none: its transactions start IMMEDIATE, one writer at a time)."""
+    if not connection.features.has_select_for_update:
+        return
     list(Slot.objects.select_for_update().filter(pk__in=slot_ids).order_by("pk").values_list("pk", flat=True))
 
 
@@ -114,16 +121,22 @@ def check_booking(
     """The doors and rules of booking, before the patient confirms (the review page)."""
     user = by.user
     if _is_patient(by):
-        team = patient_team(user, team_id)
-        patient = patient_of(user)
-    else:
-        team = scheduling_team(user, team_id)
-        patient = access_patient(user, patient_id or 0)
-        if not PatientCareTeam.objects.filter(patient=patient, care_team=team).exists():
-            raise refuse(user, "patient", patient.pk)
+        # One query opens the team, the type and the slot (and reads the team's schedule).
+        try:
+            slot = patient_slot(user, team_id, type_id, slot_id)
+        except Denied:
+            # A type not booked online says so, whatever time was asked for.
+            if not booked_online(team_type(user, patient_team(user, team_id), type_id)):
+                raise Refused(NOT_ONLINE) from None
+            raise
+        if not booked_online(slot.appointment_type):
+            raise Refused(NOT_ONLINE)
+        return Booking(slot.care_team, patient_of(user), slot.appointment_type, slot)
+    team = scheduling_team(user, team_id)
+    patient = access_patient(user, patient_id or 0)
+    if not PatientCareTeam.objects.filter(patient=patient, care_team=team).exists():
+        raise refuse(user, "patient", patient.pk)
     kind = team_type(user, team, type_id)
-    if _is_patient(by) and not booked_online(kind):
-        raise Refused(NOT_ONLINE)
     slot = team_slot(user, team, slot_id)
     if slot.appointment_type_id != kind.pk:
         raise refuse(user, "slot", slot_id)
@@ -134,6 +147,11 @@ def check_book(
     *, by: Actor, team_id: int, type_id: int, slot_id: int, reason: str, patient_id: int | None = None
 ) -> Appointment:
     booking = check_booking(by=by, team_id=team_id, type_id=type_id, slot_id=slot_id, patient_id=patient_id)
+    return check_confirm(by=by, booking=booking, reason=reason)
+
+
+def check_confirm(*, by: Actor, booking: Booking, reason: str) -> Appointment:
+    """Book what `check_booking` opened for `by` (the review page's booking, not opened twice)."""
     return do_book(booking, reason=_check_reason(reason), by=by)
 
 
@@ -156,29 +174,98 @@ def _check_slot_rules(
         raise Refused("That time has passed. Choose a later one.", field="slot")
     if offer is not None and not running_offers(slot.pk, now).filter(pk=offer.pk).exists():
         raise Refused(OFFER_ENDED)
-    held = running_offers(slot.pk, now)
-    if offer is not None:
-        held = held.exclude(pk=offer.pk)
-    if held.exists():
+    schedule = schedule_of(booking.team)
+    facts = _slot_facts(booking, schedule, now=now, moving=moving, offer=offer)
+    if facts.held:  # another patient's running offer (the slot's row is locked: it cannot start now)
         raise SlotTaken(TAKEN if _is_patient(by) else HELD)
-    if (
-        slot.template_id is None
-        or not AvailabilityTemplate.objects.filter(pk=slot.template_id, is_active=True).exists()
-    ):
+    if slot.template_id is None or not facts.offered:
         raise Refused("That time is no longer offered. Choose another.", field="slot")
-    local = slot.starts_at.astimezone(zone_of(schedule_of(booking.team)))
-    if BlockedDay.objects.filter(care_team=booking.team, day=local.date()).exists():
+    if facts.closed:
         raise Refused("The clinic is closed that day. Choose another day.", field="slot")
-    mine = Appointment.objects.filter(patient=booking.patient, status=Appointment.Status.BOOKED)
-    if moving is not None:
-        mine = mine.exclude(pk=moving.pk)
-    if mine.filter(starts_at__lt=slot.ends_at, ends_at__gt=slot.starts_at).exists():
+    if facts.clash:
         raise Refused("You already have an appointment at that time. Choose another.", field="slot")
-    limit = schedule_of(booking.team).max_future_bookings
-    if moving is None and mine.filter(care_team=booking.team, starts_at__gt=now).count() >= limit:
+    limit = schedule.max_future_bookings
+    if moving is None and facts.upcoming >= limit:
         raise Refused(
             f"You already hold {limit} upcoming appointments with this team: cancel one, or call the clinic."
         )
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    held: bool  # an unexpired, untaken waitlist offer (not the one being taken) holds the slot
+    offered: bool  # the slot's template is still active
+    closed: bool  # the clinic closed that day
+    clash: bool  # the patient holds a booking that overlaps it
+    upcoming: int  # the patient's upcoming bookings with the team
+
+
+def _slot_facts(
+    booking: Booking,
+    schedule: TeamSchedule,
+    *,
+    now: datetime,
+    moving: Appointment | None,
+    offer: WaitlistOffer | None,
+) -> SlotFacts:
+    """What the booking rules ask of the database, in one statement. Read after the patient's
+    row is locked, so their other bookings are all committed."""
+    slot = booking.slot
+    ops = connection.ops
+    at, day = (
+        ops.adapt_datetimefield_value(now),
+        ops.adapt_datefield_value(slot.starts_at.astimezone(zone_of(schedule)).date()),
+    )
+    starts, ends = ops.adapt_datetimefield_value(slot.starts_at), ops.adapt_datetimefield_value(slot.ends_at)
+    patient, team = booking.patient.pk, booking.team.pk
+    not_this_one = moving.pk if moving is not None else 0  # ids start at 1: 0 excludes nothing
+    params = [
+        *(slot.pk, at, offer.pk if offer is not None else 0),
+        slot.template_id or 0,
+        *(team, day),
+        *(patient, Appointment.Status.BOOKED.value, not_this_one, ends, starts),
+        *(patient, Appointment.Status.BOOKED.value, not_this_one, team, at),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_facts_sql(), params)
+        row = cursor.fetchone()
+    assert row is not None  # noqa: S101 - a SELECT without FROM gives one row
+    return SlotFacts(bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), int(row[4]))
+
+
+def _quoted(model: type[Model], name: str = "") -> str:
+    """A model's table, or one of its fields' column, quoted for SQL written by hand."""
+    if not name:
+        return connection.ops.quote_name(model._meta.db_table)
+    column = cast("Field[Any, Any]", model._meta.get_field(name)).column
+    assert column is not None  # noqa: S101 - concrete fields have one
+    return connection.ops.quote_name(column)
+
+
+@cache
+def _facts_sql() -> str:
+    """`_slot_facts`' statement, written once per process from the models' names (Django took
+    longer to build this query on each booking than the database took to answer it). Every
+    value is a parameter."""
+    offer, template, blocked, booking = WaitlistOffer, AvailabilityTemplate, BlockedDay, Appointment
+    mine = (
+        f"FROM {_quoted(booking)} WHERE {_quoted(booking, 'patient')} = %s "
+        f"AND {_quoted(booking, 'status')} = %s AND {_quoted(booking, 'id')} <> %s"
+    )
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {_quoted(offer)} WHERE {_quoted(offer, 'slot')} = %s "  # noqa: S608
+        f"AND {_quoted(offer, 'expires_at')} > %s AND NOT {_quoted(offer, 'taken')} "
+        f"AND NOT {_quoted(offer, 'lapsed')} "
+        f"AND {_quoted(offer, 'id')} <> %s), "
+        f"EXISTS (SELECT 1 FROM {_quoted(template)} WHERE {_quoted(template, 'id')} = %s "
+        f"AND {_quoted(template, 'is_active')}), "
+        f"EXISTS (SELECT 1 FROM {_quoted(blocked)} WHERE {_quoted(blocked, 'care_team')} = %s "
+        f"AND {_quoted(blocked, 'day')} = %s), "
+        f"EXISTS (SELECT 1 {mine} AND {_quoted(booking, 'starts_at')} < %s "
+        f"AND {_quoted(booking, 'ends_at')} > %s), "
+        f"(SELECT COUNT(*) {mine} AND {_quoted(booking, 'care_team')} = %s "
+        f"AND {_quoted(booking, 'starts_at')} > %s)"
+    )
 
 
 def _insert(
@@ -204,8 +291,9 @@ def _insert(
     if reason:
         keyring(booking.patient.pk).seal_text(appointment, "reason", reason)
     try:
-        with transaction.atomic():
-            appointment.save(force_insert=True)
+        # No savepoint of its own: a refused insert ends the whole booking (SlotTaken leaves
+        # the caller's atomic block, which rolls back), so there is nothing to go on with.
+        appointment.save(force_insert=True)
     except IntegrityError:
         raise SlotTaken from None
     _skip_passed_reminders(appointment, now=now)
@@ -225,9 +313,22 @@ def _skip_passed_reminders(appointment: Appointment, *, now: datetime) -> None:
     )
 
 
+def _lock_patient(patient: Patient) -> None:
+    """Serialize this patient's bookings: held to the end of the caller's transaction."""
+    if not connection.features.has_select_for_update:
+        return  # SQLite: one writer at a time already
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(), [patient.pk])
+
+
+@cache
+def _lock_sql() -> str:
+    return f"SELECT 1 FROM {_quoted(Patient)} WHERE {_quoted(Patient, 'id')} = %s FOR UPDATE"  # noqa: S608
+
+
 def do_book(booking: Booking, *, reason: str, by: Actor) -> Appointment:
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
+        _lock_patient(booking.patient)
         lock_slots(booking.slot.pk)
         now = timezone.now()  # read once the locks are held: an offer's end is judged by it
         _check_slot_rules(booking, by=by, now=now)
@@ -327,7 +428,7 @@ def do_reschedule(
 ) -> Appointment:
     """The caller holds the old booking's row lock; the patient's and both slots' are taken here."""
     with transaction.atomic():
-        Patient.objects.select_for_update().filter(pk=booking.patient.pk).first()
+        _lock_patient(booking.patient)
         lock_slots(old.slot_id, booking.slot.pk)
         now = timezone.now()
         _check_slot_rules(booking, by=by, now=now, moving=old, offer=offer)

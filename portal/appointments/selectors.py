@@ -211,10 +211,11 @@ def day_label(day: date) -> str:
 
 @dataclass(frozen=True)
 class Time:
-    slot: Slot
+    slot_id: int
     local: datetime
     clock: str  # "9:05 AM"
     spoken: str  # "Wednesday, December 2, 9:05 AM EST": the link's accessible name
+    provider: str = ""  # "Dr. Ana Diaz" where the team's template names who sees the patients
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,11 @@ class Day:
         return day_label(self.day)
 
 
+def _provider_name(role: str, first: str, last: str) -> str:
+    """`StaffMember.display_name` from the columns a plain row holds."""
+    return StaffMember(role=role, first_name=first, last_name=last).display_name
+
+
 def slot_days(
     team: CareTeam, kind: AppointmentType, *, weekday: int | None = None, part: str = "", limit: int = 200
 ) -> tuple[TeamSchedule, list[Day]]:
@@ -237,8 +243,13 @@ def slot_days(
     shown_count = 0
     # Read only as many rows as the page can show (a filter keeps about one row in ten at worst).
     window = limit if weekday is None and not part else limit * 12
-    for slot in open_slots(team.pk, kind.pk).select_related("provider")[:window]:
-        local = slot.starts_at.astimezone(zone)
+    # Plain rows (id, start, the provider's name): the page shows times only, and model
+    # instances cost more to make.
+    rows = open_slots(team, kind.pk).values_list(
+        "pk", "starts_at", "provider__role", "provider__first_name", "provider__last_name"
+    )
+    for slot_id, starts_at, role, first, last in rows[:window]:
+        local = starts_at.astimezone(zone)
         if weekday is not None and local.weekday() != weekday:
             continue
         if part == "morning" and local.time() >= time(12):
@@ -247,17 +258,19 @@ def slot_days(
             continue
         clock = clock_label(local)
         spoken = f"{day_label(local.date())}, {clock} {local.tzname()}"
-        if slot.provider is not None:
-            spoken += f", with {slot.provider.display_name}"
-        days.setdefault(local.date(), []).append(Time(slot, local, clock, spoken))
+        provider = _provider_name(role, first, last) if first is not None else ""
+        if provider:
+            spoken += f", with {provider}"
+        days.setdefault(local.date(), []).append(Time(slot_id, local, clock, spoken, provider))
         shown_count += 1
         if shown_count >= limit:
             break
     return schedule, [Day(day, slots) for day, slots in days.items()]
 
 
-def local_slot(slot: Slot) -> datetime:
-    return slot.starts_at.astimezone(zone_of(schedule_of(slot.care_team_id)))
+def local_slot(slot: Slot, schedule: TeamSchedule | None = None) -> datetime:
+    """The slot's start on its clinic's clock (`schedule`: the team's, when the caller has it)."""
+    return slot.starts_at.astimezone(zone_of(schedule or schedule_of(slot.care_team_id)))
 
 
 # --- the clinic's side -------------------------------------------------------------------------

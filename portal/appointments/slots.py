@@ -32,7 +32,13 @@ ZONE_PATH = "care_team__clinic__hospital"  # a schedule's clock is its team's ho
 
 
 def schedule_of(team: CareTeam | int) -> TeamSchedule:
-    """The team's schedule, read with its hospital (whose zone is the clinic's clock)."""
+    """The team's schedule, with its hospital (whose zone is the clinic's clock): the one read
+    with the team (`select_related("appointment_schedule__" + ZONE_PATH)`) when the team came
+    with it, else read (and made with the defaults if it has none yet)."""
+    if isinstance(team, CareTeam) and CareTeam.appointment_schedule.is_cached(team):
+        read_with_team: TeamSchedule | None = getattr(team, "appointment_schedule", None)
+        if read_with_team is not None:
+            return read_with_team
     team_id = team if isinstance(team, int) else team.pk
     found, _ = TeamSchedule.objects.select_related(ZONE_PATH).get_or_create(care_team_id=team_id)
     return found
@@ -99,12 +105,12 @@ def make_slots(schedule: TeamSchedule, *, first: date, last: date) -> int:
     return len(made)
 
 
-def ensure_slots(team_id: int, *, now: datetime | None = None) -> TeamSchedule:
+def ensure_slots(team: CareTeam | int, *, now: datetime | None = None) -> TeamSchedule:
     """The team's slots exist up to its booking horizon: made now if they do not yet, and made
     again if the hospital's zone is no longer the one they were made in."""
-    schedule = schedule_of(team_id)
+    schedule = schedule_of(team)
     if schedule.slots_zone != schedule.time_zone:
-        release_open_slots(team_id=team_id)
+        release_open_slots(team_id=schedule.care_team_id)
         TeamSchedule.objects.filter(pk=schedule.pk).update(
             slots_zone=schedule.time_zone, slots_made_until=None
         )
@@ -139,10 +145,11 @@ def held_by_offer(now: datetime) -> QuerySet[WaitlistOffer]:
     return WaitlistOffer.objects.filter(slot=OuterRef("pk"), expires_at__gt=now, taken=False, lapsed=False)
 
 
-def open_slots(team_id: int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:
+def open_slots(team: CareTeam | int, type_id: int, *, now: datetime | None = None) -> QuerySet[Slot]:
     """The slots of this team and type anyone may book now, earliest first (a slot offered to a
     waiting patient is not listed until the offer ends)."""
-    schedule = ensure_slots(team_id, now=now)
+    schedule = ensure_slots(team, now=now)
+    team_id = schedule.care_team_id
     now = now or timezone.now()
     last = datetime.combine(
         horizon_of(schedule, now) + timedelta(days=1), datetime.min.time(), zone_of(schedule)

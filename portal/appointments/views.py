@@ -11,7 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.accounts.models import User
 from portal.appointments import actions, selectors
-from portal.appointments.access import access_appointment, access_offer, patient_team, team_type
+from portal.appointments.access import (
+    access_appointment,
+    access_offer,
+    patient_team,
+    patient_team_type,
+    team_type,
+)
 from portal.appointments.forms import ReasonForm, RequestForm
 from portal.appointments.ics import calendar_file
 from portal.appointments.slots import schedule_of
@@ -58,9 +64,8 @@ def _filters(request: HttpRequest) -> tuple[int | None, str]:
 
 @login_required
 def choose_slot(request: HttpRequest, team_id: int, type_id: int) -> HttpResponse:
-    user = _patient(request)
-    team = patient_team(user, team_id)
-    kind = team_type(user, team, type_id)
+    kind = patient_team_type(_patient(request), team_id, type_id)
+    team = kind.care_team
     if not kind.online or kind.request_only:
         return redirect("appointments:request", team.pk, kind.pk)
     weekday, part = _filters(request)
@@ -72,6 +77,9 @@ def choose_slot(request: HttpRequest, team_id: int, type_id: int) -> HttpRespons
         "kind": kind,
         "schedule": schedule,
         "days": days,
+        # Each time's link is this page's address and the slot's id (the `confirm` route), made
+        # once here rather than reversed for each of up to 400 times.
+        "page": reverse("appointments:choose_slot", args=[team.pk, kind.pk]),
         "weekday": weekday,
         "part": part,
         "earliest": days[0].slots[0] if days else None,
@@ -92,12 +100,8 @@ def confirm(request: HttpRequest, team_id: int, type_id: int, slot_id: int) -> H
     if request.method == "POST" and form.is_valid():
         if step == "confirm":
             try:
-                appointment = actions.check_book(
-                    by=by,
-                    team_id=team_id,
-                    type_id=type_id,
-                    slot_id=slot_id,
-                    reason=form.cleaned_data["reason"],
+                appointment = actions.check_confirm(
+                    by=by, booking=booking, reason=form.cleaned_data["reason"]
                 )
             except actions.SlotTaken as refused:
                 form.add_error(None, refused.message)
@@ -109,13 +113,14 @@ def confirm(request: HttpRequest, team_id: int, type_id: int, slot_id: int) -> H
                 return redirect("appointments:detail", appointment.pk)
         else:
             step = "review"
+    schedule = schedule_of(booking.team)
     context = {
         "booking": booking,
-        "local": selectors.local_slot(booking.slot),
-        "schedule": schedule_of(booking.team),
+        "local": selectors.local_slot(booking.slot, schedule),
+        "schedule": schedule,
         "form": form,
         "step": step if not form.errors else "reason",
-        "taken": [(slot, selectors.local_slot(slot)) for slot in taken],
+        "taken": [(slot, selectors.local_slot(slot, schedule)) for slot in taken],
         "user": user,
     }
     return render(

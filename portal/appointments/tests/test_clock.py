@@ -25,7 +25,7 @@ from portal.appointments import actions
 from portal.appointments.models import AppointmentType, Slot
 from portal.appointments.slots import make_slots, open_slots, schedule_of
 from portal.appointments.tests.helpers import offer_visits
-from portal.clinics.models import Hospital
+from portal.clinics.models import CareTeam, Hospital
 from portal.core.acting import Actor
 
 LA = "America/Los_Angeles"
@@ -36,6 +36,9 @@ def kind(world: dict[str, Any], settings: Any) -> AppointmentType:
     settings.TIME_ZONE = "UTC"
     made = offer_visits(world["blue"])
     Hospital.objects.filter(pk=world["hospital"].pk).update(time_zone=LA)
+    # Read the team again: the one in hand carries its schedule and hospital as they were
+    # (`schedule_of` trusts a schedule read with its team, as the booking doors read it).
+    world["blue"] = CareTeam.objects.get(pk=world["blue"].pk)
     return made
 
 
