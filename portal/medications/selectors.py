@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from portal.clinics.access import access_patient
+from portal.clinics.models import CareTeam
 from portal.core.acting import Actor, audit_event
 from portal.medications.access import access_pharmacy
 from portal.medications.actions import rules_now
@@ -28,6 +29,7 @@ from portal.medications.models import (
     RefillRequest,
     RenewalRequest,
 )
+from portal.medications.teams import prescriber_team
 from portal.vault.crypto import Binding, Keyring, keyring
 from portal.vault.reading import keyrings, read_sealed, read_sealed_value
 
@@ -322,6 +324,11 @@ def renewals_of(by: Actor, patient_id: int) -> list[RenewalRow]:
     )
     ring = keyring(patient.pk)
     return [RenewalRow(r, read_sealed(ring, r.prescription, "name")) for r in query]
+
+
+def renewal_team(rx: Prescription) -> CareTeam | None:
+    """The care team a renewal of `rx` (already through its door) would go to now."""
+    return prescriber_team(rx)
 
 
 class PickupPharmacy(NamedTuple):

@@ -121,7 +121,8 @@ def request_renewal(request: HttpRequest, prescription_id: int) -> HttpResponse:
             return redirect(reverse("medications:requests") + "#renewals")
     name = read_sealed(keyring(rx.patient_id), rx, "name")
     status = 400 if form.errors else 200
-    return render(request, "medications/renew.html", {"rx": rx, "name": name, "form": form}, status=status)
+    context = {"rx": rx, "name": name, "form": form, "team": selectors.renewal_team(rx)}
+    return render(request, "medications/renew.html", context, status=status)
 
 
 # -- the pharmacy's pages ----------------------------------------------------------------------
