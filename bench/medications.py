@@ -10,8 +10,12 @@ prescriptions. Then:
    records import and the medications consumer, each with a fill) and one open refill
    request signs in (a real session through Django's test client); the medication list (its
    first page, the 10 newest of the 30 active, and "Show all") is timed beside a trivial
-   signed-in page (the help page), taking turns request by request; median and p95 of each
-   and the ratio to the trivial page (target: under 2x), wall time.
+   signed-in page (the help page), taking turns request by request (`--repeat N` each, 200 by
+   default) so a busy moment slows all alike; median and p95 of each and the ratio to the
+   trivial page (target: under 2x), in wall time and in this process's CPU time (which a busy
+   machine disturbs less; PostgreSQL's own CPU is another process's and is left out of it).
+   `--pages-only` leaves out part 2. `--profile N` then runs the first page N more times under cProfile and prints where the
+   time went (cumulative, the 40 heaviest).
 2. The rule under load (PostgreSQL only): 200 refillable prescriptions, 8 threads with a
    connection each ask for a refill of every one of them in their own order (1,600 asks);
    prints asks per second, requests made (must be 200) and duplicates (open requests beyond
@@ -20,8 +24,11 @@ prescriptions. Then:
 
 from __future__ import annotations
 
+import argparse
+import cProfile
 import json
 import os
+import pstats
 import random
 import statistics
 import sys
@@ -29,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -141,16 +149,39 @@ def forty_prescriptions() -> None:
     assert Prescription.objects.count() == 40 and Fill.objects.count() == 40
 
 
-def timed(client: Client, url: str) -> float:
-    started = time.perf_counter()
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return time.perf_counter() - started
+Samples = dict[str, tuple[list[float], list[float]]]  # page -> (wall ms, CPU ms) per request
 
 
-def page_bench(user: User, pharmacy: Pharmacy, rounds: int = 60) -> None:
+def getter(client: Client, url: str) -> Callable[[], object]:
+    def run() -> object:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response
+
+    return run
+
+
+def interleaved(pages: dict[str, Callable[[], object]], repeat: int) -> Samples:
+    """Time each page `repeat` times, taking turns, so a busy moment hits every page alike."""
+    for run in pages.values():
+        run()  # warm
+    samples: Samples = {name: ([], []) for name in pages}
+    for _ in range(repeat):
+        for name, run in pages.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            run()
+            samples[name][0].append((time.perf_counter() - wall) * 1000)
+            samples[name][1].append((time.process_time() - cpu) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def page_bench(user: User, pharmacy: Pharmacy, *, repeat: int, profile: int) -> None:
     # As in a server process (portal.wsgi): audit events are chained by this process's sealer
-    # thread, off the request path.
+    # thread, off the request path. Its CPU is this process's, so the CPU ratios include it.
     sealer.start()
     first = Prescription.objects.filter(status="active").first()
     assert first is not None
@@ -162,24 +193,30 @@ def page_bench(user: User, pharmacy: Pharmacy, rounds: int = 60) -> None:
     assert (
         client.post("/account/sign-in/", {"username": user.username, "password": PASSWORD}).status_code == 302
     )
+    trivial = "trivial signed-in page (help)"
     pages = {
-        "trivial page (/help/)": "/help/",
-        "medication list, first page": "/medications/",
-        "medication list, show all": "/medications/?all=1",
+        trivial: getter(client, "/help/"),
+        "medication list, first page": getter(client, "/medications/"),
+        "medication list, show all": getter(client, "/medications/?all=1"),
     }
-    for url in pages.values():
-        timed(client, url)
-    found: dict[str, list[float]] = {name: [] for name in pages}
-    for _ in range(rounds):
-        for name, url in pages.items():
-            found[name].append(timed(client, url))
-    trivial = statistics.median(found["trivial page (/help/)"])
-    for name, times in found.items():
-        p95 = statistics.quantiles(times, n=20)[-1]
+    timed = interleaved(pages, repeat)
+    print(f"load average before the pages: {os.getloadavg()[0]:.1f}; {repeat} requests each")
+    (wall, cpu) = timed[trivial]
+    for name, (page_wall, page_cpu) in timed.items():
         print(
-            f"{name:30} median {statistics.median(times) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms"
-            f"   {statistics.median(times) / trivial:.2f}x (target < 2x)"
+            f"{name:<30} wall {statistics.median(page_wall):6.2f} ms (p95 {p95(page_wall):6.2f}) "
+            f"{statistics.median(page_wall) / statistics.median(wall):5.2f}x trivial; "
+            f"CPU {statistics.median(page_cpu):6.2f} ms {statistics.median(page_cpu) / statistics.median(cpu):5.2f}x"
+            " (target < 2x)"
         )
+    if profile:
+        run = pages["medication list, first page"]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(profile):
+            run()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
 
 
 def load_bench(user: User, pharmacy: Pharmacy, clients: int = 8, count: int = 200) -> None:
@@ -239,13 +276,19 @@ def load_bench(user: User, pharmacy: Pharmacy, clients: int = 8, count: int = 20
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=200, help="requests to each page")
+    parser.add_argument("--profile", type=int, default=0, help="then profile the first page this many times")
+    parser.add_argument("--pages-only", action="store_true", help="leave out the refill load (part 2)")
+    args = parser.parse_args()
     call_command("migrate", verbosity=0)
     if Prescription.objects.exists():
         sys.exit("This database already holds prescriptions: use an empty one.")
     user, pharmacy = world()
     forty_prescriptions()
-    page_bench(user, pharmacy)
-    load_bench(user, pharmacy)
+    page_bench(user, pharmacy, repeat=args.repeat, profile=args.profile)
+    if not args.pages_only:
+        load_bench(user, pharmacy)
 
 
 if __name__ == "__main__":

@@ -83,9 +83,15 @@ def check_remove_membership(*, by: Actor, membership: TeamMembership, reason: st
 
 
 def check_save_staff_member(
-    *, by: Actor, staff_member: StaffMember, role_before: str | None, reason: str
+    *,
+    by: Actor,
+    staff_member: StaffMember,
+    role_before: str | None,
+    reason: str,
+    npi_before: str | None = None,
 ) -> None:
-    """A staff record made or changed in the console; the role before and after go on the record."""
+    """A staff record made or changed in the console; the role before and after go on the
+    record, and the NPI before and after (it decides where renewals of their prescriptions go)."""
     _check_reason(reason)
     gives_role = role_before != staff_member.role
     if gives_role and staff_member.user_id == by.user.pk and staff_member.role not in NON_CLINICAL_ROLES:
@@ -100,6 +106,8 @@ def check_save_staff_member(
             staff_user=staff_member.user_id,
             role_before=role_before,
             role_after=staff_member.role,
+            npi_before=npi_before or None,
+            npi_after=staff_member.npi or None,
             reason=reason,
         )
 

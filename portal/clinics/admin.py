@@ -203,7 +203,7 @@ class StaffMemberForm(forms.ModelForm[StaffMember]):
 
     class Meta:
         model = StaffMember
-        fields = ["user", "first_name", "last_name", "role"]
+        fields = ["user", "first_name", "last_name", "role", "npi"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -243,16 +243,21 @@ class ReasonedSaves:
 @admin.register(StaffMember, site=portal_admin_site)
 class StaffMemberAdmin(ActingUserMixin, ReasonedSaves, OperatorPermissions, admin.ModelAdmin[StaffMember]):
     form = StaffMemberForm
-    list_display = ["last_name", "first_name", "role", "user"]
+    list_display = ["last_name", "first_name", "role", "npi", "user"]
     list_filter = ["role"]
-    search_fields = ["last_name", "first_name", "user__username"]
+    search_fields = ["last_name", "first_name", "user__username", "npi"]
     inlines = [MembershipInline]
     raw_id_fields = ["user"]
 
     def save_model(self, request: HttpRequest, obj: StaffMember, form: Any, change: bool) -> None:
         role_before = form.initial.get("role") if change else None
+        npi_before = form.initial.get("npi") if change else None
         actions.check_save_staff_member(
-            by=actor_of(request), staff_member=obj, role_before=role_before, reason=_reason_of(form)
+            by=actor_of(request),
+            staff_member=obj,
+            role_before=role_before,
+            reason=_reason_of(form),
+            npi_before=npi_before,
         )
 
     def _add_link(self, by: Actor, parent: Model, data: dict[str, Any], reason: str) -> None:

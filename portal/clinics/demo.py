@@ -48,6 +48,14 @@ STAFF = [
     ("admin.adams", "Alex", "Adams", "administrator", []),
     ("privacy.park", "Priya", "Park", "privacy_officer", []),
 ]
+# The NPIs the demo EHR's Practitioners carry (made up, from 999: outside the numbers issued):
+# each links the staff member to the EHR's prescriber, so a renewal reaches their team.
+NPIS = {
+    "dr.diaz": "9990000101",
+    "dr.ito": "9990000102",
+    "nurse.nolan": "9990000104",
+    "rx.patel": "9990000106",
+}
 FIRST = [
     "Paula",
     "Evan",
@@ -130,7 +138,9 @@ def load() -> bool:
             email_confirmed_at=timezone.now(),
             is_staff=role == "administrator",
         )
-        staff = StaffMember.objects.create(user=staff_user, first_name=first, last_name=last, role=role)
+        staff = StaffMember.objects.create(
+            user=staff_user, first_name=first, last_name=last, role=role, npi=NPIS.get(username, "")
+        )
         for team in member_of:
             TeamMembership.objects.create(staff_member=staff, care_team=teams[team])
         TOTPDevice.objects.create(

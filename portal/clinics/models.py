@@ -9,6 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 dod_id_validator = RegexValidator(r"^\d{10}$", "A DoD ID number is exactly 10 digits.")
+npi_validator = RegexValidator(r"^\d{10}$", "An NPI is exactly 10 digits.")
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 
 
 def portal_zone() -> str:
@@ -107,7 +109,29 @@ class StaffMember(models.Model):
         choices=Role.choices,
         help_text="Administrators and privacy officers never open patients' records.",
     )
+    npi = models.CharField(
+        "NPI",
+        max_length=10,
+        blank=True,
+        validators=[npi_validator],
+        help_text=(
+            "The National Provider Identifier the EHR names this person by (a Practitioner's "
+            "identifier, system http://hl7.org/fhir/sid/us-npi): renewals of the prescriptions "
+            "they write go to their care team. Empty for staff who do not prescribe."
+        ),
+    )
     care_teams = models.ManyToManyField(CareTeam, through="TeamMembership", related_name="staff")
+
+    class Meta:
+        constraints = [
+            # One staff member per NPI: the link from the EHR's Practitioner is never a guess.
+            models.UniqueConstraint(
+                fields=["npi"],
+                condition=~models.Q(npi=""),
+                name="clinics_staff_npi_unique",
+                violation_error_message="Another staff member has this NPI: an NPI names one person.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

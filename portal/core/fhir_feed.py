@@ -38,6 +38,9 @@ class Fed:
     record_of: Callable[
         [str], int | None
     ]  # a reference's record row id (an Encounter, a MedicationRequest...)
+    identifiers_of: Callable[[str], list[tuple[str, str]]] = lambda ref: []
+    # a reference's business identifiers as (system, value): a Practitioner's NPI, from the
+    # resource in this bundle or as kept from an earlier one (directory data, not a patient's)
 
 
 Consumer = Callable[[Sequence[Fed]], None]

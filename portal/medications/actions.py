@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.clinics.access import patient_of
-from portal.clinics.models import Patient
+from portal.clinics.models import CareTeam, Patient
 from portal.core.acting import Actor, Refused, audit_event
 from portal.core.mail import queue_email
 from portal.core.team_requests import TeamRequest, open_team_request
@@ -35,6 +35,7 @@ from portal.medications.models import (
     RefillRequest,
     RenewalRequest,
 )
+from portal.medications.teams import prescriber_team
 from portal.vault.crypto import keyring
 
 NOTE_MAX = 1000
@@ -136,18 +137,21 @@ def check_request_renewal(*, by: Actor, prescription_id: int, note: str) -> Rene
     answer = answer_for(rx, timezone.now())
     if answer.eligible or not answer.renewable:  # type: ignore[union-attr]
         raise Refused("This prescription cannot be renewed online: send your care team a message.")
-    if rx.care_team is None:
+    team = prescriber_team(rx)
+    if team is None:
         raise Refused("No care team is on record for this prescription: send your care team a message.")
-    return do_request_renewal(by=by, rx=rx, note=note)
+    return do_request_renewal(by=by, rx=rx, note=note, team=team)
 
 
-def do_request_renewal(*, by: Actor, rx: Prescription, note: str) -> RenewalRequest:
-    assert rx.care_team_id is not None
+def do_request_renewal(*, by: Actor, rx: Prescription, note: str, team: CareTeam) -> RenewalRequest:
     with transaction.atomic():
+        if rx.care_team_id != team.pk:  # the prescriber's link changed since the import
+            rx.care_team = team
+            rx.save(update_fields=["care_team"])
         try:
             with transaction.atomic():
                 renewal = RenewalRequest.objects.create(
-                    prescription=rx, patient_id=rx.patient_id, care_team_id=rx.care_team_id
+                    prescription=rx, patient_id=rx.patient_id, care_team_id=team.pk
                 )
         except IntegrityError:
             raise Refused(RENEWAL_IN_PROGRESS) from None
@@ -156,7 +160,7 @@ def do_request_renewal(*, by: Actor, rx: Prescription, note: str) -> RenewalRequ
         if note:
             body += f"\n\nMy note: {note}"
         request = TeamRequest(
-            care_team_id=rx.care_team_id,
+            care_team_id=team.pk,
             category="medication",
             subject="Renewal request",
             body=body,

@@ -22,9 +22,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from portal.clinics.models import CareTeam, StaffMember
+from portal.clinics.models import NPI_SYSTEM
 from portal.core.fhir_feed import Fed
 from portal.medications.models import Fill, Pharmacy, Prescription
+from portal.medications.teams import care_team_of
 from portal.vault.crypto import Keyring, keyring
 
 CONTROLLED_EXTENSION = "http://portal.example.mil/fhir/StructureDefinition/controlled-substance-schedule"
@@ -67,10 +68,10 @@ def upsert_prescription(item: Fed, rings: dict[int, Keyring]) -> Prescription:
     rx.rxnorm = _rxnorm(res)
     rx.controlled = is_controlled(res, rx.rxnorm)
     rx.pharmacy = _pharmacy(item, dispense.get("performer"))
-    rx.prescriber = item.name_of(_ref(res.get("requester"))) or str(
-        (res.get("requester") or {}).get("display", "")
-    )
-    rx.care_team = care_team_of(item.patient_id, rx.prescriber)
+    requester = res.get("requester") or {}
+    rx.prescriber = item.name_of(_ref(requester)) or str(requester.get("display", ""))
+    rx.prescriber_npi = npi_of(item, requester)
+    rx.care_team = care_team_of(item.patient_id, rx.prescriber_npi)
     rx.ended_at = _instant((res.get("meta") or {}).get("lastUpdated")) if rx.status != "active" else None
     rx.updated_at = timezone.now()
     ring = _ring(rings, item.patient_id)
@@ -118,18 +119,19 @@ def is_controlled(res: Json, rxnorm: str) -> bool:
     return bool(rxnorm) and rxnorm in settings.PORTAL_CONTROLLED_RXNORM
 
 
-def care_team_of(patient_id: int, prescriber: str) -> CareTeam | None:
-    """The patient's care team the prescriber is on (by name); else the patient's first team."""
-    teams = list(CareTeam.objects.filter(patient_links__patient_id=patient_id, is_active=True).order_by("pk"))
-    words = prescriber.replace(",", " ").split()
-    if words:
-        staff = StaffMember.objects.filter(memberships__care_team__in=teams, last_name__in=words)
-        for member in staff:
-            if member.first_name in words:
-                mine = [t for t in teams if t.memberships.filter(staff_member=member).exists()]
-                if mine:
-                    return mine[0]
-    return teams[0] if teams else None
+def npi_of(item: Fed, requester: Json) -> str:
+    """The prescriber's NPI: the identifier of the Practitioner the requester names (in this
+    bundle, or kept from an earlier one), of a conditional reference
+    (`Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|...`), or of a logical one."""
+    found = list(item.identifiers_of(_ref(requester)))
+    logical = requester.get("identifier")
+    if isinstance(logical, dict):
+        found.append((str(logical.get("system", "")), str(logical.get("value", ""))))
+    ref = _ref(requester)
+    if ref.startswith("Practitioner?identifier="):
+        system, _, value = ref.removeprefix("Practitioner?identifier=").partition("|")
+        found.append((system, value))
+    return next((value[:64] for system, value in found if system == NPI_SYSTEM and value), "")
 
 
 def instructions_of(res: Json) -> str:

@@ -96,13 +96,21 @@ class Prescription(models.Model):
         Pharmacy, on_delete=models.SET_NULL, null=True, blank=True, related_name="prescriptions"
     )
     prescriber = models.CharField(max_length=200, blank=True, help_text="The requester's name")
+    prescriber_npi = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The requester's NPI as the EHR gives it: links the prescriber to a staff member",
+    )
     care_team = models.ForeignKey(
         CareTeam,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="prescriptions",
-        help_text="The prescriber's care team: where a renewal request goes",
+        help_text=(
+            "The prescriber's care team (the staff member with the prescriber's NPI), "
+            "else the patient's first: where a renewal request goes"
+        ),
     )
     name = models.BinaryField(help_text="Sealed: the medication's name")
     strength_form = models.BinaryField(help_text="Sealed: strength and form, when the EHR says them apart")

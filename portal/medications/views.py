@@ -27,13 +27,19 @@ FIRST_PAGE = 10  # prescriptions on a list's first page; "Show all" shows the re
 
 
 def _list_page(
-    request: HttpRequest, *, tab: str, form: RefillForm | None = None, status: int = 200
+    request: HttpRequest,
+    *,
+    tab: str,
+    form: RefillForm | None = None,
+    meds: selectors.MedicationList | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     by = actor_of(request)
     patient = patient_of(by.user)
     # The newest first; "Show all" (or a form sent back with what was chosen) shows every one.
     everything = form is not None or request.GET.get("all") == "1"
-    meds = selectors.medications_of(by, patient.pk, only=tab, limit=None if everything else FIRST_PAGE)
+    if meds is None:
+        meds = selectors.medications_of(by, patient.pk, only=tab, limit=None if everything else FIRST_PAGE)
     refillable = [row.pk for row in meds.active if row.answer.eligible]
     form = form or RefillForm(refillable=refillable, initial={"delivery": "pickup"})
     context = {
@@ -72,7 +78,7 @@ def request_refills(request: HttpRequest) -> HttpResponse:
     form = RefillForm(request.POST, refillable=[row.pk for row in meds.active])
     if not form.is_valid():
         form.set_refillable(refillable)
-        return _list_page(request, tab="active", form=form, status=400)
+        return _list_page(request, tab="active", form=form, meds=meds, status=400)
     try:
         outcomes = actions.check_request_refills(
             by=by,
@@ -82,7 +88,7 @@ def request_refills(request: HttpRequest) -> HttpResponse:
         )
     except Refused as refused:
         form.add_error(refused.field if refused.field in form.fields else None, refused.message)
-        return _list_page(request, tab="active", form=form, status=400)
+        return _list_page(request, tab="active", form=form, meds=meds, status=400)
     names = {row.pk: row.name for row in meds.active}
     results = [(names.get(o.prescription_id, ""), o) for o in outcomes]
     return render(request, "medications/refill_result.html", {"results": results, "current": "active"})
@@ -115,7 +121,8 @@ def request_renewal(request: HttpRequest, prescription_id: int) -> HttpResponse:
             return redirect(reverse("medications:requests") + "#renewals")
     name = read_sealed(keyring(rx.patient_id), rx, "name")
     status = 400 if form.errors else 200
-    return render(request, "medications/renew.html", {"rx": rx, "name": name, "form": form}, status=status)
+    context = {"rx": rx, "name": name, "form": form, "team": selectors.renewal_team(rx)}
+    return render(request, "medications/renew.html", context, status=status)
 
 
 # -- the pharmacy's pages ----------------------------------------------------------------------

@@ -199,3 +199,26 @@ def test_the_console_index_lists_accounts_refused_in_the_last_hour(
     page = console.get("/operator/").content.decode()
     assert "Refused access in the last hour" in page
     assert f">eve</a> (account {eve.pk})</th><td>3</td>" in page  # the account by its username
+
+
+def test_alex_gives_dr_diaz_her_npi_and_it_is_on_the_record(
+    console: Client, dr_diaz: User, nurse_nolan: User
+) -> None:
+    """The NPI links the staff member to the EHR's prescriber (renewals reach her team): its
+    change is audited before and after, and no two staff members share one."""
+    diaz = dr_diaz.staff_member
+    response = console.post(_url(diaz), _staff_form(diaz, memberships=[], npi="9990000101"))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    diaz.refresh_from_db()
+    assert diaz.npi == "9990000101"
+    saved = AuditEvent.objects.get(action="clinics.staff_member_saved")
+    assert (saved.details["npi_before"], saved.details["npi_after"]) == (None, "9990000101")
+    nora = nurse_nolan.staff_member
+    taken = console.post(_url(nora), _staff_form(nora, memberships=[], npi="9990000101"))
+    assert taken.status_code == 200 and "Another staff member has this NPI" in html.unescape(
+        taken.content.decode()
+    )
+    short = console.post(_url(nora), _staff_form(nora, memberships=[], npi="12345"))
+    assert "An NPI is exactly 10 digits." in html.unescape(short.content.decode())
+    nora.refresh_from_db()
+    assert nora.npi == ""

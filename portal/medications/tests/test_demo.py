@@ -28,7 +28,7 @@ def test_the_demo_has_every_state_and_a_queue(db: Any) -> None:
     assert Reason.IN_PROGRESS in reasons
     assert any(row.answer.eligible for row in meds.active)
     assert any(row.answer.renewable for row in meds.active if not row.answer.eligible)  # type: ignore[union-attr]
-    assert {"stopped", "completed"} <= {row.rx.status for row in meds.past}
+    assert {"stopped", "completed"} <= {row.status for row in meds.past}
     statuses = set(RefillRequest.objects.values_list("status", flat=True))
     assert statuses == {s.value for s in RefillRequest.Status}
     patel = User.objects.get(username="rx.patel")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from portal.medications.eligibility import (
     Eligible,
+    FillHistory,
     NotEligible,
     Reason,
     Rules,
@@ -176,6 +177,28 @@ def test_once_eligible_waiting_never_makes_it_too_soon(state: State, wait: int) 
     if state.ask().eligible:
         later = state.ask(state.now + timedelta(minutes=wait))
         assert isinstance(later, Eligible) or later.reason is Reason.EXPIRED
+
+
+@settings(max_examples=400, deadline=None)
+@given(states)
+def test_a_fill_history_answers_as_the_fills_it_sums_up(state: State) -> None:
+    """The list page hands the rule each prescription's count of fills and its last one
+    (`FillHistory`), not every fill: the answer is the same, reason, date and renewal too."""
+    history = FillHistory.of(state.fills)
+    answer = eligibility(
+        state.rx,
+        history,
+        state.open_request,
+        state.now,
+        state.rules,
+        military_pharmacy=state.military,
+        open_renewal=state.open_renewal,
+    )
+    assert answer == state.ask()
+    assert refills_remaining(state.rx, history) == refills_remaining(state.rx, state.fills)
+    assert next_fill_from(state.rx, history, state.rules) == next_fill_from(
+        state.rx, state.fills, state.rules
+    )
 
 
 @settings(max_examples=300, deadline=None)

@@ -179,6 +179,7 @@ class BundleImport:
         self.patient_of_fhir: dict[str, int] = {}  # FHIR Patient id -> portal Patient.pk
         self.resolved: dict[str, Key] = {}
         self.rings: dict[int, Keyring] = {}
+        self.stored_identifiers: dict[Key, list[tuple[str, str]]] | None = None  # read when first asked
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -616,6 +617,7 @@ class BundleImport:
                 state=item.state,
                 name_of=self._name_of,
                 record_of=self._record_of,
+                identifiers_of=self._identifiers_of,
             )
             for item in self._to_write()
             if item.entry.kind in wanted and item.patient_id is not None and item.key in self.record_pk
@@ -629,6 +631,22 @@ class BundleImport:
         if target in self.items:
             return shared_name(self.items[target].entry.resource)
         return self.shared_names.get(target, "")
+
+    def _identifiers_of(self, ref: str) -> list[tuple[str, str]]:
+        """The identifiers of the directory entry `ref` names: in this bundle, else as kept (the
+        directory rows this bundle names but does not carry, read in one query when first asked)."""
+        target = self._target(ref) if ref else None
+        if target is None or target[0] not in SHARED_KINDS:
+            return []
+        if target in self.items:
+            return identifiers(self.items[target].entry.resource)
+        if self.stored_identifiers is None:
+            self.stored_identifiers = defaultdict(list)
+            outside = {pk: key for key, pk in self.shared_pk.items() if key not in self.items}
+            rows = SharedIdentifier.objects.filter(shared_id__in=list(outside)).order_by("pk")
+            for shared_id, system, value in rows.values_list("shared_id", "system", "value"):
+                self.stored_identifiers[outside[shared_id]].append((system, value))
+        return list(self.stored_identifiers.get(target, []))
 
     def _record_of(self, ref: str) -> int | None:
         target = self._target(ref) if ref else None
