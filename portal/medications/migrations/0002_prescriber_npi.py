@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinics", "0004_staff_member_npi"),
+        ("clinics", "0005_staff_member_npi"),
         ("medications", "0001_initial"),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinics", "0003_console_labels"),
+        ("clinics", "0004_hospital_time_zone"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
