@@ -51,11 +51,13 @@ def rules_now() -> Rules:
     )
 
 
-def answer_for(rx: Prescription, now: datetime) -> Answer:
-    """Eligibility of one prescription as the database holds it now (three small reads)."""
+def answer_for(rx: Prescription, now: datetime, *, open_renewal: bool | None = None) -> Answer:
+    """Eligibility of one prescription as the database holds it now (three small reads;
+    `open_renewal` when the caller has just read it: one read, one answer)."""
     fills = list(rx.fills.all())
     open_request = rx.refill_requests.filter(status__in=OPEN_REFILL_STATES).exists()
-    open_renewal = rx.renewal_requests.filter(status=RenewalRequest.Status.OPEN).exists()
+    if open_renewal is None:
+        open_renewal = rx.renewal_requests.filter(status=RenewalRequest.Status.OPEN).exists()
     military = rx.pharmacy is not None and rx.pharmacy.is_military
     return eligibility(
         rx, fills, open_request, now, rules_now(), military_pharmacy=military, open_renewal=open_renewal
@@ -134,7 +136,9 @@ def check_request_renewal(*, by: Actor, prescription_id: int, note: str) -> Rene
         raise Refused(f"Shorten the note to {NOTE_MAX:,} characters or fewer.", field="note")
     if rx.renewal_requests.filter(status=RenewalRequest.Status.OPEN).exists():
         raise Refused(RENEWAL_IN_PROGRESS)
-    answer = answer_for(rx, timezone.now())
+    # As read just now: a renewal another request makes meanwhile is refused by the unique
+    # constraint at the insert below, with the same words, not as "cannot be renewed".
+    answer = answer_for(rx, timezone.now(), open_renewal=False)
     if answer.eligible or not answer.renewable:  # type: ignore[union-attr]
         raise Refused("This prescription cannot be renewed online: send your care team a message.")
     team = prescriber_team(rx)

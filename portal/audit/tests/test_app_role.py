@@ -95,7 +95,7 @@ def test_app_role_may_seal_but_not_change_or_remove_a_seal(app_connection: psyco
 def test_app_role_can_still_use_the_rest_of_the_portal(app_connection: psycopg.Connection) -> None:
     with app_connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO clinics_hospital (name, code) VALUES ('Grant Test Hospital', 'G1') RETURNING id"
+            "INSERT INTO clinics_hospital (name, code, time_zone) VALUES ('Grant Test Hospital', 'G1', 'UTC') RETURNING id"
         )
         row = cursor.fetchone()
         assert row is not None
