@@ -15,7 +15,7 @@ from typing import Any
 
 from portal.appointments.models import PastVisit
 from portal.core.fhir_feed import Fed
-from portal.vault.crypto import keyring
+from portal.vault.crypto import Keyring, keyring
 
 
 def _moment(value: Any) -> datetime | None:
@@ -57,17 +57,23 @@ def _actor(participants: Any, prefix: str) -> str:
 
 
 def keep_encounters(fed: Sequence[Fed]) -> None:
-    """The consumer registered for `Encounter` and `Appointment` (inside the import's transaction)."""
-    rings: dict[int, Any] = {}
+    """The consumer registered for `Encounter` and `Appointment` (inside the import's transaction):
+    the bundle's visits already kept are read in one query, then the new ones are written in one
+    insert and the changed ones in one update."""
+    rings: dict[int, Keyring] = {}
+    existing = _kept(fed)
+    new, changed = [], []
     for item in fed:
         resource = item.resource
-        visit = PastVisit.objects.filter(
-            patient_id=item.patient_id, fhir_kind=item.kind, fhir_id=item.fhir_id
-        ).first()
+        visit = existing.get((item.patient_id, item.kind, item.fhir_id))
         if visit is None:
             visit = PastVisit(
                 patient_id=item.patient_id, fhir_kind=item.kind, fhir_id=item.fhir_id, row_key=uuid.uuid4()
             )
+            existing[(item.patient_id, item.kind, item.fhir_id)] = visit
+            new.append(visit)
+        elif visit not in changed and visit not in new:
+            changed.append(visit)
         visit.record_id = item.record_id
         visit.status = str(resource.get("status") or "")[:20]
         if item.kind == "Appointment":
@@ -87,7 +93,31 @@ def keep_encounters(fed: Sequence[Fed]) -> None:
             kind_text = _text(resource.get("type"))
         visit.location_name = item.name_of(location)[:200] if location else ""
         visit.practitioner_name = item.name_of(practitioner)[:200] if practitioner else ""
-        ring = rings.setdefault(item.patient_id, keyring(item.patient_id))
+        if item.patient_id not in rings:
+            rings[item.patient_id] = keyring(item.patient_id)
+        ring = rings[item.patient_id]
         ring.seal_text(visit, "type_text", kind_text or item.title)
         ring.seal_text(visit, "reason_text", _text(resource.get("reasonCode")))
-        visit.save()
+    PastVisit.objects.bulk_create(new)
+    PastVisit.objects.bulk_update(changed, UPDATED, batch_size=500)
+
+
+UPDATED = [
+    "record_id",
+    "status",
+    "started_at",
+    "ended_at",
+    "visit_class",
+    "location_name",
+    "practitioner_name",
+    "type_text",
+    "reason_text",
+]
+
+
+def _kept(fed: Sequence[Fed]) -> dict[tuple[int, str, str], PastVisit]:
+    """The visits of this bundle the portal keeps already, by (patient, kind, FHIR id)."""
+    patients = {item.patient_id for item in fed}
+    ids = {item.fhir_id for item in fed}
+    found = PastVisit.objects.filter(patient_id__in=patients, fhir_id__in=ids)
+    return {(v.patient_id, v.fhir_kind, v.fhir_id): v for v in found}

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from portal.clinics.models import NPI_SYSTEM
+from portal.clinics.models import NPI_SYSTEM, CareTeam
 from portal.core.fhir_feed import Fed
 from portal.medications.models import Fill, Pharmacy, Prescription
 from portal.medications.teams import care_team_of
@@ -38,9 +38,12 @@ Json = Mapping[str, Any]
 def take(fed: Sequence[Fed]) -> None:
     """The consumer: prescriptions first, then the fills that name them."""
     rings: dict[int, Keyring] = {}
+    teams: dict[tuple[int, str], CareTeam | None] = {}  # a bundle's few prescribers, looked up once
+    asked = [item.fhir_id for item in fed if item.kind == "MedicationRequest"]
+    kept = {rx.fhir_id: rx for rx in Prescription.objects.filter(fhir_id__in=asked)} if asked else {}
     for item in fed:
         if item.kind == "MedicationRequest":
-            upsert_prescription(item, rings)
+            upsert_prescription(item, rings, teams, kept)
     for item in fed:
         if item.kind == "MedicationDispense":
             upsert_fill(item)
@@ -52,9 +55,15 @@ def _ring(rings: dict[int, Keyring], patient_id: int) -> Keyring:
     return rings[patient_id]
 
 
-def upsert_prescription(item: Fed, rings: dict[int, Keyring]) -> Prescription:
+def upsert_prescription(
+    item: Fed,
+    rings: dict[int, Keyring],
+    teams: dict[tuple[int, str], CareTeam | None],
+    kept: dict[str, Prescription],
+) -> Prescription:
+    """`kept`: the bundle's prescriptions the portal has already, by FHIR id (read in one query)."""
     res = item.resource
-    found = Prescription.objects.filter(fhir_id=item.fhir_id).first()
+    found = kept.get(item.fhir_id)
     rx = found or Prescription(fhir_id=item.fhir_id, patient_id=item.patient_id)
     dispense: Json = res.get("dispenseRequest") or {}
     rx.record_id = item.record_id
@@ -71,7 +80,9 @@ def upsert_prescription(item: Fed, rings: dict[int, Keyring]) -> Prescription:
     requester = res.get("requester") or {}
     rx.prescriber = item.name_of(_ref(requester)) or str(requester.get("display", ""))
     rx.prescriber_npi = npi_of(item, requester)
-    rx.care_team = care_team_of(item.patient_id, rx.prescriber_npi)
+    if (item.patient_id, rx.prescriber_npi) not in teams:
+        teams[item.patient_id, rx.prescriber_npi] = care_team_of(item.patient_id, rx.prescriber_npi)
+    rx.care_team = teams[item.patient_id, rx.prescriber_npi]
     rx.ended_at = _instant((res.get("meta") or {}).get("lastUpdated")) if rx.status != "active" else None
     rx.updated_at = timezone.now()
     ring = _ring(rings, item.patient_id)
