@@ -61,6 +61,7 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.consent import agreed_client  # noqa: E402
+from bench.timing import p95  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
 from portal.appointments import actions  # noqa: E402
@@ -125,10 +126,6 @@ def patient(n: int, teams: list[CareTeam]) -> Patient:
     if terms is not None:
         TermsAcceptance.objects.get_or_create(user=user, terms=terms)
     return found
-
-
-def p95(samples: list[float]) -> float:
-    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def backend_cpu_seconds(pids: list[int]) -> float:

@@ -55,6 +55,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.consent import agreed_client  # noqa: E402
+from bench.timing import interleaved, p95  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
 from portal.audit import sealer  # noqa: E402
@@ -149,9 +150,6 @@ def forty_prescriptions() -> None:
     assert Prescription.objects.count() == 40 and Fill.objects.count() == 40
 
 
-Samples = dict[str, tuple[list[float], list[float]]]  # page -> (wall ms, CPU ms) per request
-
-
 def getter(client: Client, url: str) -> Callable[[], object]:
     def run() -> object:
         response = client.get(url)
@@ -159,24 +157,6 @@ def getter(client: Client, url: str) -> Callable[[], object]:
         return response
 
     return run
-
-
-def interleaved(pages: dict[str, Callable[[], object]], repeat: int) -> Samples:
-    """Time each page `repeat` times, taking turns, so a busy moment hits every page alike."""
-    for run in pages.values():
-        run()  # warm
-    samples: Samples = {name: ([], []) for name in pages}
-    for _ in range(repeat):
-        for name, run in pages.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            samples[name][0].append((time.perf_counter() - wall) * 1000)
-            samples[name][1].append((time.process_time() - cpu) * 1000)
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def page_bench(user: User, pharmacy: Pharmacy, *, repeat: int, profile: int) -> None:

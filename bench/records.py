@@ -49,6 +49,7 @@ from django.utils import timezone  # noqa: E402
 from fhir.resources.R4B import get_fhir_model_class  # noqa: E402
 
 from bench.consent import agreed_client  # noqa: E402
+from bench.timing import interleaved, p95  # noqa: E402
 from portal.accounts.models import TermsAcceptance, User  # noqa: E402
 from portal.accounts.selectors import current_terms  # noqa: E402
 from portal.audit import sealer  # noqa: E402
@@ -141,30 +142,6 @@ def most_measured_lab_test(patient: Patient) -> tuple[str, int]:
     )
     assert found is not None
     return found["code"], found["count"]
-
-
-Samples = dict[str, tuple[list[float], list[float]]]  # page -> (wall ms, CPU ms) per request
-
-
-def interleaved(pages: dict[str, Callable[[], object]], repeat: int) -> Samples:
-    """Time each page `repeat` times, taking turns, so a busy moment hits every page alike.
-
-    Wall time, and this process's CPU time: the test client and SQLite run in this process,
-    so CPU time leaves out the time other work on the machine took from it."""
-    for run in pages.values():
-        run()  # warm
-    samples: Samples = {name: ([], []) for name in pages}
-    for _ in range(repeat):
-        for name, run in pages.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            run()
-            samples[name][0].append((time.perf_counter() - wall) * 1000)
-            samples[name][1].append((time.process_time() - cpu) * 1000)
-    return samples
-
-
-def p95(samples: list[float]) -> float:
-    return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
 
 
 def getter(client: Client) -> Callable[[str], Callable[[], object]]:
