@@ -91,6 +91,19 @@ class AvailabilityTemplate(models.Model):
     def __str__(self) -> str:
         return f"Template {self.pk}"
 
+    @property
+    def days_in_words(self) -> str:
+        """ "Monday to Friday", "Monday, Wednesday, Friday", "Every day": its weekdays as staff read them."""
+        days = sorted({int(c) for c in self.weekdays if c in "0123456"})
+        if len(days) == len(WEEKDAY_NAMES):
+            return "Every day"
+        if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            return f"{WEEKDAY_NAMES[days[0]]} to {WEEKDAY_NAMES[days[-1]]}"
+        return ", ".join(WEEKDAY_NAMES[d] for d in days) or "No day"
+
+
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
 
 class BlockedDay(models.Model):
     """A day a team books nothing: a holiday, a training day."""

@@ -351,3 +351,19 @@ def test_a_booking_keeps_its_provider_when_the_template_names_another(
     booked.refresh_from_db()
     assert booked.slot.provider == providers["diaz"]
     assert not open_slots(world["blue"].pk, kind.pk).filter(provider=providers["diaz"]).exists()
+
+
+def test_a_templates_weekdays_are_said_in_words() -> None:
+    from portal.appointments.models import AvailabilityTemplate
+
+    said = {
+        days: AvailabilityTemplate(weekdays=days).days_in_words
+        for days in ("01234", "024", "0123456", "56", "")
+    }
+    assert said == {
+        "01234": "Monday to Friday",
+        "024": "Monday, Wednesday, Friday",
+        "0123456": "Every day",
+        "56": "Saturday, Sunday",
+        "": "No day",
+    }
