@@ -138,6 +138,12 @@ class Keyring:
     def _aad(self, binding: Binding, version: int) -> bytes:
         return f"portal-vault/1|{binding.table}|{binding.row}|{binding.field}|{self.patient_id}|{version}".encode()
 
+    def ensure_key(self) -> None:
+        """Make the patient's first data key now if there is none yet (in a transaction of its
+        own). A write that will hold row locks calls it first: two first uses of a patient's
+        key inside two such transactions could otherwise each wait on the other's new key."""
+        self._current()
+
     def _current(self) -> DataKey:
         if not self._rows:
             self._rows[1] = _create_first_key(self.patient_id)

@@ -50,14 +50,18 @@ from portal.messaging.actions.reading import (
     do_record_work_queue_read,
 )
 from portal.messaging.actions.sending import (
+    DraftNeeded,
     FilesRefused,
     check_send_draft,
+    check_send_new,
     check_send_staff_draft,
     check_staff_reply,
     do_send,
 )
 
 __all__ = [
+    "DraftNeeded",
+    "check_send_new",
     "Actor",
     "Refused",
     "AlreadySent",

@@ -164,12 +164,12 @@ def _save_draft(
     """
     check_draft_lengths(subject=subject, body=body)
     ring = ring_of(thread, patient_id)
+    ring.ensure_key()  # before the draft's row and token are held (see `Keyring.ensure_key`)
     with transaction.atomic():
         for _attempt in range(2):
             draft = Draft.objects.select_for_update().filter(send_token=send_token).first()
             created = draft is None
             if draft is None:
-                _check_not_sent(by=by, send_token=send_token)
                 _check_room_for_a_draft(by)
                 draft = Draft(patient_id=patient_id, author=by.user, send_token=send_token, thread=thread)
             elif (
@@ -199,6 +199,10 @@ def _save_draft(
                 # Send): that request made the row; the next attempt updates it.
         else:
             raise Http404
+        if created:
+            # After the insert, not before: a Send of this form that holds its token (a draft row
+            # of its own, gone at its commit) made the insert wait, and its message is seen now.
+            _check_not_sent(by=by, send_token=send_token)
         _audit(
             "draft.saved", by=by, patient_id=patient_id, object_type="draft", object_id=draft.pk, new=created
         )

@@ -11,8 +11,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from portal.clinics.access import access_team_to_write, staff_of
-from portal.clinics.models import StaffMember
+from portal.clinics.access import access_team_to_write, patient_of, staff_of, writable_by
+from portal.clinics.models import CareTeam, StaffMember
 from portal.core.acting import Actor, Refused
 from portal.messaging import notifications, rules
 from portal.messaging.access import access_draft, access_thread
@@ -34,7 +34,7 @@ from portal.messaging.models import (
     Thread,
 )
 from portal.messaging.rules import BODY_MAX, SUBJECT_MAX
-from portal.vault.crypto import Keyring
+from portal.vault.crypto import Keyring, keyring
 
 
 def check_send_draft(*, by: Actor, draft_id: int, saved: Draft | None = None) -> Message:
@@ -74,6 +74,47 @@ def check_send_draft(*, by: Actor, draft_id: int, saved: Draft | None = None) ->
     if len(subject) > SUBJECT_MAX:
         raise Refused(f"Shorten the subject to {SUBJECT_MAX} characters or fewer.", field="subject")
     return do_send(by=by, draft=draft, thread=None, subject=subject, body=body, ring=ring)
+
+
+class DraftNeeded(Exception):
+    """The form cannot be sent straight from what was posted: it has a draft already (its
+    autosave, perhaps with files), or something in it needs fixing. Send it the draft's way:
+    saved first, then sent or shown again with what to fix."""
+
+
+def check_send_new(
+    *, by: Actor, send_token: uuid.UUID, care_team: CareTeam, category: str, subject: str, body: str
+) -> Message:
+    """A new conversation sent straight from its form: for a form with no draft yet and no file
+    (most Sends), it skips saving a draft only to send and delete it in the next transaction.
+
+    `care_team` is the team `team_to_write` gave this patient in this request. The form's token
+    is held for the transaction by a bare draft row, inserted first and deleted with the send:
+    another request of the same form (an autosave, a second Send) waits on the token's unique
+    index until this one commits, then finds the message (no draft comes back after a Send); a
+    draft that exists already, or anything to fix, raises `DraftNeeded`. A second Send of a
+    sent form raises `AlreadySent`."""
+    patient = patient_of(by.user)
+    subject, body = subject.strip(), body.strip()
+    fits = 0 < len(subject) <= SUBJECT_MAX and 0 < len(body) <= BODY_MAX
+    if not fits or category not in Category.values or not writable_by(care_team, by.user):
+        raise DraftNeeded
+    ring = keyring(patient.pk)
+    ring.ensure_key()
+    hold = Draft(patient_id=patient.pk, author=by.user, send_token=send_token, care_team=care_team)
+    hold.category, hold.subject, hold.body = category, b"", b""
+    try:
+        with transaction.atomic():
+            hold.save(force_insert=True)  # waits for any other request holding this form's token
+            earlier = already_sent(by=by, send_token=send_token)
+            if earlier is not None:
+                raise AlreadySent(earlier)
+            return _send(by=by, draft=hold, thread=None, subject=subject, body=body, ring=ring)
+    except IntegrityError:
+        earlier = already_sent(by=by, send_token=send_token)
+        if earlier is not None:
+            raise AlreadySent(earlier) from None
+        raise DraftNeeded from None  # the form has a draft: send it
 
 
 def _check_body(body: str) -> None:

@@ -133,10 +133,15 @@ def test_a_new_draft_beyond_the_limit_is_refused_and_says_what_to_do(
     assert Draft.objects.count() == 3
     assert client.post(AUTOSAVE, {**forms[0], "body": "Changed"}).status_code == 200  # existing: fine
 
-    page = client.post("/messages/new/", _form(world["blue"].pk, body="Typed on the fourth form"))
+    fourth = _form(world["blue"].pk, body="Typed on the fourth form")
+    page = client.post("/messages/new/", {**fourth, "action": "save"})
     assert page.status_code == 400
     assert "You have 3 unsent drafts. Send or delete some to save this one." in page.content.decode()
     assert "Typed on the fourth form" in page.content.decode()
+    # Its Send needs no draft: it goes, and the three drafts stay as they were.
+    sent = client.post("/messages/new/", {**fourth, "action": "send"})
+    assert sent.status_code == 302 and Message.objects.filter(send_token=fourth["send_token"]).exists()
+    assert Draft.objects.count() == 3
 
     client.post("/messages/new/", {**forms[1], "action": "send"})
     assert Draft.objects.count() == 2

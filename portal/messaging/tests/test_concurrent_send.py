@@ -23,6 +23,7 @@ from django.http import Http404
 from django.test import Client
 
 from portal.accounts.models import User
+from portal.clinics.access import team_to_write
 from portal.core.acting import Actor
 from portal.messaging import actions
 from portal.messaging.attachments import Upload, blocking
@@ -139,3 +140,127 @@ def test_four_sends_at_once_through_the_live_server(
     assert Message.objects.count() == 1
     assert Attachment.objects.filter(message=message).count() == 1
     assert not Draft.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sends_as_posted_and_autosaves_of_one_form_at_once_leave_one_message_and_no_draft(
+    world: dict[str, Any], paula: User, isolated_vault: Path
+) -> None:
+    """Ten Sends of a form with no draft (sent as posted, or the draft's way when an autosave got
+    there first) and ten autosaves of it, all at once: one message, every Send answers with it,
+    and no autosave brings a draft back after the Send."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent connections: PostgreSQL (SQLite runs one writer at a time)")
+    by, token = Actor(paula), uuid.uuid4()
+    team = team_to_write(paula, world["blue"].pk)  # the door the compose form's team comes through
+    assert team is not None
+    form = {"category": "general", "subject": "Hi", "body": "Sent once"}
+    start = threading.Barrier(20)
+    sent: list[int] = []
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            try:
+                message = actions.check_send_new(by=by, send_token=token, care_team=team, **form)
+            except actions.AlreadySent as done:
+                message = done.sent
+            except actions.DraftNeeded:
+                try:
+                    draft = actions.check_save_draft(
+                        by=by, send_token=token, care_team_id=team.pk, thread_id=None, **form
+                    )
+                    message = actions.check_send_draft(by=by, draft_id=draft.pk, saved=draft)
+                except actions.AlreadySent as done:
+                    message = done.sent
+                except Http404:
+                    message = actions.already_sent(by=by, send_token=token)
+            assert message is not None
+            sent.append(message.pk)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def autosave() -> None:
+        try:
+            start.wait()
+            actions.check_save_draft(by=by, send_token=token, care_team_id=team.pk, thread_id=None, **form)
+        except (actions.AlreadySent, Http404):
+            pass
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(10)]
+    threads += [threading.Thread(target=autosave) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    message = Message.objects.get(send_token=token)
+    assert sent == [message.pk] * 10
+    assert not Draft.objects.filter(send_token=token).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_autosave_that_waited_on_a_send_as_posted_finds_the_message(
+    world: dict[str, Any], paula: User, isolated_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step by step: the Send holds the form's token (its bare draft row) and stops before its
+    commit; the autosave's insert waits on the token; the Send commits; the autosave then finds
+    the message and keeps no draft."""
+    from portal.messaging.actions import sending
+
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections at once: PostgreSQL (SQLite runs one writer at a time)")
+    by, token = Actor(paula), uuid.uuid4()
+    team = team_to_write(paula, world["blue"].pk)  # the door the compose form's team comes through
+    assert team is not None
+    form = {"category": "general", "subject": "Hi", "body": "Sent once"}
+    held, go = threading.Event(), threading.Event()
+    real = sending.already_sent
+
+    def paused(**kwargs: Any) -> Message | None:
+        held.set()
+        assert go.wait(30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(sending, "already_sent", paused)
+    outcome: list[object] = []
+
+    def send() -> None:
+        try:
+            outcome.append(actions.check_send_new(by=by, send_token=token, care_team=team, **form))
+        finally:
+            connection.close()
+
+    def autosave() -> None:
+        try:
+            actions.check_save_draft(by=by, send_token=token, care_team_id=team.pk, thread_id=None, **form)
+            outcome.append("draft saved")
+        except actions.AlreadySent:
+            outcome.append("already sent")
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert held.wait(30)
+    saver = threading.Thread(target=autosave)
+    saver.start()
+    with connection.cursor() as cursor:  # the autosave's insert waits on the Send's token row
+        for _ in range(3000):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                break
+        else:
+            pytest.fail("the autosave never waited on the Send")
+    go.set()
+    sender.join(30)
+    saver.join(30)
+    assert sorted(type(o).__name__ for o in outcome) == ["Message", "str"] and "already sent" in outcome
+    assert not Draft.objects.filter(send_token=token).exists()

@@ -217,10 +217,12 @@ def _compose_post(request: HttpRequest) -> HttpResponse:
         # Send on an empty form: say what is missing, keep no empty draft in the Drafts list.
         form.is_valid()
         return _compose_again(request, form, draft=None, refusals=[], status=400)
-    draft = _save_compose_draft(request, form, token=token, team=team)
+    wants_send = request.POST.get("action", "send") == "send"
+    direct = wants_send and typed and team is not None and not request.FILES and not request.POST.get("about")
+    sent = _send_as_posted(request, form, token=token, team=team) if direct and form.is_valid() else None
+    draft = sent or _save_compose_draft(request, form, token=token, team=team)
     if isinstance(draft, HttpResponse):
         return draft
-    wants_send = request.POST.get("action", "send") == "send"
     try:
         refusals, problem = attach_files(by, request, draft)
         if form.is_valid() and not blocking(refusals) and wants_send and not problem:
@@ -242,6 +244,31 @@ def _compose_post(request: HttpRequest) -> HttpResponse:
     return _compose_again(
         request, form, draft=view, refusals=refusals, problem=problem, status=503 if problem else 400
     )
+
+
+def _send_as_posted(
+    request: HttpRequest, form: ComposeForm, *, token: uuid.UUID, team: CareTeam | None
+) -> HttpResponse | None:
+    """Most Sends: no draft yet, no file, nothing to fix. Sent as posted, with no draft saved
+    and deleted on the way; None sends the form the draft's way (saved, then sent)."""
+    if team is None:
+        return None
+    try:
+        message = actions.check_send_new(
+            by=actor_of(request),
+            send_token=token,
+            care_team=team,
+            category=form.cleaned_data["category"],
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+        )
+    except actions.AlreadySent as done:
+        messages.info(request, "This message was already sent.")
+        return redirect("messaging:thread", done.sent.thread_id)
+    except actions.DraftNeeded:
+        return None
+    messages.success(request, "Your message was sent to your care team.")
+    return redirect("messaging:thread", message.thread.pk)
 
 
 def _compose_again(request: HttpRequest, form: ComposeForm, *, status: int, **context: Any) -> HttpResponse:
