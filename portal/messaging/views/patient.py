@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -265,7 +266,9 @@ def _send_as_posted(
     except actions.AlreadySent as done:
         messages.info(request, "This message was already sent.")
         return redirect("messaging:thread", done.sent.thread_id)
-    except actions.DraftNeeded:
+    except (actions.DraftNeeded, DatabaseError):
+        # A database error rolled the send back whole: the draft's way saves what was typed
+        # first, as every Send did before, then tries the send again.
         return None
     messages.success(request, "Your message was sent to your care team.")
     return redirect("messaging:thread", message.thread.pk)
