@@ -21,11 +21,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
-from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Field, Model, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,6 +53,7 @@ from portal.appointments.models import (
     TeamSchedule,
     WaitlistOffer,
 )
+from portal.appointments.rows import quoted
 from portal.appointments.slots import local_today, open_slots, release_open_slots, schedule_of, zone_of
 from portal.clinics.access import access_patient, patient_of
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam
@@ -79,7 +79,7 @@ def lock_slots(*slot_ids: int) -> None:
     if not connection.features.has_select_for_update:
         return
     ids = sorted(set(slot_ids))
-    table, key = _quoted(Slot), _quoted(Slot, "id")
+    table, key = quoted(Slot), quoted(Slot, "id")
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({marks}) ORDER BY {key} FOR UPDATE", ids)  # noqa: S608
@@ -238,15 +238,6 @@ def _slot_facts(
     return SlotFacts(bool(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), int(row[4]))
 
 
-def _quoted(model: type[Model], name: str = "") -> str:
-    """A model's table, or one of its fields' column, quoted for SQL written by hand."""
-    if not name:
-        return connection.ops.quote_name(model._meta.db_table)
-    column = cast("Field[Any, Any]", model._meta.get_field(name)).column
-    assert column is not None  # noqa: S101 - concrete fields have one
-    return connection.ops.quote_name(column)
-
-
 @cache
 def _facts_sql() -> str:
     """`_slot_facts`' statement, written once per process from the models' names (Django took
@@ -254,22 +245,22 @@ def _facts_sql() -> str:
     value is a parameter."""
     offer, template, blocked, booking = WaitlistOffer, AvailabilityTemplate, BlockedDay, Appointment
     mine = (
-        f"FROM {_quoted(booking)} WHERE {_quoted(booking, 'patient')} = %s "
-        f"AND {_quoted(booking, 'status')} = %s AND {_quoted(booking, 'id')} <> %s"
+        f"FROM {quoted(booking)} WHERE {quoted(booking, 'patient')} = %s "
+        f"AND {quoted(booking, 'status')} = %s AND {quoted(booking, 'id')} <> %s"
     )
     return (
-        f"SELECT EXISTS (SELECT 1 FROM {_quoted(offer)} WHERE {_quoted(offer, 'slot')} = %s "  # noqa: S608
-        f"AND {_quoted(offer, 'expires_at')} > %s AND NOT {_quoted(offer, 'taken')} "
-        f"AND NOT {_quoted(offer, 'lapsed')} "
-        f"AND {_quoted(offer, 'id')} <> %s), "
-        f"EXISTS (SELECT 1 FROM {_quoted(template)} WHERE {_quoted(template, 'id')} = %s "
-        f"AND {_quoted(template, 'is_active')}), "
-        f"EXISTS (SELECT 1 FROM {_quoted(blocked)} WHERE {_quoted(blocked, 'care_team')} = %s "
-        f"AND {_quoted(blocked, 'day')} = %s), "
-        f"EXISTS (SELECT 1 {mine} AND {_quoted(booking, 'starts_at')} < %s "
-        f"AND {_quoted(booking, 'ends_at')} > %s), "
-        f"(SELECT COUNT(*) {mine} AND {_quoted(booking, 'care_team')} = %s "
-        f"AND {_quoted(booking, 'starts_at')} > %s)"
+        f"SELECT EXISTS (SELECT 1 FROM {quoted(offer)} WHERE {quoted(offer, 'slot')} = %s "  # noqa: S608
+        f"AND {quoted(offer, 'expires_at')} > %s AND NOT {quoted(offer, 'taken')} "
+        f"AND NOT {quoted(offer, 'lapsed')} "
+        f"AND {quoted(offer, 'id')} <> %s), "
+        f"EXISTS (SELECT 1 FROM {quoted(template)} WHERE {quoted(template, 'id')} = %s "
+        f"AND {quoted(template, 'is_active')}), "
+        f"EXISTS (SELECT 1 FROM {quoted(blocked)} WHERE {quoted(blocked, 'care_team')} = %s "
+        f"AND {quoted(blocked, 'day')} = %s), "
+        f"EXISTS (SELECT 1 {mine} AND {quoted(booking, 'starts_at')} < %s "
+        f"AND {quoted(booking, 'ends_at')} > %s), "
+        f"(SELECT COUNT(*) {mine} AND {quoted(booking, 'care_team')} = %s "
+        f"AND {quoted(booking, 'starts_at')} > %s)"
     )
 
 
@@ -328,7 +319,7 @@ def _lock_patient(patient: Patient) -> None:
 
 @cache
 def _lock_sql() -> str:
-    return f"SELECT 1 FROM {_quoted(Patient)} WHERE {_quoted(Patient, 'id')} = %s FOR UPDATE"  # noqa: S608
+    return f"SELECT 1 FROM {quoted(Patient)} WHERE {quoted(Patient, 'id')} = %s FOR UPDATE"  # noqa: S608
 
 
 def do_book(booking: Booking, *, reason: str, by: Actor) -> Appointment:

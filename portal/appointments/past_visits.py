@@ -61,19 +61,16 @@ def keep_encounters(fed: Sequence[Fed]) -> None:
     the bundle's visits already kept are read in one query, then the new ones are written in one
     insert and the changed ones in one update."""
     rings: dict[int, Keyring] = {}
-    existing = _kept(fed)
-    new, changed = [], []
+    kept = _kept(fed)
+    new: dict[tuple[int, str, str], PastVisit] = {}
     for item in fed:
         resource = item.resource
-        visit = existing.get((item.patient_id, item.kind, item.fhir_id))
+        key = (item.patient_id, item.kind, item.fhir_id)
+        visit = kept.get(key) or new.get(key)
         if visit is None:
-            visit = PastVisit(
+            visit = new[key] = PastVisit(
                 patient_id=item.patient_id, fhir_kind=item.kind, fhir_id=item.fhir_id, row_key=uuid.uuid4()
             )
-            existing[(item.patient_id, item.kind, item.fhir_id)] = visit
-            new.append(visit)
-        elif visit not in changed and visit not in new:
-            changed.append(visit)
         visit.record_id = item.record_id
         visit.status = str(resource.get("status") or "")[:20]
         if item.kind == "Appointment":
@@ -98,8 +95,8 @@ def keep_encounters(fed: Sequence[Fed]) -> None:
         ring = rings[item.patient_id]
         ring.seal_text(visit, "type_text", kind_text or item.title)
         ring.seal_text(visit, "reason_text", _text(resource.get("reasonCode")))
-    PastVisit.objects.bulk_create(new)
-    PastVisit.objects.bulk_update(changed, UPDATED, batch_size=500)
+    PastVisit.objects.bulk_create(new.values())
+    PastVisit.objects.bulk_update(kept.values(), UPDATED, batch_size=500)
 
 
 UPDATED = [
@@ -116,8 +113,9 @@ UPDATED = [
 
 
 def _kept(fed: Sequence[Fed]) -> dict[tuple[int, str, str], PastVisit]:
-    """The visits of this bundle the portal keeps already, by (patient, kind, FHIR id)."""
-    patients = {item.patient_id for item in fed}
-    ids = {item.fhir_id for item in fed}
-    found = PastVisit.objects.filter(patient_id__in=patients, fhir_id__in=ids)
-    return {(v.patient_id, v.fhir_kind, v.fhir_id): v for v in found}
+    """The visits of this bundle the portal keeps already, by (patient, kind, FHIR id): one query."""
+    wanted = {(item.patient_id, item.kind, item.fhir_id) for item in fed}
+    found = PastVisit.objects.filter(
+        patient_id__in={p for p, _, _ in wanted}, fhir_id__in={i for _, _, i in wanted}
+    )
+    return {key: v for v in found if (key := (v.patient_id, v.fhir_kind, v.fhir_id)) in wanted}

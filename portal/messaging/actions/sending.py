@@ -67,13 +67,17 @@ def check_send_draft(*, by: Actor, draft_id: int, saved: Draft | None = None) ->
         raise Refused("Choose the care team to write to.", field="care_team")
     if not fresh:
         access_team_to_write(by.user, draft.care_team.pk)
-    if draft.category not in Category.values:
+    _check_new_conversation(draft.category, subject)
+    return do_send(by=by, draft=draft, thread=None, subject=subject, body=body, ring=ring)
+
+
+def _check_new_conversation(category: str, subject: str) -> None:
+    if category not in Category.values:
         raise Refused("Choose what the message is about.", field="category")
     if not subject:
         raise Refused("Enter a subject.", field="subject")
     if len(subject) > SUBJECT_MAX:
         raise Refused(f"Shorten the subject to {SUBJECT_MAX} characters or fewer.", field="subject")
-    return do_send(by=by, draft=draft, thread=None, subject=subject, body=body, ring=ring)
 
 
 class DraftNeeded(Exception):
@@ -96,8 +100,12 @@ def check_send_new(
     sent form raises `AlreadySent`."""
     patient = patient_of(by.user)
     subject, body = subject.strip(), body.strip()
-    fits = 0 < len(subject) <= SUBJECT_MAX and 0 < len(body) <= BODY_MAX
-    if not fits or category not in Category.values or not writable_by(care_team, by.user):
+    try:  # the same rules as a draft's Send; what breaks one is said on the draft's way
+        _check_body(body)
+        _check_new_conversation(category, subject)
+    except Refused:
+        raise DraftNeeded from None
+    if not writable_by(care_team, by.user):
         raise DraftNeeded
     ring = keyring(patient.pk)
     ring.ensure_key()
