@@ -7,10 +7,20 @@ event committed meanwhile in one round, so under load one round serves many requ
 Management commands, the job runner and tests do not start it: they seal at commit (and a
 request at its end) as before, so what they wrote is chained when they return.
 
+One sealer per database does the rounds (PostgreSQL): the **leader**, the one whose connection
+holds a session advisory lock. Many server processes would otherwise each run a round a
+moment after their own commits and find the head taken by another's, costing every process
+the statements of a round that chains nothing. The leader chains every process's events: a
+`GATHER` after its own process's commits, and otherwise by looking at the work list, every
+`GATHER` while there is work and less often (up to `IDLE_POLL`) when there is none. Another
+process's sealer, woken by its commits, only asks for the lock now and then (`LEAD_RETRY`): it
+gets it when the leader's connection has ended (its process stopped or was recycled) and
+takes over. SQLite has no such lock and one writer at a time: there each process's sealer
+seals its own commits, as before.
+
 Nothing is lost if a process stops before its sealer ran: the events are committed and on
-the work list, and the next sealer (another process's, or the `audit.seal` job every
-minute) chains them; `audit_verify` counts them as waiting, not as a break, for
-`UNSEALED_GRACE`.
+the work list, and the leader (or the `audit.seal` job every minute) chains them;
+`audit_verify` counts them as waiting, not as a break, for `UNSEALED_GRACE`.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from typing import Any
 
 from django.db import connection
 
@@ -28,10 +40,18 @@ logger = logging.getLogger(__name__)
 
 # After a wake, how long the sealer waits for more commits to chain in the same round.
 GATHER = 0.05
-# A round that found the head taken by another process's sealer tries again this many times
-# (a GATHER apart), so its events do not wait for the periodic job when that sealer has
-# already looked at the work list.
+# The leader looks at the work list a GATHER after a round that chained something, and at
+# most this far apart when it finds nothing there (the wait doubles after each empty look).
+IDLE_POLL = 1.0
+# A sealer that is not the leader asks for the lock at most this often (when woken).
+LEAD_RETRY = 1.0
+# A flush that found the head taken by another sealer tries again this many times
+# (a GATHER apart): it returns once what waited was chained.
 RETRIES = 5
+# The session advisory lock the leader holds (any fixed number; PostgreSQL scopes it to
+# the database). In the sealer thread's own connection: a pooler in transaction mode in front
+# of PostgreSQL would lose it, so the sealer connects directly, as the portal does.
+LEADER_LOCK = 0x504F5254414C5345  # "PORTALSE"
 
 
 class Sealer:
@@ -43,8 +63,12 @@ class Sealer:
         self._wakes = threading.Event()
         self._state = threading.Condition()
         self._asked = 0  # wakes asked for
+        self._flushes = 0  # of which flushes: seal even when another sealer leads
         self._answered = 0  # wakes a finished round has covered
         self._stop = threading.Event()
+        self._led_on: Any = None  # the database connection that holds the leader's lock
+        self._next_try = 0.0  # when a sealer that is not the leader may ask again
+        self.rounds = 0  # sealing rounds run
         self.thread = threading.Thread(target=self._run, name="audit-sealer", daemon=True)
 
     def start(self) -> Sealer:
@@ -57,7 +81,10 @@ class Sealer:
         self._wakes.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wake the sealer and wait until a round that began after now has ended."""
+        """Wake the sealer and wait until a round that began after now has ended, one that
+        seals whether or not this sealer leads: what this process committed is chained."""
+        with self._state:
+            self._flushes += 1
         self.wake()
         with self._state:
             wanted = self._asked
@@ -68,30 +95,79 @@ class Sealer:
         self._wakes.set()
         self.thread.join(timeout)
 
+    @property
+    def leading(self) -> bool:
+        return self._led_on is not None
+
     def _run(self) -> None:
-        retries = 0
+        idle = 0  # the leader's looks in a row that found nothing
         while not self._stop.is_set():
-            self._wakes.wait()
-            self._stop.wait(self.gather)  # gather the commits that follow this one
+            woken = self._wakes.wait(self._poll(idle))
+            if woken:
+                self._stop.wait(self.gather)  # gather the commits that follow this one
             with self._state:
                 self._wakes.clear()
-                covered = self._asked
-            retries = self._round(retries)
+                covered, flush = self._asked, self._flushes
+                self._flushes = 0
+            try:
+                if flush:
+                    self._lead()  # a flush asks too (a new process's first round is often one)
+                    self._seal_until_done()
+                elif self._lead() and (woken or AuditUnsealed.objects.exists()):
+                    idle = 0 if self._round() else idle + 1
+                else:
+                    idle = idle + 1 if self.leading else 0
+            except Exception:  # noqa: BLE001 - the events are committed: the next round or the job seals them
+                logger.exception("audit: the background sealer failed; the next round seals what waits")
+                self._led_on = None
+                connection.close()
             with self._state:
                 self._answered = covered
                 self._state.notify_all()
-        connection.close()
+        connection.close()  # the leader's lock goes with its connection
 
-    def _round(self, retries: int) -> int:
-        try:
-            sealed = log.seal_pending()
-            if sealed == 0 and retries < RETRIES and AuditUnsealed.objects.exists():
-                self._wakes.set()  # another sealer had the head: look again in a moment
-                return retries + 1
-        except Exception:  # noqa: BLE001 - the events are committed: the next round or the job seals them
-            logger.exception("audit: the background sealer failed; the next round seals what waits")
-            connection.close()
-        return 0
+    def _poll(self, idle: int) -> float | None:
+        """How long to wait for a wake: a leader looks at the work list itself now and then."""
+        if not self.leading:
+            return None
+        return min(IDLE_POLL, max(self.gather, GATHER) * 2 ** min(idle, 8))
+
+    def _lead(self) -> bool:
+        """Whether this sealer leads (SQLite: always), asking for the lock when it may."""
+        if connection.vendor != "postgresql":
+            return True
+        if self._led_on is not None and connection.connection is self._led_on:
+            return True
+        self._led_on = None  # its connection ended: the lock went with it
+        now = time.monotonic()
+        if now < self._next_try:
+            return False
+        self._next_try = now + LEAD_RETRY
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LEADER_LOCK])
+            (got,) = cursor.fetchone()
+        if got:
+            self._led_on = connection.connection
+        return bool(got)
+
+    def wait_for_rounds(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until this sealer has run `count` rounds since it started (tests, the bench)."""
+        with self._state:
+            return self._state.wait_for(lambda: self.rounds >= count, timeout)
+
+    def _round(self) -> int:
+        sealed = log.seal_pending()
+        with self._state:
+            self.rounds += 1
+            self._state.notify_all()
+        return sealed or int(AuditUnsealed.objects.exists())  # the head was taken: look again soon
+
+    def _seal_until_done(self) -> None:
+        for _ in range(RETRIES + 1):
+            self._round()
+            if self._stop.is_set() or not AuditUnsealed.objects.exists():
+                return
+            self._stop.wait(self.gather)  # another sealer had the head: it chains; look again
 
 
 _this_process: list[Sealer] = []  # the running sealer, if any

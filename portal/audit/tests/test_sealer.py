@@ -91,3 +91,56 @@ def test_without_a_sealer_thread_an_event_is_sealed_at_commit() -> None:
     sealer.stop()
     event = audit_log.record("test.written", actor_id=1)
     assert not AuditUnsealed.objects.filter(event_id=event.pk).exists()
+
+
+@pytest.fixture
+def two_processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[sealer.Sealer, sealer.Sealer]]:
+    """Two sealers, each with its own connection, as two server processes have; commits wake
+    neither by themselves (the test wakes them)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the leader's lock is PostgreSQL's; on SQLite each process seals its own commits")
+    monkeypatch.setattr(sealer, "LEAD_RETRY", 0.0)
+    audit_log.seal_in_background(lambda: None)
+    first, second = sealer.Sealer(gather=0).start(), sealer.Sealer(gather=0).start()
+    try:
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+        audit_log.seal_in_background(None)
+
+
+def test_one_sealer_leads_and_chains_what_another_process_committed(
+    two_processes: tuple[sealer.Sealer, sealer.Sealer],
+) -> None:
+    """Eight server processes each running rounds that find the head taken cost every process
+    CPU for nothing: one leads, and the other's commits are chained by it, not by a round of
+    the other's own."""
+    first, second = two_processes
+    assert first.flush() and first.leading
+    assert second.flush() and not second.leading
+    second_rounds = second.rounds
+    led_rounds = first.rounds
+    events = [audit_log.record("test.written", actor_id=n) for n in range(3)]
+    second.wake()  # its process committed: it does not seal, the leader will
+    assert first.wait_for_rounds(led_rounds + 1)
+    assert not AuditUnsealed.objects.filter(event_id__in=[e.pk for e in events]).exists()
+    assert second.rounds == second_rounds and not second.leading
+    assert audit_log.verify_chain() == (AuditEvent.objects.count(), None)
+
+
+def test_when_the_leader_stops_another_sealer_takes_over(
+    two_processes: tuple[sealer.Sealer, sealer.Sealer],
+) -> None:
+    """A worker recycled or killed takes the lock with its connection: the next sealer woken
+    asks for it, gets it, and chains what waits."""
+    first, second = two_processes
+    assert first.flush() and first.leading
+    first.stop()  # its connection closes: the lock is free
+    event = audit_log.record("test.written", actor_id=7)
+    rounds = second.rounds
+    second.wake()
+    assert second.wait_for_rounds(rounds + 1)
+    assert second.leading
+    assert not AuditUnsealed.objects.filter(event_id=event.pk).exists()
+    assert audit_log.verify_chain() == (AuditEvent.objects.count(), None)
