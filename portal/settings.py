@@ -187,8 +187,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# Sessions: database-backed by default; any Django session engine works.
-SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "django.contrib.sessions.backends.db")
+# Sessions: database-backed by default (Django's store, saved in one statement:
+# portal.accounts.session_store); any Django session engine works.
+SESSION_ENGINE = read_str("PORTAL_SESSION_ENGINE", "portal.accounts.session_store")
 SESSION_COOKIE_NAME = "portal_session"
 PORTAL_CONSENT_COOKIE_NAME = "portal_consent"  # the notice and consent agreed (accounts.consent)
 SESSION_COOKIE_HTTPONLY = True

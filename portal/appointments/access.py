@@ -21,10 +21,11 @@ from portal.appointments.models import (
     TeamSchedule,
     WaitlistOffer,
 )
-from portal.appointments.rows import Joined, quoted
+from portal.appointments.rows import Joined
 from portal.clinics.access import patients_visible_to, teams_of
 from portal.clinics.models import CareTeam, Clinic, Hospital, Patient, PatientCareTeam, StaffMember
 from portal.core.acting import refuse
+from portal.core.rows import quoted
 
 RELATED = ("patient", "care_team__clinic__hospital", "appointment_type", "slot__provider")
 

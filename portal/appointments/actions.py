@@ -53,11 +53,11 @@ from portal.appointments.models import (
     TeamSchedule,
     WaitlistOffer,
 )
-from portal.appointments.rows import quoted
 from portal.appointments.slots import local_today, open_slots, release_open_slots, schedule_of, zone_of
 from portal.clinics.access import access_patient, patient_of
 from portal.clinics.models import CareTeam, Patient, PatientCareTeam
 from portal.core.acting import Actor, Denied, Refused, audit_event, refuse
+from portal.core.rows import quoted
 from portal.vault.crypto import keyring
 
 REASON_MAX = 250

@@ -20,15 +20,6 @@ from django.db.models.expressions import Col
 Converter = Callable[[Any, Any, Any], Any]
 
 
-def quoted(model: type[Model], name: str = "") -> str:
-    """A model's table, or one of its fields' column, quoted for this database."""
-    if not name:
-        return connection.ops.quote_name(model._meta.db_table)
-    column = model._meta.get_field(name).column  # type: ignore[union-attr]
-    assert column is not None  # noqa: S101 - concrete fields have one
-    return connection.ops.quote_name(column)
-
-
 @dataclass
 class Joined:
     """The tables of one hand-written SELECT, in the order their columns come."""

@@ -26,7 +26,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tasks import TaskResultStatus, task
 
-from portal.core.models import OutgoingAttachment, OutgoingEmail
+from portal.core import rows
+from portal.core.models import OutgoingAttachment, OutgoingEmail, new_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +66,17 @@ def queue_emails(
     subject = " ".join(render_to_string(f"email/{template}_subject.txt", context).split())
     text_body = render_to_string(f"email/{template}_body.txt", context)
     html_body = render_to_string(f"email/{template}_body.html", context)
-    emails = OutgoingEmail.objects.bulk_create(
-        [
-            OutgoingEmail(
-                template=template, to=address, subject=subject, text_body=text_body, html_body=html_body
-            )
-            for address in to
-        ]
-    )
+    now = timezone.now()
+    text = {"template": template, "subject": subject, "text_body": text_body, "html_body": html_body}
+    # One INSERT of the rows, the text prepared once (each row makes its own Message-ID).
+    each = [{"to": address, "message_id": new_message_id()} for address in to]
+    ids = rows.insert(OutgoingEmail, each, same={**text, "created_at": now, "next_attempt_at": now})
+    emails = [
+        OutgoingEmail(pk=pk, created_at=now, next_attempt_at=now, **row, **text)
+        for pk, row in zip(ids, each, strict=True)
+    ]
+    for email in emails:
+        email._state.adding, email._state.db = False, connection.alias
     if attachments:
         OutgoingAttachment.objects.bulk_create(
             [
@@ -83,7 +87,6 @@ def queue_emails(
                 for file in attachments
             ]
         )
-    ids = [email.pk for email in emails]
     if _on_the_database_queue():
         # The tasks are rows of the same database: written in this transaction, the worker
         # sees them at its commit and never after a rollback (no window where a committed
@@ -120,23 +123,26 @@ def _enqueue_in_one_statement(backend: Any, email_ids: list[int]) -> None:
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     backend.validate_task(deliver_email)
-    rows = DBTaskResult.objects.bulk_create(
-        [
-            DBTaskResult(
-                id=backend._get_id(),
-                args_kwargs=normalize_json({"args": [email_id], "kwargs": {}}),
-                priority=deliver_email.priority,
-                task_path=deliver_email.module_path,
-                queue_name=deliver_email.queue_name,
-                # Its pre_save signal (which bulk_create does not send) spells "no delay" so.
-                run_after=deliver_email.run_after or get_date_max(),
-                backend_name=backend.alias,
-            )
-            for email_id in email_ids
-        ]
-    )
-    for row in rows:
-        task_enqueued.send(type(backend), task_result=row.task_result)
+    same = {
+        "priority": deliver_email.priority,
+        "task_path": deliver_email.module_path,
+        "queue_name": deliver_email.queue_name,
+        # Its pre_save signal (which bulk_create does not send either) spells "no delay" so.
+        "run_after": deliver_email.run_after or get_date_max(),
+        "backend_name": backend.alias,
+        "enqueued_at": timezone.now(),
+        "worker_ids": [],
+    }
+    each = [
+        {"id": backend._get_id(), "args_kwargs": normalize_json({"args": [email_id], "kwargs": {}})}
+        for email_id in email_ids
+    ]
+    rows.insert(DBTaskResult, each, same=same)
+    if task_enqueued.has_listeners(type(backend)):
+        # The listeners (django_tasks logs each task) hear of each as from the backend's own enqueue.
+        for task in each:
+            row: DBTaskResult = DBTaskResult(**task, **same, status=TaskResultStatus.READY)
+            task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from email.utils import parseaddr
 
@@ -11,8 +12,12 @@ from django.utils import timezone
 def new_message_id() -> str:
     """A Message-ID for a new e-mail, in the sender's domain: made once, stored, and sent with
     every attempt, so a relay or a mail client can drop a second copy."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "portal.invalid"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    return f"<{uuid.uuid4().hex}@{_domain_of(settings.DEFAULT_FROM_EMAIL)}>"
+
+
+@functools.lru_cache(maxsize=8)
+def _domain_of(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "portal.invalid"
 
 
 class OutgoingEmail(models.Model):

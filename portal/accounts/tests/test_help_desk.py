@@ -333,7 +333,7 @@ def test_the_history_page_costs_a_fixed_number_of_queries(console: Client, paula
     assert len(queries) == HISTORY_QUERIES - 2 + audit_writes()
 
 
-HISTORY_QUERIES = 10  # counted on SQLite, where an audit event costs two statements
+HISTORY_QUERIES = 8  # counted on SQLite, where an audit event costs two statements
 
 
 def audit_writes() -> int:

@@ -175,4 +175,4 @@ def _audit_writes() -> int:
 # Counted on SQLite: the session, its user and their authenticator (staff sign in with a second
 # step), the patients, their team links (one prefetch), the audit event (two there, one on
 # PostgreSQL), the session's activity (three).
-SEARCH_QUERIES = 10
+SEARCH_QUERIES = 8

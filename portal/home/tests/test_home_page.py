@@ -186,8 +186,8 @@ def test_staff_have_no_patient_home_page(dr_diaz: User, signed_in: SignIn) -> No
 
 # Counted on SQLite (an audit event costs two statements there). With nothing waiting the
 # Messages card also lists the latest conversations (their rows and the keyring).
-EMPTY_QUERIES = 15  # the Medications card: one; appointments: the next booking (one query)
-BUSY_QUERIES = 14
+EMPTY_QUERIES = 13  # the Medications card: one; appointments: the next booking (one query)
+BUSY_QUERIES = 12
 
 
 @pytest.mark.parametrize("count", [1, 12])

@@ -117,7 +117,7 @@ def check_send_new(
             earlier = already_sent(by=by, send_token=send_token)
             if earlier is not None:
                 raise AlreadySent(earlier)
-            return _send(by=by, draft=hold, thread=None, subject=subject, body=body, ring=ring)
+            return _send(by=by, draft=hold, thread=None, subject=subject, body=body, ring=ring, files=False)
     except IntegrityError:
         earlier = already_sent(by=by, send_token=send_token)
         if earlier is not None:
@@ -158,16 +158,25 @@ def do_send(
 
 
 def _store_sent_message(
-    *, by: Actor, thread: Thread, draft: Draft, ring: Keyring, body: str, author_kind: str, now: datetime
+    *,
+    by: Actor,
+    thread: Thread,
+    draft: Draft,
+    ring: Keyring,
+    body: str,
+    author_kind: str,
+    now: datetime,
+    files: bool = True,
 ) -> tuple[Message, int]:
     """The draft becomes a sent message of `thread`: its body sealed, its files handed over, the
-    draft gone. Returns the message and how many files it carries."""
+    draft gone. Returns the message and how many files it carries. `files=False`: the draft was
+    inserted bare in this transaction (a Send as posted), so no file can point at it."""
     message = Message(
         thread=thread, author_kind=author_kind, author=by.user, sent_at=now, send_token=draft.send_token
     )
     ring.seal_text(message, "body", body)
     message.save(force_insert=True)
-    moved = _hand_files_to(message, draft)
+    moved = _hand_files_to(message, draft) if files else 0
     _delete_sent_draft(draft)
     return message, moved
 
@@ -193,7 +202,14 @@ def _delete_sent_draft(draft: Draft) -> None:
 
 
 def _send(
-    *, by: Actor, draft: Draft, thread: Thread | None, subject: str | None, body: str, ring: Keyring
+    *,
+    by: Actor,
+    draft: Draft,
+    thread: Thread | None,
+    subject: str | None,
+    body: str,
+    ring: Keyring,
+    files: bool = True,
 ) -> Message:
     now = timezone.now()
     if thread is None:
@@ -229,7 +245,14 @@ def _send(
         thread.last_message_at, thread.status = now, Thread.Status.OPEN
         thread.waiting_since = thread.waiting_since or now
     message, moved = _store_sent_message(
-        by=by, thread=thread, draft=draft, ring=ring, body=body, author_kind=Message.Author.PATIENT, now=now
+        by=by,
+        thread=thread,
+        draft=draft,
+        ring=ring,
+        body=body,
+        author_kind=Message.Author.PATIENT,
+        now=now,
+        files=files,
     )
     _audit(
         "message.sent",

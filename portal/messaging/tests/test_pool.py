@@ -150,5 +150,5 @@ def test_each_view_of_the_pool_costs_a_fixed_number_of_queries(
     assert len(many) == len(few)
     # Session, user (with the staff record), authenticator, the team door, the page of threads with
     # their markers, the patients' keys, the audited listing (savepoint, event, sealer's list,
-    # release; one statement on PostgreSQL) and the session's activity time (savepoint, UPDATE, release).
-    assert len(few) == (13 if connection.vendor == "sqlite" else 12)
+    # release; one statement on PostgreSQL) and the session's activity time (one UPDATE).
+    assert len(few) == (11 if connection.vendor == "sqlite" else 10)

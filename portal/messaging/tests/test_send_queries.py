@@ -74,7 +74,7 @@ def test_a_patient_reply_reads_the_thread_her_keys_and_the_sent_check_once(
 ) -> None:
     """Reply POST: the thread once (keys with it), no separate key query, `already_sent` once."""
     client = signed_in(paula)
-    with django_assert_max_num_queries(ceiling(sqlite=31, postgresql=29)), reads() as count:
+    with django_assert_max_num_queries(ceiling(sqlite=29, postgresql=27)), reads() as count:
         response = client.post(
             f"/messages/threads/{conversation.pk}/reply/", {"send_token": str(uuid.uuid4()), "body": "Monday"}
         )
@@ -105,7 +105,7 @@ def test_a_new_message_reads_her_keys_once_and_notices_the_team_in_a_few_stateme
         "action": "send",
     }
     get_provider().kek_ids()  # the key file exists, as on any installation after its first key
-    with django_assert_max_num_queries(ceiling(sqlite=28, postgresql=26)), reads() as count:
+    with django_assert_max_num_queries(ceiling(sqlite=25, postgresql=23)), reads() as count:
         response = client.post("/messages/new/", form)
     assert response.status_code == 302
     assert count("vault_datakey") == 1
@@ -129,7 +129,7 @@ def test_a_staff_reply_reads_the_thread_and_keys_without_repeating(
 ) -> None:
     """Staff reply POST: the thread read by the view (with keys) and once more under lock; no key query."""
     client = signed_in(dr_diaz)
-    with django_assert_max_num_queries(ceiling(sqlite=33, postgresql=31)), reads() as count:
+    with django_assert_max_num_queries(ceiling(sqlite=31, postgresql=29)), reads() as count:
         response = client.post(
             f"/staff/messages/threads/{conversation.pk}/reply/",
             {"send_token": str(uuid.uuid4()), "body": "Yes"},
@@ -157,7 +157,7 @@ def test_autosave_with_files_on_the_draft_reads_no_file_back(
     assert Attachment.objects.get().content_digest is not None
     with (
         mock.patch("portal.messaging.actions.drafts.read_file", side_effect=AssertionError("file read")),
-        django_assert_max_num_queries(ceiling(sqlite=29, postgresql=27)),
+        django_assert_max_num_queries(ceiling(sqlite=27, postgresql=25)),
     ):
         again = client.post(
             "/messages/drafts/autosave/",
@@ -197,7 +197,7 @@ def test_start_a_new_message_from_a_closed_conversation_opens_only_its_subject(
     """The prefilled compose page reads the thread (keys with it) and none of its messages."""
     Thread.objects.filter(pk=conversation.pk).update(last_message_at=timezone.now() - timedelta(days=50))
     client = signed_in(paula)
-    with django_assert_max_num_queries(ceiling(sqlite=11, postgresql=11)), reads() as count:
+    with django_assert_max_num_queries(ceiling(sqlite=9, postgresql=9)), reads() as count:
         page = client.get(f"/messages/new/?from={conversation.pk}").content.decode()
     assert 'value="Knee pain"' in page
     assert count("messaging_message") == 0

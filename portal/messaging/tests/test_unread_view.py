@@ -102,4 +102,4 @@ def test_the_unread_view_costs_a_fixed_number_of_queries(  # noqa: PLR0917 - pyt
 
 # The session and the user, the sidebar (which also gives the menu its count), the page of
 # conversations with their folders and teams, the keyring, and the session's activity write.
-UNREAD_VIEW_QUERIES = 8
+UNREAD_VIEW_QUERIES = 6

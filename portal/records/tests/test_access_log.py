@@ -146,4 +146,4 @@ def test_the_log_costs_a_fixed_number_of_queries(
 # PostgreSQL), the events, their readers with their staff records (one), and the session's
 # activity written back (a savepoint, the update, its release), and the menu's unread count of
 # Messages (portal.core.navigation: every page's menu shows it).
-ACCESS_LOG_QUERIES = 10
+ACCESS_LOG_QUERIES = 8

@@ -557,8 +557,8 @@ def test_the_page_costs_a_fixed_number_of_queries(
 
 # Counted on SQLite (an audit event costs two queries there, one on PostgreSQL); one of them is
 # the menu's unread count of Messages (portal.core.navigation, on every page).
-DOWNLOAD_PAGE_QUERIES = 9
-DOWNLOAD_LIST_QUERIES = 6
+DOWNLOAD_PAGE_QUERIES = 7
+DOWNLOAD_LIST_QUERIES = 4
 
 
 def audit_writes() -> int:

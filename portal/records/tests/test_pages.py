@@ -225,10 +225,10 @@ def test_list_pages_cost_a_fixed_number_of_queries(
 # Counted on SQLite (an audit event costs two queries there, one on PostgreSQL); the user
 # comes with their patient record in one query (portal.accounts.backends); the menu's unread
 # count (Messages, portal.core.navigation) is one of them.
-NOTES_QUERIES = 10
-SUMMARY_QUERIES = 11
-LABS_QUERIES = 10
-IMAGING_QUERIES = 10
+NOTES_QUERIES = 8
+SUMMARY_QUERIES = 9
+LABS_QUERIES = 8
+IMAGING_QUERIES = 8
 
 
 def test_labs_list_panels_newest_first_with_their_results(record: User, signed_in: SignIn) -> None:
