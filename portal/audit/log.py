@@ -302,6 +302,15 @@ def seal_pending() -> int:
             return total  # what is left committed after this round looked: the next run's
 
 
+def seal_round() -> int | None:
+    """One round: chain what is on the work list now (None if another sealer has the head).
+
+    A background sealer runs one round per wake: under steady load the list is never empty,
+    and `seal_pending`, which goes on until it is, would chain a few events at a time without
+    end instead of letting them gather."""
+    return _seal_round()
+
+
 def _seal_round() -> int | None:
     """Seal what is on the work list now, in id order, under the head. None if the head is taken."""
     with transaction.atomic():

@@ -156,7 +156,7 @@ class Sealer:
             return self._state.wait_for(lambda: self.rounds >= count, timeout)
 
     def _round(self) -> int:
-        sealed = log.seal_pending()
+        sealed = log.seal_round() or 0  # one round; what commits meanwhile waits for the next
         with self._state:
             self.rounds += 1
             self._state.notify_all()
@@ -164,7 +164,7 @@ class Sealer:
 
     def _seal_until_done(self) -> None:
         for _ in range(RETRIES + 1):
-            self._round()
+            log.seal_pending()
             if self._stop.is_set() or not AuditUnsealed.objects.exists():
                 return
             self._stop.wait(self.gather)  # another sealer had the head: it chains; look again
