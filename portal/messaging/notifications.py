@@ -8,6 +8,7 @@ constraint on MessageNotice makes it one notice per message per person.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -74,29 +75,34 @@ def _with_choice(
     (`user_id`, the patient) or the members of the team (`team_id`). Each one's id, e-mail
     address and the frequency they chose (or None), as plain rows: one statement written by
     hand (compiling it through the ORM cost more than running it)."""
+    by_team = team_id is not None
+    with connection.cursor() as cursor:
+        cursor.execute(_choice_sql(connection.vendor, by_team), [team_id if by_team else user_id, message.pk])
+        return [(int(pk), email, frequency) for pk, email, frequency in cursor.fetchall()]
+
+
+@functools.cache
+def _choice_sql(vendor: str, by_team: bool) -> str:
+    """The statement of `_with_choice`, written once per database kind and branch."""
     user, staff, member = quoted(User), quoted(StaffMember), quoted(TeamMembership)
     chosen, notice = quoted(NotificationPreference), quoted(MessageNotice)
-    param: int | None
-    if team_id is not None:
-        who, param = (
+    uid = f"u.{quoted(User, 'id')}"
+    if by_team:
+        who = (
             f"EXISTS (SELECT 1 FROM {staff} s JOIN {member} m ON m.{quoted(TeamMembership, 'staff_member')} "  # noqa: S608
-            f"= s.{quoted(StaffMember, 'id')} WHERE s.{quoted(StaffMember, 'user')} = u.{quoted(User, 'id')} "
-            f"AND m.{quoted(TeamMembership, 'care_team')} = %s)",
-            team_id,
+            f"= s.{quoted(StaffMember, 'id')} WHERE s.{quoted(StaffMember, 'user')} = {uid} "
+            f"AND m.{quoted(TeamMembership, 'care_team')} = %s)"
         )
     else:
-        who, param = f"u.{quoted(User, 'id')} = %s", user_id
-    sql = (
-        f"SELECT u.{quoted(User, 'id')}, u.{quoted(User, 'email')}, "  # noqa: S608 - names from the models
+        who = f"{uid} = %s"
+    return (
+        f"SELECT {uid}, u.{quoted(User, 'email')}, "  # noqa: S608 - names from the models
         f"(SELECT p.{quoted(NotificationPreference, 'frequency')} FROM {chosen} p "
-        f"WHERE p.{quoted(NotificationPreference, 'user')} = u.{quoted(User, 'id')}) "
+        f"WHERE p.{quoted(NotificationPreference, 'user')} = {uid}) "
         f"FROM {user} u WHERE u.{quoted(User, 'is_active')} AND {who} AND NOT EXISTS (SELECT 1 FROM "
         f"{notice} n WHERE n.{quoted(MessageNotice, 'message')} = %s "
-        f"AND n.{quoted(MessageNotice, 'recipient')} = u.{quoted(User, 'id')}) ORDER BY u.{quoted(User, 'id')}"
+        f"AND n.{quoted(MessageNotice, 'recipient')} = {uid}) ORDER BY {uid}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param, message.pk])
-        return [(int(pk), email, frequency) for pk, email, frequency in cursor.fetchall()]
 
 
 def _notify(message: Message, recipients: list[tuple[int, str, str]]) -> None:
