@@ -1,7 +1,8 @@
 """Twenty patients press Confirm on the same slot at once (PostgreSQL, twenty connections):
 exactly one booking is made, every other patient is told the time was just taken, and nothing
-half-made remains. The same for moving onto a slot, for a slot held by a waitlist offer (only
-the patient offered it gets it), and for an offer taken just as the job closes it."""
+half-made remains. One patient confirming eight times at once keeps to her limit. The same for
+moving onto a slot, for a slot held by a waitlist offer (only the patient offered it gets it),
+and for an offer taken just as the job closes it."""
 
 from __future__ import annotations
 
@@ -90,6 +91,32 @@ def test_twenty_parallel_bookings_of_one_slot_make_exactly_one(world: dict[str, 
     assert sorted(outcomes) == ["booked"] + ["taken"] * 19
     assert Appointment.objects.filter(slot=slot).count() == 1
     assert OutgoingEmail.objects.count() == 1  # the losers' e-mails rolled back with them
+
+
+def test_one_patient_booking_from_eight_tabs_at_once_keeps_to_the_limit(
+    world: dict[str, Any], paula: Any
+) -> None:
+    """Paula may hold 2 upcoming visits with the team and presses Confirm on eight different
+    times at once: her own bookings are serialized (her row's lock, taken with the slot's in
+    one statement), so exactly two are made and six are told of the limit."""
+    from portal.appointments.models import TeamSchedule
+
+    team = world["blue"]
+    kind = offer_visits(team)
+    TeamSchedule.objects.filter(care_team=team).update(max_future_bookings=2)
+    slots = list(open_slots(team.pk, kind.pk).filter(starts_at__gte=timezone.now() + timedelta(days=3))[:8])
+    jobs = [
+        (
+            lambda slot=slot: actions.check_book(
+                by=Actor(paula), team_id=team.pk, type_id=kind.pk, slot_id=slot.pk, reason=""
+            )
+        )
+        for slot in slots
+    ]
+    outcomes = _race(jobs)
+    limit = "You already hold 2 upcoming appointments with this team: cancel one, or call the clinic."
+    assert sorted(outcomes) == sorted(["booked"] * 2 + [limit] * 6)
+    assert Appointment.objects.filter(patient__user=paula, status=Appointment.Status.BOOKED).count() == 2
 
 
 def test_eight_patients_moving_onto_one_slot_make_one_move_and_keep_the_others(world: dict[str, Any]) -> None:
