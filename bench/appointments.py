@@ -22,9 +22,13 @@ patient and connection), twice: spread over many slots, and all racing for the s
 The processes start, connect and read their user before the clock starts; the clock runs from
 "go" to the last booking. Beside it, the ceiling the CPU allows: cores divided by the CPU time
 of one booking (this process's CPU plus its database backends', measured on one process booking
-alone in the same run), and what the run itself used: its clients' CPU, their backends', and
-what every other process on the machine took meanwhile (from /proc/stat: run it on a quiet
-machine). Double bookings are counted from the table: a slot held by more than one booking
+alone in the same run, just before the spread run and again just after it: a shared machine's
+speed drifts within minutes, and the ceiling is read from the mean of the two), and what the
+run itself used: its clients' CPU, their backends', and what every other process on the
+machine took meanwhile (from /proc/stat: run it on a quiet machine). What the busy backends
+wait on is sampled from `pg_stat_activity` by the parent, every 100 ms in the spread runs (each
+sample takes CPU from the run it watches: at every 20 ms it took 3 to 4% of the machine) and
+every 20 ms in the short racing run. Double bookings are counted from the table: a slot held by more than one booking
 (must be 0). The load average is printed with the figures.
 """
 
@@ -270,11 +274,12 @@ def book_all(client: Client) -> None:
 
 
 class WaitSampler:
-    """Samples what the bench database's busy backends wait on, every 20 ms, from its own
-    thread and connection (left out of the figures): a lock ("Lock:transactionid" is a row lock
-    or a unique index waiting on another transaction), the WAL, the CPU (no wait event)."""
+    """Samples what the bench database's busy backends wait on, every `every` seconds, from its
+    own thread and connection (left out of the figures): a lock ("Lock:transactionid" is a row
+    lock or a unique index waiting on another transaction), the WAL, the CPU (no wait event)."""
 
-    def __init__(self) -> None:
+    def __init__(self, every: float) -> None:
+        self.every = every
         self.samples = 0
         self.busy = 0
         self.waits: Counter[str] = Counter()
@@ -299,7 +304,7 @@ class WaitSampler:
             cursor.execute("SELECT pg_backend_pid()")
             self.pid = cursor.fetchone()[0]
             self._ready.set()
-            while not self._stop.wait(0.02):
+            while not self._stop.wait(self.every):
                 cursor.execute(
                     "SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
@@ -326,7 +331,7 @@ def race(
     team: CareTeam,
     kind: AppointmentType,
     plans: list[list[int]],
-    ceiling: float | None = None,
+    sample_every: float = 0.1,
     seal: bool = True,
 ) -> float:
     connections.close_all()
@@ -343,7 +348,7 @@ def race(
         worker.start()
     for _ in workers:
         ready.acquire()
-    sampler = WaitSampler().start()
+    sampler = WaitSampler(sample_every).start()
     backends = [pid for pid in our_backends() if pid != sampler.pid]
     db_before = backend_cpu_seconds(backends)
     busy_before, total_before = machine_busy_seconds()
@@ -381,25 +386,37 @@ def race(
         f"{(clients + db_used) / max(booked, 1) * 1000:5.1f} ms per booking; load average {load_average()}"
     )
     print(f"    {sampler.report()}")
-    if ceiling:
-        print(f"    {rate / ceiling * 100:.0f}% of the ceiling")
     return rate
 
 
-def sealers_off(made: list[tuple[CareTeam, AppointmentType]], bookings: int, ceiling: float) -> None:
+def sealers_off(made: list[tuple[CareTeam, AppointmentType]], bookings: int) -> float:
     """The spread run again, the clients' sealers off: what the sealers cost the run."""
     more_team, more_kind = made[4]
     more = list(open_slots(more_team.pk, more_kind.pk).values_list("pk", flat=True)[: 8 * bookings])
     others = [patient(n, [t for t, _ in made]) for n in range(10, 18)]  # the same times: new people
-    race(
+    return race(
         "spread, sealers off (diagnostic)",
         who=others,
         team=more_team,
         kind=more_kind,
         plans=[more[n::8] for n in range(8)],
-        ceiling=ceiling,
         seal=False,
     )
+
+
+def lone_booking_cpu(by: Actor, team: CareTeam, kind: AppointmentType, slot_ids: list[int]) -> float:
+    """The CPU of one booking, in seconds: one process alone booking these slots, this process's
+    CPU (its sealer thread included) and its database backends' (the sealer's connection too)."""
+    sealer.start().flush()  # the sealer's connection is open: its backend is counted from here
+    backends = our_backends()
+    cpu, server = time.process_time(), backend_cpu_seconds(backends)
+    for slot_id in slot_ids:
+        actions.check_book(by=by, team_id=team.pk, type_id=kind.pk, slot_id=slot_id, reason="")
+    sealer.start().flush()
+    used = (time.process_time() - cpu + backend_cpu_seconds(backends) - server) / len(slot_ids)
+    sealer.stop()  # the clients fork from this process: no thread of it may be running then
+    print(f"  one booking alone: {used * 1000:.1f} ms of CPU; load average {load_average()}")
+    return used
 
 
 def main() -> None:
@@ -438,43 +455,39 @@ def main() -> None:
     print(f"pages (one process; load average {load_average()}):")
     pages(team, kind, people[8], options.repeat)
 
-    # The CPU of one booking: one process alone, this process's CPU (its sealer thread
-    # included) and its database backends' (the sealer's connection too).
+    # The ceiling: the CPU of one booking alone, just before the spread run and just after it.
     lone_team, lone_kind = made[1]
-    lone = list(open_slots(lone_team.pk, lone_kind.pk).values_list("pk", flat=True)[:200])
+    lone = list(open_slots(lone_team.pk, lone_kind.pk).values_list("pk", flat=True)[:400])
     by = Actor(people[9].user)
-    sealer.start().flush()  # the sealer's connection is open: its backend is counted from here
-    backends = our_backends()
-    cpu, server = time.process_time(), backend_cpu_seconds(backends)
-    for slot_id in lone:
-        actions.check_book(by=by, team_id=lone_team.pk, type_id=lone_kind.pk, slot_id=slot_id, reason="")
-    sealer.start().flush()
-    per_booking = (time.process_time() - cpu + backend_cpu_seconds(backends) - server) / len(lone)
-    ceiling = (os.cpu_count() or 1) / per_booking
-    print(
-        f"one booking: {per_booking * 1000:.1f} ms of CPU; ceiling {ceiling:.0f} bookings/s on {os.cpu_count()} cores"
-    )
-    sealer.stop()
-
     print("8 processes at once:")
+    before = lone_booking_cpu(by, lone_team, lone_kind, lone[:200])
     spread_team, spread_kind = made[2]
     free = list(
         open_slots(spread_team.pk, spread_kind.pk).values_list("pk", flat=True)[: 8 * options.bookings]
     )
     plans = [free[n::8] for n in range(8)]
-    race(
-        "spread over many slots",
-        who=people[:8],
-        team=spread_team,
-        kind=spread_kind,
-        plans=plans,
-        ceiling=ceiling,
+    rate = race("spread over many slots", who=people[:8], team=spread_team, kind=spread_kind, plans=plans)
+    after = lone_booking_cpu(by, lone_team, lone_kind, lone[200:])
+    unsealed = sealers_off(made, options.bookings) if options.unsealed_too else None
+    cores = os.cpu_count() or 1
+    ceiling = cores / ((before + after) / 2)
+    print(
+        f"  ceiling: {cores} cores / {(before + after) / 2 * 1000:.1f} ms = {ceiling:.0f} bookings/s "
+        f"(from before alone {cores / before:.0f}/s, from after alone {cores / after:.0f}/s)"
     )
-    if options.unsealed_too:
-        sealers_off(made, options.bookings, ceiling)
+    print(f"  spread over many slots: {rate / ceiling * 100:.0f}% of the ceiling")
+    if unsealed is not None:
+        print(f"  spread, sealers off (diagnostic): {unsealed / ceiling * 100:.0f}% of the ceiling")
     few_team, few_kind = made[3]
     few = list(open_slots(few_team.pk, few_kind.pk).values_list("pk", flat=True)[:16])
-    race("all racing for the same 16 slots", who=people[:8], team=few_team, kind=few_kind, plans=[few] * 8)
+    race(
+        "all racing for the same 16 slots",
+        who=people[:8],
+        team=few_team,
+        kind=few_kind,
+        plans=[few] * 8,
+        sample_every=0.02,  # a run of under a second: the lock waits are what it shows
+    )
 
 
 if __name__ == "__main__":
