@@ -78,14 +78,18 @@ def queue_emails(
     for email in emails:
         email._state.adding, email._state.db = False, connection.alias
     if attachments:
-        OutgoingAttachment.objects.bulk_create(
+        rows.insert(
+            OutgoingAttachment,
             [
-                OutgoingAttachment(
-                    email=email, filename=file.filename, content_type=file.content_type, content=file.content
-                )
-                for email in emails
+                {
+                    "email_id": pk,
+                    "filename": file.filename,
+                    "content_type": file.content_type,
+                    "content": file.content,
+                }
+                for pk in ids
                 for file in attachments
-            ]
+            ],
         )
     if _on_the_database_queue():
         # The tasks are rows of the same database: written in this transaction, the worker
@@ -104,12 +108,13 @@ def enqueue_deliveries(email_ids: list[int]) -> None:
 
 def _enqueue(email_ids: list[int]) -> None:
     """One delivery task per e-mail (each with its own retries). On the database queue the
-    tasks are rows of the same database: one INSERT writes them all. Any other backend takes
+    tasks are rows of the same database: one INSERT written by hand writes them all (for one
+    e-mail too: the backend's own enqueue went through the ORM's save). Any other backend takes
     them one by one (the immediate backend delivers at once)."""
     from django_tasks_db.backend import DatabaseBackend
 
     backend = deliver_email.get_backend()
-    if len(email_ids) > 1 and isinstance(backend, DatabaseBackend):
+    if isinstance(backend, DatabaseBackend):
         _enqueue_in_one_statement(backend, email_ids)
         return
     for email_id in email_ids:

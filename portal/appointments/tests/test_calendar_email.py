@@ -56,6 +56,9 @@ def calendar_of(message: EmailMessage) -> tuple[Calendar, Any, str]:
     raw = part.get_payload(decode=True)
     assert isinstance(raw, bytes)
     calendar = Calendar.from_ical(raw)
+    # The file is what `icalendar` writes for this calendar, its zone's VTIMEZONE included
+    # (`ics.calendar_file` writes the zone's once per process and sets it in).
+    assert calendar.to_ical() == raw
     [event] = list(calendar.walk("VEVENT"))
     return calendar, event, str(part.get_param("method"))
 
