@@ -376,9 +376,10 @@ def race(
     cores = os.cpu_count() or 1
     machine = (busy - busy_before) / (total - total_before) * cores  # cores busy, all processes
     ours = (clients + db_used) / seconds
+    taken = sum(r[1] for r in results)
     print(
-        f"  {name:34} {booked:5} booked, {sum(r[1] for r in results):5} told taken, "
-        f"{rate:6.1f}/s in {seconds:5.2f} s, doubles {doubles}"
+        f"  {name:34} {booked:5} booked, {taken:5} told taken, {rate:6.1f}/s in {seconds:5.2f} s "
+        f"(answers: {(booked + taken) / seconds:.1f}/s), doubles {doubles}"
     )
     print(
         f"    CPU: clients {clients / seconds:4.2f} cores + their backends {db_used / seconds:4.2f} = "
