@@ -30,6 +30,7 @@ from portal.appointments.models import Appointment, TeamSchedule
 from portal.appointments.slots import zone_of
 
 CONTENT_TYPE = "text/calendar; method={method}; charset=utf-8"
+END = b"END:VCALENDAR\r\n"  # how a written calendar ends
 
 
 def method_of(*, cancelled: bool) -> str:
@@ -67,9 +68,6 @@ def calendar_file(appointment: Appointment, schedule: TeamSchedule, *, cancelled
     # The zone's VTIMEZONE after the event, as `add_component` would place it: the same bytes.
     written = calendar.to_ical()
     return written[: -len(END)] + vtimezone(zone.key) + END
-
-
-END = b"END:VCALENDAR\r\n"
 
 
 @cache

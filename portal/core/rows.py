@@ -1,8 +1,8 @@
 """Rows written by hand, for the hottest writes: names from the models, every value a parameter.
 
 Django's `bulk_create` prepares every field of every row on its own and builds a model
-instance for each; for the few rows a Send writes (a notice's e-mails, their delivery tasks,
-the notices) that was most of the CPU the notices cost. `insert()` prepares a value the rows
+instance for each; for the few rows a Send or a booking writes (the e-mails, their attachments
+and delivery tasks, the notices) that was most of the CPU the notices cost. `insert()` prepares a value the rows
 share once, each row's own values as the field would (`get_db_prep_save`), and writes them in
 one INSERT that returns the new keys.
 """
