@@ -67,11 +67,11 @@ def calendar_file(appointment: Appointment, schedule: TeamSchedule, *, cancelled
     calendar.add_component(event)
     # The zone's VTIMEZONE after the event, as `add_component` would place it: the same bytes.
     written = calendar.to_ical()
-    return written[: -len(END)] + vtimezone(zone.key) + END
+    return written[: -len(END)] + _vtimezone(zone.key) + END
 
 
 @cache
-def vtimezone(tzid: str) -> bytes:
+def _vtimezone(tzid: str) -> bytes:
     """The zone's VTIMEZONE as `icalendar` writes it (its rules from 1970 to 2038, as
     `add_missing_timezones` makes them), made and written once per process: its hundred-odd
     dates took twenty times as long to make, then four times as long to write, as the rest."""
