@@ -28,8 +28,8 @@ run itself used: its clients' CPU, their backends', and what every other process
 machine took meanwhile (from /proc/stat: run it on a quiet machine). What the busy backends
 wait on is sampled from `pg_stat_activity` by the parent, every 100 ms in the spread runs (each
 sample takes CPU from the run it watches: at every 20 ms it took 3 to 4% of the machine) and
-every 20 ms in the short racing run. Double bookings are counted from the table: a slot held by more than one booking
-(must be 0). The load average is printed with the figures.
+every 20 ms in the short racing run. Double bookings are counted from the table: a slot held
+by more than one booking (must be 0). The load average is printed with the figures.
 """
 
 from __future__ import annotations

@@ -80,29 +80,22 @@ def lock_slots(*slot_ids: int, patient: Patient | None = None) -> None:
     if not connection.features.has_select_for_update:
         return
     ids = sorted(set(slot_ids))
+    params = ids if patient is None else [patient.pk, *ids]
     with connection.cursor() as cursor:
-        if patient is None:
-            cursor.execute(_lock_sql(len(ids)), ids)
-        else:
-            cursor.execute(_lock_patient_and_slots_sql(len(ids)), [patient.pk, *ids])
+        cursor.execute(_lock_sql(len(ids), patient=patient is not None), params)
 
 
 @cache
-def _lock_sql(count: int) -> str:
+def _lock_sql(count: int, *, patient: bool) -> str:
+    """With `patient`, the patient's row is locked first: its lock is a condition of the slots'
+    scan (PostgreSQL works it out once, before the scan starts), so the order is the statement's."""
     key, marks = quoted(Slot, "id"), ", ".join(["%s"] * count)
-    return f"SELECT {key} FROM {quoted(Slot)} WHERE {key} IN ({marks}) ORDER BY {key} FOR UPDATE"  # noqa: S608
-
-
-@cache
-def _lock_patient_and_slots_sql(count: int) -> str:
-    """The patient's row, then the slots': the patient's lock is a condition of the slots' scan
-    (PostgreSQL works it out once, before the scan starts), so the order is the statement's."""
-    patient = f"SELECT 1 FROM {quoted(Patient)} WHERE {quoted(Patient, 'id')} = %s FOR UPDATE"  # noqa: S608
-    key, marks = quoted(Slot, "id"), ", ".join(["%s"] * count)
-    return (
-        f"SELECT ARRAY(SELECT {key} FROM {quoted(Slot)} WHERE EXISTS ({patient}) "  # noqa: S608
-        f"AND {key} IN ({marks}) ORDER BY {key} FOR UPDATE)"
+    first = (
+        f"EXISTS (SELECT 1 FROM {quoted(Patient)} WHERE {quoted(Patient, 'id')} = %s FOR UPDATE) AND "  # noqa: S608
+        if patient
+        else ""
     )
+    return f"SELECT {key} FROM {quoted(Slot)} WHERE {first}{key} IN ({marks}) ORDER BY {key} FOR UPDATE"  # noqa: S608
 
 
 @dataclass(frozen=True)
